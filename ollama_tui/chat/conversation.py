@@ -1,0 +1,255 @@
+"""What a conversation holds, and how it is written to and read from JSON.
+
+This module is the single source of truth for a conversation's shape. It knows nothing of
+Textual or HTTP: the app fills it from stream events, the store persists it.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from ollama_tui.sanitize import sanitize
+
+SCHEMA_VERSION = 1
+TITLE_LIMIT = 60
+UNTITLED = "New conversation"
+
+_ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+class FormatError(ValueError):
+    """A conversation document that cannot be read as this schema."""
+
+
+class Role(StrEnum):
+    USER = "user"
+    ASSISTANT = "assistant"
+
+
+class MessageState(StrEnum):
+    """Where a message stands; only COMPLETE replies are the model's whole answer."""
+
+    COMPLETE = "complete"
+    STREAMING = "streaming"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+
+
+def now_iso() -> str:
+    """The current UTC time as an ISO 8601 string, to the millisecond."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def new_id() -> str:
+    """A fresh random identifier, safe as a file name."""
+    return uuid.uuid4().hex[:16]
+
+
+def is_valid_id(value: str) -> bool:
+    """True for identifiers that are safe to use as a file name inside the data dir."""
+    return _ID_PATTERN.fullmatch(value) is not None
+
+
+def title_from(text: str) -> str:
+    """A one-line title from a message: its first non-blank line, trimmed and shortened."""
+    for line in sanitize(text).splitlines():
+        line = " ".join(line.split()).lstrip("#>*- ").strip()
+        if line:
+            return line if len(line) <= TITLE_LIMIT else line[: TITLE_LIMIT - 1] + "…"
+    return UNTITLED
+
+
+@dataclass
+class Options:
+    """Ollama generation options; None means "the model's own default" and is never sent."""
+
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    num_ctx: int | None = None
+    seed: int | None = None
+    num_predict: int | None = None
+    repeat_penalty: float | None = None
+
+    def to_request(self) -> dict[str, int | float]:
+        """The `options` object for /api/chat: only the values that are set."""
+        return {
+            f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Options:
+        """Read saved options, ignoring unknown keys and values of the wrong type."""
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            value = data.get(f.name)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                continue
+            values[f.name] = int(value) if str(f.type).startswith("int") else float(value)
+        return cls(**values)
+
+
+@dataclass
+class Message:
+    """One turn: what the user typed, or what a model answered (with how it ended)."""
+
+    role: Role
+    content: str
+    model: str | None = None
+    thinking: str = ""
+    state: MessageState = MessageState.COMPLETE
+    error: str | None = None
+    stats: dict[str, int] = field(default_factory=dict)
+    id: str = field(default_factory=new_id)
+    created_at: str = field(default_factory=now_iso)
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "id": self.id,
+            "role": self.role.value,
+            "content": self.content,
+            "created_at": self.created_at,
+            "state": self.state.value,
+        }
+        if self.model:
+            data["model"] = self.model
+        if self.thinking:
+            data["thinking"] = self.thinking
+        if self.error:
+            data["error"] = self.error
+        if self.stats:
+            data["stats"] = dict(self.stats)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Message:
+        try:
+            state = MessageState(data.get("state", MessageState.COMPLETE))
+            if state is MessageState.STREAMING:
+                # Saved while a reply was arriving and never finished: the app stopped mid-reply.
+                state = MessageState.INTERRUPTED
+            stats = data.get("stats") or {}
+            return cls(
+                id=str(data["id"]),
+                role=Role(data["role"]),
+                content=str(data["content"]),
+                created_at=str(data["created_at"]),
+                model=data.get("model"),
+                thinking=str(data.get("thinking", "")),
+                state=state,
+                error=data.get("error"),
+                stats={k: v for k, v in stats.items() if isinstance(v, int)},
+            )
+        except (KeyError, ValueError, TypeError, AttributeError) as error:
+            raise FormatError(f"bad message: {error}") from error
+
+    @property
+    def is_reply_in_progress(self) -> bool:
+        return self.state is MessageState.STREAMING
+
+
+@dataclass
+class Conversation:
+    """A chat with its settings and every message, in order."""
+
+    model: str = ""
+    system_prompt: str = ""
+    options: Options = field(default_factory=Options)
+    messages: list[Message] = field(default_factory=list)
+    title: str = UNTITLED
+    id: str = field(default_factory=new_id)
+    created_at: str = field(default_factory=now_iso)
+    updated_at: str = field(default_factory=now_iso)
+
+    @property
+    def has_title(self) -> bool:
+        return self.title != UNTITLED
+
+    def add_user_message(self, text: str) -> Message:
+        """Append what the user typed; the first message also names the conversation."""
+        message = Message(role=Role.USER, content=text)
+        self.messages.append(message)
+        if not self.has_title:
+            self.title = title_from(text)
+        self.touch()
+        return message
+
+    def start_reply(self) -> Message:
+        """Append an empty reply from the current model, to be filled as the stream arrives."""
+        reply = Message(
+            role=Role.ASSISTANT, content="", model=self.model, state=MessageState.STREAMING
+        )
+        self.messages.append(reply)
+        self.touch()
+        return reply
+
+    def rename(self, title: str) -> None:
+        self.title = title_from(title)
+        self.touch()
+
+    def touch(self) -> None:
+        self.updated_at = now_iso()
+
+    def request_messages(self) -> list[dict[str, str]]:
+        """The history to send with the next request: the system prompt, then every turn.
+
+        Replies that were cut short are sent as far as they got (that is what the user saw);
+        a reply still streaming and replies with no text are left out.
+        """
+        history: list[dict[str, str]] = []
+        if self.system_prompt.strip():
+            history.append({"role": "system", "content": self.system_prompt})
+        for message in self.messages:
+            if message.role is Role.ASSISTANT and (
+                message.is_reply_in_progress or not message.content
+            ):
+                continue
+            history.append({"role": message.role.value, "content": message.content})
+        return history
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "id": self.id,
+            "title": self.title,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "model": self.model,
+            "system_prompt": self.system_prompt,
+            "options": self.options.to_request(),
+            "messages": [message.to_dict() for message in self.messages],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Conversation:
+        """Read a saved conversation; raise FormatError for anything that is not this schema."""
+        if not isinstance(data, dict):
+            raise FormatError("not a JSON object")
+        version = data.get("schema_version")
+        if version != SCHEMA_VERSION:
+            raise FormatError(f"unsupported schema_version {version!r}")
+        try:
+            conversation_id = str(data["id"])
+            if not is_valid_id(conversation_id):
+                raise FormatError(f"invalid id {conversation_id!r}")
+            messages = data.get("messages", [])
+            if not isinstance(messages, list):
+                raise FormatError("messages is not a list")
+            return cls(
+                id=conversation_id,
+                title=sanitize(str(data.get("title") or UNTITLED)),
+                created_at=str(data["created_at"]),
+                updated_at=str(data.get("updated_at") or data["created_at"]),
+                model=str(data.get("model") or ""),
+                system_prompt=str(data.get("system_prompt") or ""),
+                options=Options.from_dict(data.get("options") or {}),
+                messages=[Message.from_dict(item) for item in messages],
+            )
+        except (KeyError, TypeError, AttributeError) as error:
+            raise FormatError(f"bad conversation: {error}") from error
