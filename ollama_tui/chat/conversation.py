@@ -65,6 +65,42 @@ def title_from(text: str) -> str:
     return UNTITLED
 
 
+@dataclass(frozen=True, slots=True)
+class OptionSpec:
+    """What one generation option accepts; shared by the config file and the parameter panel."""
+
+    name: str
+    label: str
+    kind: type[int] | type[float]
+    minimum: float | None
+    maximum: float | None
+    help: str
+
+    def describe(self) -> str:
+        """The accepted values, as a short phrase for error messages."""
+        noun = "a whole number" if self.kind is int else "a number"
+        if self.minimum is not None and self.maximum is not None:
+            return f"{noun} from {self.minimum:g} to {self.maximum:g}"
+        if self.minimum is not None:
+            return f"{noun} of at least {self.minimum:g}"
+        return noun
+
+    def accepts(self, value: float) -> bool:
+        low_ok = self.minimum is None or value >= self.minimum
+        return low_ok and (self.maximum is None or value <= self.maximum)
+
+
+OPTION_SPECS: tuple[OptionSpec, ...] = (
+    OptionSpec("temperature", "Temperature", float, 0, 2, "higher is more creative"),
+    OptionSpec("top_p", "Top P", float, 0, 1, "nucleus sampling cut-off"),
+    OptionSpec("top_k", "Top K", int, 1, None, "sample from the K likeliest tokens"),
+    OptionSpec("num_ctx", "Context window", int, 256, None, "tokens the model remembers"),
+    OptionSpec("num_predict", "Max reply tokens", int, -2, None, "-1 no limit, -2 fill context"),
+    OptionSpec("repeat_penalty", "Repeat penalty", float, 0, 2, "above 1 discourages repeats"),
+    OptionSpec("seed", "Seed", int, None, None, "same seed + prompt gives the same reply"),
+)
+
+
 @dataclass
 class Options:
     """Ollama generation options; None means "the model's own default" and is never sent."""
@@ -105,6 +141,7 @@ class Message:
     thinking: str = ""
     state: MessageState = MessageState.COMPLETE
     error: str | None = None
+    done_reason: str | None = None
     stats: dict[str, int] = field(default_factory=dict)
     id: str = field(default_factory=new_id)
     created_at: str = field(default_factory=now_iso)
@@ -123,6 +160,8 @@ class Message:
             data["thinking"] = self.thinking
         if self.error:
             data["error"] = self.error
+        if self.done_reason:
+            data["done_reason"] = self.done_reason
         if self.stats:
             data["stats"] = dict(self.stats)
         return data
@@ -144,6 +183,7 @@ class Message:
                 thinking=str(data.get("thinking", "")),
                 state=state,
                 error=data.get("error"),
+                done_reason=data.get("done_reason"),
                 stats={k: v for k, v in stats.items() if isinstance(v, int)},
             )
         except (KeyError, ValueError, TypeError, AttributeError) as error:

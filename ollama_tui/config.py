@@ -1,0 +1,310 @@
+"""Settings: defaults < config.toml < environment < command-line flags.
+
+The file is read with tomllib and validated strictly: anything unknown, mistyped or out of range
+is a ConfigError with a one-line message naming the file and the dotted key. The app writes back
+only the user's own choices (model, theme, panels) with `save_preferences`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+import tomli_w
+
+from ollama_tui.atomic import write_atomic
+from ollama_tui.chat.conversation import OPTION_SPECS, OptionSpec
+from ollama_tui.ollama.host import DEFAULT_HOST, parse_ollama_host
+from ollama_tui.sanitize import sanitize
+
+APP_NAME = "ollama-tui"
+
+
+def default_config_path() -> Path:
+    """Where the config file lives when --config is not given (per-platform user config dir)."""
+    return platformdirs.user_config_path(APP_NAME) / "config.toml"
+
+
+def default_data_dir() -> Path:
+    """Where conversations are stored when no data_dir is configured."""
+    return platformdirs.user_data_path(APP_NAME)
+
+
+class ConfigError(Exception):
+    """A settings problem, described in one line the user can act on."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(" ".join(message.splitlines()))
+
+
+@dataclass
+class OptionDefaults:
+    """Defaults for new conversations; None leaves an option at the model's own default."""
+
+    system_prompt: str = ""
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    num_ctx: int | None = None
+    seed: int | None = None
+    num_predict: int | None = None
+    repeat_penalty: float | None = None
+
+
+@dataclass
+class Settings:
+    """Everything the app is configured with, after all sources have been merged."""
+
+    host: str = DEFAULT_HOST
+    model: str = ""
+    theme: str = "textual-dark"
+    show_sidebar: bool = True
+    show_parameters: bool = True
+    connect_timeout: float = 5.0
+    stall_timeout: float = 60.0
+    data_dir: Path = field(default_factory=default_data_dir)
+    config_path: Path = field(default_factory=default_config_path)
+    defaults: OptionDefaults = field(default_factory=OptionDefaults)
+
+
+class InvalidValue(ValueError):
+    """Raised by a value check with what was expected; the caller adds the key and the value."""
+
+    def __init__(self, expected: str, reason: str = "") -> None:
+        super().__init__(f"expected {expected}")
+        self.expected = expected
+        self.reason = reason
+
+
+_Check = Callable[[object], object]
+
+
+def _string(value: object) -> str:
+    if not isinstance(value, str):
+        raise InvalidValue("a string")
+    return value
+
+
+def _non_empty_string(value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidValue("a non-empty string")
+    return value
+
+
+def _boolean(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidValue("true or false")
+    return value
+
+
+def _host(value: object) -> str:
+    if not isinstance(value, str):
+        raise InvalidValue("a string")
+    try:
+        return parse_ollama_host(value)
+    except ValueError as error:
+        raise InvalidValue(f"an Ollama address such as {DEFAULT_HOST}", str(error)) from error
+
+
+def _as_float(value: object, expected: str) -> float:
+    """Ints are accepted where a float is wanted; bools and nan/inf are not."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidValue(expected)
+    number = float(value)
+    if not math.isfinite(number):
+        raise InvalidValue(expected)
+    return number
+
+
+def _positive(value: object) -> float:
+    number = _as_float(value, "a number greater than 0")
+    if number <= 0:
+        raise InvalidValue("a number greater than 0")
+    return number
+
+
+def _option(spec: OptionSpec) -> _Check:
+    """The check for one generation option, from its shared spec (ranges live in one place)."""
+    expected = spec.describe()
+
+    def check(value: object) -> int | float:
+        if spec.kind is int:
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise InvalidValue(expected)
+            number: int | float = value
+        else:
+            number = _as_float(value, expected)
+        if not spec.accepts(number):
+            raise InvalidValue(expected)
+        return number
+
+    return check
+
+
+OPTION_CHECKS: dict[str, _Check] = {spec.name: _option(spec) for spec in OPTION_SPECS}
+
+# Tables and their keys; "" is the top level. Key names match the Settings attributes.
+_SCHEMA: dict[str, dict[str, _Check]] = {
+    "": {"host": _host, "model": _string, "theme": _non_empty_string, "data_dir": _string},
+    "ui": {"show_sidebar": _boolean, "show_parameters": _boolean},
+    "network": {"connect_timeout": _positive, "stall_timeout": _positive},
+    "defaults": {"system_prompt": _string, **OPTION_CHECKS},
+}
+
+# What save_preferences may write, and the table each key lives in.
+_PREFERENCE_TABLES = {"model": "", "theme": "", "show_sidebar": "ui", "show_parameters": "ui"}
+
+
+def _describe(value: object) -> str:
+    """A value as TOML would show it, short and on one line, for error messages."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        shown = value if len(value) <= 40 else value[:39] + "…"
+        return sanitize(json.dumps(shown, ensure_ascii=False))
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, datetime | date | time):
+        return "a date/time"
+    return type(value).__name__
+
+
+def _problem(key: str, value: object, invalid: InvalidValue) -> str:
+    message = f"{key}: expected {invalid.expected}, got {_describe(value)}"
+    return f"{message} ({invalid.reason})" if invalid.reason else message
+
+
+def _validate(document: Mapping[str, Any], path: Path) -> dict[str, object]:
+    """Check a parsed file against the schema; the checked values keyed by dotted name."""
+    checked: dict[str, object] = {}
+
+    def fail(message: str) -> ConfigError:
+        return ConfigError(f"config error in {path}: {message}")
+
+    top_level = list(_SCHEMA[""]) + [f"[{name}]" for name in _SCHEMA if name]
+    for key, value in document.items():
+        if key in _SCHEMA[""]:
+            entries, prefix = {key: value}, ""
+            checks = _SCHEMA[""]
+        elif key in _SCHEMA:
+            if not isinstance(value, dict):
+                raise fail(f"{key}: expected a table ([{key}]), got {_describe(value)}")
+            entries, prefix = value, f"{key}."
+            checks = _SCHEMA[key]
+        else:
+            raise fail(f"{key}: unknown key (known: {', '.join(top_level)})")
+        for name, item in entries.items():
+            if name not in checks:
+                raise fail(f"{prefix}{name}: unknown key (known: {', '.join(checks)})")
+            try:
+                checked[prefix + name] = checks[name](item)
+            except InvalidValue as invalid:
+                raise fail(_problem(prefix + name, item, invalid)) from None
+    return checked
+
+
+def _read_document(path: Path, *, required: bool) -> dict[str, Any]:
+    """The parsed file; {} when it is missing and not required. Other OSErrors propagate."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        if required:
+            raise ConfigError(f"config error in {path}: file not found") from None
+        return {}
+    except UnicodeDecodeError:
+        raise ConfigError(f"config error in {path}: not valid UTF-8 text") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"config error in {path}: invalid TOML: {error}") from None
+
+
+def _host_from(source: str, value: str) -> str:
+    """A host given outside the file (OLLAMA_HOST or --host), parsed; ConfigError names `source`."""
+    try:
+        return _host(value)
+    except InvalidValue as invalid:
+        raise ConfigError(_problem(source, value, invalid)) from None
+
+
+def load_settings(
+    *,
+    config_path: Path | None = None,
+    environ: Mapping[str, str] = os.environ,
+    host: str | None = None,
+    model: str | None = None,
+    data_dir: Path | None = None,
+) -> Settings:
+    """Merge defaults, the config file, OLLAMA_HOST and the command-line values, in that order.
+
+    A missing file is fine at the default location but an error when named explicitly.
+    """
+    path = default_config_path() if config_path is None else config_path
+    settings = Settings(config_path=path)
+    try:
+        document = _read_document(path, required=config_path is not None)
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise ConfigError(f"config error in {path}: cannot read: {reason}") from None
+    for dotted, value in _validate(document, path).items():
+        table, _, name = dotted.rpartition(".")
+        if dotted == "data_dir":
+            if value:
+                # Relative to the file's folder, so the file means the same from anywhere.
+                settings.data_dir = path.parent / Path(str(value)).expanduser()
+        else:
+            setattr(settings.defaults if table == "defaults" else settings, name, value)
+
+    env_host = environ.get("OLLAMA_HOST", "")
+    if env_host.strip(" \t\r\n\"'"):  # set to only spaces and quotes counts as unset
+        settings.host = _host_from("OLLAMA_HOST", env_host)
+    if host is not None:
+        settings.host = _host_from("--host", host)
+    if model is not None:
+        settings.model = model
+    if data_dir is not None:
+        settings.data_dir = data_dir.expanduser()
+    return settings
+
+
+def save_preferences(config_path: Path, **changes: str | bool) -> None:
+    """Write the user's choices (model, theme, show_sidebar, show_parameters) into the file.
+
+    Only those keys change; the rest of the file is kept as it is on disk, so values that came
+    from OLLAMA_HOST or flags are never written. Comments are not preserved. Raises OSError when
+    the file cannot be written, and ConfigError (leaving the file untouched) when it no longer
+    holds a valid config.
+    """
+    unknown = sorted(set(changes) - set(_PREFERENCE_TABLES))
+    if unknown:
+        raise TypeError(f"not a saved preference: {', '.join(unknown)}")
+    document = _read_document(config_path, required=False)
+    _validate(document, config_path)
+
+    changed = False
+    for name, value in changes.items():
+        table_name = _PREFERENCE_TABLES[name]
+        try:
+            _SCHEMA[table_name][name](value)
+        except InvalidValue as invalid:
+            raise ValueError(_problem(name, value, invalid)) from None
+        table = document.setdefault(table_name, {}) if table_name else document
+        if table.get(name) != value:
+            table[name] = value
+            changed = True
+    if changed:
+        target = config_path.resolve()  # write through a symlinked dotfile, not over it
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(target, tomli_w.dumps(document, multiline_strings=True).encode("utf-8"))

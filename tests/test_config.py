@@ -1,0 +1,526 @@
+"""Settings: precedence of the sources, strict validation, and writing preferences back."""
+
+import re
+import sys
+import tomllib
+from dataclasses import fields
+from pathlib import Path
+
+import pytest
+
+from ollama_tui import config
+from ollama_tui.config import (
+    OPTION_CHECKS,
+    ConfigError,
+    InvalidValue,
+    OptionDefaults,
+    Settings,
+    default_data_dir,
+    load_settings,
+    save_preferences,
+)
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.toml"
+
+
+@pytest.fixture(autouse=True)
+def default_location(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point the default config path into tmp so no test reads the real user config."""
+    path = tmp_path / "default" / "config.toml"
+    monkeypatch.setattr(config, "default_config_path", lambda: path)
+    return path
+
+
+def write(tmp_path: Path, text: str, name: str = "config.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# --- defaults and the file ------------------------------------------------------------------
+
+
+def test_defaults_when_default_file_is_missing(default_location: Path) -> None:
+    settings = load_settings(environ={})
+    assert settings == Settings(config_path=default_location)
+    assert settings.host == "http://127.0.0.1:11434"
+    assert settings.model == ""
+    assert settings.theme == "textual-dark"
+    assert settings.show_sidebar is settings.show_parameters is True
+    assert (settings.connect_timeout, settings.stall_timeout) == (5.0, 60.0)
+    assert settings.data_dir == default_data_dir()
+    assert settings.defaults == OptionDefaults()
+
+
+def test_default_file_is_read(default_location: Path) -> None:
+    default_location.parent.mkdir()
+    default_location.write_text('model = "llama3.2"\n', encoding="utf-8")
+    assert load_settings(environ={}).model == "llama3.2"
+
+
+def test_explicit_missing_file_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "nope.toml"
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config_path=path, environ={})
+    assert str(caught.value) == f"config error in {path}: file not found"
+
+
+def test_every_key_is_read(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+        host = "example.com:1234"
+        model = "qwen3:8b"
+        theme = "nord"
+        data_dir = "/srv/chats"
+        [ui]
+        show_sidebar = false
+        show_parameters = false
+        [network]
+        connect_timeout = 2.5
+        stall_timeout = 30
+        [defaults]
+        system_prompt = '''Be brief.
+        Answer in English.'''
+        temperature = 0.7
+        top_p = 0.5
+        top_k = 20
+        num_ctx = 8192
+        seed = -1
+        num_predict = -2
+        repeat_penalty = 1.1
+        """,
+    )
+    settings = load_settings(config_path=path, environ={})
+    assert settings == Settings(
+        host="http://example.com:1234",
+        model="qwen3:8b",
+        theme="nord",
+        show_sidebar=False,
+        show_parameters=False,
+        connect_timeout=2.5,
+        stall_timeout=30.0,
+        data_dir=Path("/srv/chats"),
+        config_path=path,
+        defaults=OptionDefaults(
+            system_prompt="Be brief.\n        Answer in English.",
+            temperature=0.7,
+            top_p=0.5,
+            top_k=20,
+            num_ctx=8192,
+            seed=-1,
+            num_predict=-2,
+            repeat_penalty=1.1,
+        ),
+    )
+
+
+def test_an_int_is_accepted_for_a_float_key(tmp_path: Path) -> None:
+    path = write(tmp_path, "[defaults]\ntemperature = 1\n[network]\nstall_timeout = 10\n")
+    settings = load_settings(config_path=path, environ={})
+    assert settings.defaults.temperature == 1.0
+    assert type(settings.defaults.temperature) is float
+    assert type(settings.stall_timeout) is float
+
+
+def test_data_dir_is_relative_to_the_config_folder(tmp_path: Path) -> None:
+    path = write(tmp_path, 'data_dir = "chats"\n')
+    assert load_settings(config_path=path, environ={}).data_dir == tmp_path / "chats"
+
+
+def test_data_dir_expands_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("USERPROFILE", str(tmp_path / "home"))
+    path = write(tmp_path, 'data_dir = "~/chats"\n')
+    assert load_settings(config_path=path, environ={}).data_dir == tmp_path / "home" / "chats"
+
+
+def test_empty_data_dir_means_the_platform_default(tmp_path: Path) -> None:
+    path = write(tmp_path, 'data_dir = ""\n')
+    assert load_settings(config_path=path, environ={}).data_dir == default_data_dir()
+
+
+# --- precedence: defaults < file < OLLAMA_HOST < flags ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("file_host", "env_host", "flag_host", "expected"),
+    [
+        (None, None, None, "http://127.0.0.1:11434"),
+        ("10.0.0.1", None, None, "http://10.0.0.1:11434"),
+        (None, "10.0.0.2", None, "http://10.0.0.2:11434"),
+        ("10.0.0.1", "10.0.0.2", None, "http://10.0.0.2:11434"),
+        (None, None, "10.0.0.3", "http://10.0.0.3:11434"),
+        ("10.0.0.1", None, "10.0.0.3", "http://10.0.0.3:11434"),
+        (None, "10.0.0.2", "10.0.0.3", "http://10.0.0.3:11434"),
+        ("10.0.0.1", "10.0.0.2", "10.0.0.3", "http://10.0.0.3:11434"),
+        # A set but empty OLLAMA_HOST (or only quotes and spaces) does not hide the file.
+        ("10.0.0.1", "", None, "http://10.0.0.1:11434"),
+        ("10.0.0.1", '  "" ', None, "http://10.0.0.1:11434"),
+        # The environment and the flag are parsed the OLLAMA_HOST way too.
+        (None, "https://example.com/ollama/", None, "https://example.com:443/ollama"),
+        (None, None, ":8080", "http://127.0.0.1:8080"),
+    ],
+)
+def test_host_precedence(
+    tmp_path: Path,
+    file_host: str | None,
+    env_host: str | None,
+    flag_host: str | None,
+    expected: str,
+) -> None:
+    path = write(tmp_path, "" if file_host is None else f'host = "{file_host}"\n')
+    environ = {} if env_host is None else {"OLLAMA_HOST": env_host}
+    settings = load_settings(config_path=path, environ=environ, host=flag_host)
+    assert settings.host == expected
+
+
+@pytest.mark.parametrize(
+    ("file_model", "flag_model", "expected"),
+    [
+        (None, None, ""),
+        ("from-file", None, "from-file"),
+        (None, "from-flag", "from-flag"),
+        ("from-file", "from-flag", "from-flag"),
+        ("from-file", "", ""),
+    ],
+)
+def test_model_precedence(
+    tmp_path: Path, file_model: str | None, flag_model: str | None, expected: str
+) -> None:
+    path = write(tmp_path, "" if file_model is None else f'model = "{file_model}"\n')
+    assert load_settings(config_path=path, environ={}, model=flag_model).model == expected
+
+
+@pytest.mark.parametrize(
+    ("file_dir", "flag_dir", "expected"),
+    [
+        (None, None, None),
+        ("from-file", None, "cfg/from-file"),
+        (None, "from-flag", "from-flag"),
+        ("from-file", "from-flag", "from-flag"),
+    ],
+)
+def test_data_dir_precedence(
+    tmp_path: Path, file_dir: str | None, flag_dir: str | None, expected: str | None
+) -> None:
+    (tmp_path / "cfg").mkdir()
+    path = write(tmp_path, "" if file_dir is None else f'data_dir = "{file_dir}"\n', "cfg/c.toml")
+    flag = None if flag_dir is None else tmp_path / flag_dir
+    settings = load_settings(config_path=path, environ={}, data_dir=flag)
+    assert settings.data_dir == (default_data_dir() if expected is None else tmp_path / expected)
+
+
+def test_flag_data_dir_expands_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("USERPROFILE", str(tmp_path))
+    settings = load_settings(environ={}, data_dir=Path("~/chats"))
+    assert settings.data_dir == tmp_path / "chats"
+
+
+def test_environment_only_sets_the_host(tmp_path: Path) -> None:
+    path = write(tmp_path, 'model = "m"\ntheme = "nord"\n')
+    settings = load_settings(config_path=path, environ={"OLLAMA_HOST": "10.0.0.2"})
+    assert (settings.host, settings.model, settings.theme) == ("http://10.0.0.2:11434", "m", "nord")
+
+
+def test_reads_os_environ_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OLLAMA_HOST", "10.9.8.7:1234")
+    assert load_settings().host == "http://10.9.8.7:1234"
+
+
+# --- validation: one line naming the file and the key ----------------------------------------
+
+_ADDRESS = "an Ollama address such as http://127.0.0.1:11434"
+_TOP_KEYS = "host, model, theme, data_dir, [ui], [network], [defaults]"
+
+
+@pytest.mark.parametrize(
+    ("text", "detail"),
+    [
+        (
+            '[defaults]\ntemperature = "hot"',
+            'defaults.temperature: expected a number from 0 to 2, got "hot"',
+        ),
+        (
+            "[defaults]\ntemperature = 2.5",
+            "defaults.temperature: expected a number from 0 to 2, got 2.5",
+        ),
+        (
+            "[defaults]\ntemperature = -0.1",
+            "defaults.temperature: expected a number from 0 to 2, got -0.1",
+        ),
+        (
+            "[defaults]\ntemperature = nan",
+            "defaults.temperature: expected a number from 0 to 2, got nan",
+        ),
+        (
+            "[defaults]\ntemperature = true",
+            "defaults.temperature: expected a number from 0 to 2, got true",
+        ),
+        ("[defaults]\ntop_p = 1.5", "defaults.top_p: expected a number from 0 to 1, got 1.5"),
+        ("[defaults]\ntop_k = 0", "defaults.top_k: expected a whole number of at least 1, got 0"),
+        (
+            "[defaults]\ntop_k = 4.0",
+            "defaults.top_k: expected a whole number of at least 1, got 4.0",
+        ),
+        (
+            "[defaults]\nnum_ctx = 128",
+            "defaults.num_ctx: expected a whole number of at least 256, got 128",
+        ),
+        (
+            "[defaults]\nnum_predict = -3",
+            "defaults.num_predict: expected a whole number of at least -2, got -3",
+        ),
+        ("[defaults]\nseed = 1.5", "defaults.seed: expected a whole number, got 1.5"),
+        ("[defaults]\nseed = false", "defaults.seed: expected a whole number, got false"),
+        (
+            "[defaults]\nrepeat_penalty = 3",
+            "defaults.repeat_penalty: expected a number from 0 to 2, got 3",
+        ),
+        (
+            "[defaults]\nsystem_prompt = 1979-05-27",
+            "defaults.system_prompt: expected a string, got a date/time",
+        ),
+        (
+            "[network]\nconnect_timeout = 0",
+            "network.connect_timeout: expected a number greater than 0, got 0",
+        ),
+        (
+            "[network]\nstall_timeout = -1.5",
+            "network.stall_timeout: expected a number greater than 0, got -1.5",
+        ),
+        (
+            "[network]\nstall_timeout = inf",
+            "network.stall_timeout: expected a number greater than 0, got inf",
+        ),
+        (
+            '[network]\nconnect_timeout = "5s"',
+            'network.connect_timeout: expected a number greater than 0, got "5s"',
+        ),
+        ('[ui]\nshow_sidebar = "yes"', 'ui.show_sidebar: expected true or false, got "yes"'),
+        ("[ui]\nshow_parameters = 1", "ui.show_parameters: expected true or false, got 1"),
+        ('theme = ""', 'theme: expected a non-empty string, got ""'),
+        ('theme = "  "', 'theme: expected a non-empty string, got "  "'),
+        ("theme = 3", "theme: expected a non-empty string, got 3"),
+        ("model = 3", "model: expected a string, got 3"),
+        ("model = ['a', 'b']", "model: expected a string, got an array"),
+        ("data_dir = false", "data_dir: expected a string, got false"),
+        ("host = 11434", "host: expected a string, got 11434"),
+        ("[host]\nname = 'x'", "host: expected a string, got a table"),
+        (
+            'host = "ftp://example.com"',
+            f'host: expected {_ADDRESS}, got "ftp://example.com" '
+            '(unsupported scheme "ftp"; use http or https)',
+        ),
+        (
+            'host = "my server"',
+            f'host: expected {_ADDRESS}, got "my server" (invalid host name "my server")',
+        ),
+        ('colour = "red"', f"colour: unknown key (known: {_TOP_KEYS})"),
+        ("[plugins]\nx = 1", f"plugins: unknown key (known: {_TOP_KEYS})"),
+        ("[ui]\ncolour = 1", "ui.colour: unknown key (known: show_sidebar, show_parameters)"),
+        (
+            "[network]\ntimeout = 1",
+            "network.timeout: unknown key (known: connect_timeout, stall_timeout)",
+        ),
+        (
+            "[defaults]\nmin_p = 0.1",
+            "defaults.min_p: unknown key (known: system_prompt, temperature, top_p, top_k, "
+            "num_ctx, num_predict, repeat_penalty, seed)",
+        ),
+        ("ui = true", "ui: expected a table ([ui]), got true"),
+        ("[[ui]]\nshow_sidebar = true", "ui: expected a table ([ui]), got an array"),
+        # Values are shown escaped, on one line, and shortened.
+        ('theme = "\\n"', r'theme: expected a non-empty string, got "\n"'),
+        (
+            f'[defaults]\ntemperature = "{"x" * 100}"',
+            f'defaults.temperature: expected a number from 0 to 2, got "{"x" * 39}…"',
+        ),
+        # The first problem in file order is the one reported.
+        ("model = 1\ntheme = 2", "model: expected a string, got 1"),
+        # Syntax errors carry tomllib's location.
+        ("host = ", "invalid TOML: Invalid value (at line 1, column 8)"),
+        (
+            "model = ''\n[ui\n",
+            "invalid TOML: Expected ']' at the end of a table declaration (at line 2, column 4)",
+        ),
+    ],
+)
+def test_invalid_file_is_one_line_naming_file_and_key(
+    tmp_path: Path, text: str, detail: str
+) -> None:
+    path = write(tmp_path, text + "\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config_path=path, environ={})
+    assert str(caught.value) == f"config error in {path}: {detail}"
+    assert "\n" not in str(caught.value)
+
+
+def test_error_for_a_multiline_host_is_one_line(tmp_path: Path) -> None:
+    path = write(tmp_path, 'host = """a\nb"""\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config_path=path, environ={})
+    assert str(caught.value) == (
+        f'config error in {path}: host: expected {_ADDRESS}, got "a\\nb" (invalid host name "a b")'
+    )
+
+
+def test_file_that_is_not_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_bytes(b'model = "\xff"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config_path=path, environ={})
+    assert str(caught.value) == f"config error in {path}: not valid UTF-8 text"
+
+
+def test_file_that_cannot_be_read(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config_path=tmp_path, environ={})  # a folder, not a file
+    assert re.fullmatch(
+        rf"config error in {re.escape(str(tmp_path))}: cannot read: .+", str(caught.value)
+    )
+
+
+def test_invalid_ollama_host_names_the_variable() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(environ={"OLLAMA_HOST": "ftp://example.com"})
+    assert str(caught.value) == (
+        f'OLLAMA_HOST: expected {_ADDRESS}, got "ftp://example.com" '
+        '(unsupported scheme "ftp"; use http or https)'
+    )
+
+
+def test_invalid_host_flag_names_the_flag() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(environ={}, host="user@example.com")
+    assert str(caught.value) == (
+        f'--host: expected {_ADDRESS}, got "user@example.com" '
+        '(invalid host name "user@example.com")'
+    )
+
+
+def test_option_checks_cover_every_option() -> None:
+    assert set(OPTION_CHECKS) == {f.name for f in fields(OptionDefaults)} - {"system_prompt"}
+    assert OPTION_CHECKS["temperature"](1) == 1.0
+    assert OPTION_CHECKS["num_ctx"](2048) == 2048
+    with pytest.raises(InvalidValue, match=r"^expected a number from 0 to 2$"):
+        OPTION_CHECKS["temperature"](3)
+
+
+# --- the example file ------------------------------------------------------------------------
+
+
+def test_example_file_loads_and_shows_the_defaults() -> None:
+    settings = load_settings(config_path=EXAMPLE, environ={})
+    assert settings == Settings(config_path=EXAMPLE)
+
+
+def test_example_file_documents_every_key_with_a_valid_value(tmp_path: Path) -> None:
+    text = EXAMPLE.read_text(encoding="utf-8")
+    # Uncomment the optional settings ("# key = value" lines) and load the result.
+    uncommented = re.sub(r"^# (\w+ = \S.*)$", r"\1", text, flags=re.MULTILINE)
+    settings = load_settings(config_path=write(tmp_path, uncommented), environ={})
+    for name, value in vars(settings.defaults).items():
+        assert value is not None, f"defaults.{name} is not shown in config.example.toml"
+    document = tomllib.loads(uncommented)
+    assert set(document) == {"host", "model", "theme", "data_dir", "ui", "network", "defaults"}
+    assert set(document["ui"]) == {"show_sidebar", "show_parameters"}
+    assert set(document["network"]) == {"connect_timeout", "stall_timeout"}
+
+
+# --- save_preferences --------------------------------------------------------------------------
+
+
+def test_save_preferences_changes_only_the_given_keys(tmp_path: Path) -> None:
+    original = (
+        'host = "10.0.0.1"\n'
+        'theme = "nord"\n'
+        "[ui]\nshow_parameters = false\n"
+        "[network]\nstall_timeout = 30\n"
+        '[defaults]\nsystem_prompt = """Line one.\nLine two."""\ntemperature = 0.5\n'
+    )
+    path = write(tmp_path, original)
+    save_preferences(path, model="llama3.2", show_sidebar=False, theme="gruvbox")
+
+    expected = tomllib.loads(original)
+    expected["model"] = "llama3.2"
+    expected["theme"] = "gruvbox"
+    expected["ui"]["show_sidebar"] = False
+    assert tomllib.loads(path.read_text(encoding="utf-8")) == expected
+    settings = load_settings(config_path=path, environ={})
+    assert (settings.model, settings.theme, settings.show_sidebar) == ("llama3.2", "gruvbox", False)
+    assert settings.show_parameters is False
+    assert settings.defaults.system_prompt == "Line one.\nLine two."
+
+
+def test_save_preferences_never_writes_overrides(tmp_path: Path) -> None:
+    with_host = write(tmp_path, 'host = "10.0.0.1"\n', "a.toml")
+    without_host = write(tmp_path, 'model = "m"\n', "b.toml")
+    for path in (with_host, without_host):
+        settings = load_settings(
+            config_path=path,
+            environ={"OLLAMA_HOST": "10.0.0.2"},
+            host="10.0.0.3",
+            model="from-flag",
+            data_dir=tmp_path / "flag-dir",
+        )
+        save_preferences(settings.config_path, theme="nord")
+    assert tomllib.loads(with_host.read_text(encoding="utf-8")) == {
+        "host": "10.0.0.1",
+        "theme": "nord",
+    }
+    assert tomllib.loads(without_host.read_text(encoding="utf-8")) == {
+        "model": "m",
+        "theme": "nord",
+    }
+
+
+def test_save_preferences_creates_the_file_and_folder(tmp_path: Path) -> None:
+    path = tmp_path / "new" / "folder" / "config.toml"
+    save_preferences(path, show_parameters=False)
+    assert tomllib.loads(path.read_text(encoding="utf-8")) == {"ui": {"show_parameters": False}}
+    assert list(path.parent.iterdir()) == [path]  # no temporary file left behind
+
+
+def test_save_preferences_leaves_an_unchanged_file_alone(tmp_path: Path) -> None:
+    text = '# my comment\nmodel = "m"\n[ui]\nshow_sidebar = true\n'
+    path = write(tmp_path, text)
+    save_preferences(path, model="m", show_sidebar=True)
+    assert path.read_text(encoding="utf-8") == text
+
+
+def test_save_preferences_refuses_an_invalid_file(tmp_path: Path) -> None:
+    text = "[defaults]\ntemperature = 9\n"
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        save_preferences(path, model="m")
+    assert str(caught.value).startswith(f"config error in {path}: defaults.temperature:")
+    assert path.read_text(encoding="utf-8") == text
+
+
+def test_save_preferences_rejects_other_keys_and_bad_values(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    with pytest.raises(TypeError, match="not a saved preference: host"):
+        save_preferences(path, host="10.0.0.1")
+    with pytest.raises(ValueError, match=r'^theme: expected a non-empty string, got ""$'):
+        save_preferences(path, theme="")
+    with pytest.raises(ValueError, match=r"^show_sidebar: expected true or false, got 1$"):
+        save_preferences(path, show_sidebar=1)  # type: ignore[arg-type]
+    assert not path.exists()
+
+
+def test_save_preferences_raises_oserror_when_it_cannot_write(tmp_path: Path) -> None:
+    blocker = write(tmp_path, "", "not-a-folder")
+    with pytest.raises(OSError):
+        save_preferences(blocker / "config.toml", model="m")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="symlinks need privileges on Windows")
+def test_save_preferences_writes_through_a_symlink(tmp_path: Path) -> None:
+    real = write(tmp_path, 'model = "a"\n', "real.toml")
+    link = tmp_path / "link.toml"
+    link.symlink_to(real)
+    save_preferences(link, model="b")
+    assert link.is_symlink()
+    assert tomllib.loads(real.read_text(encoding="utf-8")) == {"model": "b"}
