@@ -1,0 +1,554 @@
+"""The ollama-tui application: composition, keys, and the life of a reply."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from time import monotonic
+
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Markdown
+from textual.worker import Worker
+
+from ollama_tui.chat.conversation import Conversation, Message, MessageState, Options
+from ollama_tui.chat.store import ConversationStore, ConversationSummary, StoreError
+from ollama_tui.config import ConfigError, Settings, save_preferences
+from ollama_tui.ollama import (
+    ChatDone,
+    ContentDelta,
+    ModelSummary,
+    OllamaClient,
+    OllamaError,
+    ThinkingDelta,
+    Unreachable,
+)
+from ollama_tui.sanitize import one_line, sanitize
+from ollama_tui.ui.screens.help import HelpScreen
+from ollama_tui.ui.screens.model_picker import ModelPicker
+from ollama_tui.ui.widgets.message_list import MessageList, MessageView, tokens_per_second
+from ollama_tui.ui.widgets.parameter_panel import ParameterPanel
+from ollama_tui.ui.widgets.prompt import PromptArea
+from ollama_tui.ui.widgets.sidebar import ConversationSidebar
+from ollama_tui.ui.widgets.status_bar import Connection, StatusBar
+
+CHECKPOINT_SECONDS = 2.0
+"""How often a streaming reply is written to disk, so a crash loses at most this much."""
+
+RECONNECT_DELAYS = (1.0, 2.0, 4.0, 8.0, 15.0)
+HEALTH_CHECK_SECONDS = 20.0
+
+
+@dataclass
+class LiveReply:
+    """A reply being streamed: its conversation, the message it fills and the worker doing it."""
+
+    conversation: Conversation
+    message: Message
+    content: list[str] = field(default_factory=list)
+    thinking: list[str] = field(default_factory=list)
+    worker: Worker[None] | None = None
+
+    def sync(self) -> None:
+        """Copy the text received so far into the message (joined once, not per token)."""
+        self.message.content = "".join(self.content)
+        self.message.thinking = "".join(self.thinking)
+
+
+class OllamaTUI(App[None]):
+    """A keyboard-driven chat client for Ollama."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "ollama-tui"
+    AUTO_FOCUS = "#prompt"
+    BINDINGS = [
+        Binding("escape", "stop_reply", "Stop", id="reply.stop"),
+        Binding("ctrl+n", "new_conversation", "New", id="conversation.new"),
+        Binding("ctrl+l", "pick_model", "Model", id="model.pick"),
+        Binding("ctrl+b", "toggle_sidebar", "Chats", id="sidebar.toggle"),
+        Binding("ctrl+r", "toggle_parameters", "Params", id="parameters.toggle"),
+        Binding("f1", "help", "Help", id="app.help"),
+        Binding("pageup", "scroll_messages(-1)", "Scroll up", show=False, priority=True),
+        Binding("pagedown", "scroll_messages(1)", "Scroll down", show=False, priority=True),
+        Binding("ctrl+q", "quit", "Quit", priority=True, id="app.quit"),
+    ]
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__()
+        self.settings = settings
+        self.store = ConversationStore(settings.data_dir)
+        self.client = OllamaClient(
+            settings.host,
+            connect_timeout=settings.connect_timeout,
+            stall_timeout=settings.stall_timeout,
+        )
+        self.conversation = self._new_conversation()
+        """The conversation on screen; it may be new and not yet saved."""
+        self.models: list[ModelSummary] = []
+        self._live: dict[str, LiveReply] = {}
+        """Replies being streamed, by conversation id; at most one per conversation."""
+        self._context_limits: dict[str, int | None] = {}
+        self._reconnect_now = asyncio.Event()
+        if settings.theme in self.available_themes:
+            self.theme = settings.theme
+
+    # Layout
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="main"):
+            yield ConversationSidebar(id="sidebar")
+            with Vertical(id="chat"):
+                yield MessageList(id="messages")
+                yield PromptArea(id="prompt")
+            yield ParameterPanel(id="parameters")
+        yield StatusBar(id="status")
+        yield Footer()
+
+    @property
+    def sidebar(self) -> ConversationSidebar:
+        return self.query_one(ConversationSidebar)
+
+    @property
+    def message_list(self) -> MessageList:
+        return self.query_one(MessageList)
+
+    @property
+    def parameters(self) -> ParameterPanel:
+        return self.query_one(ParameterPanel)
+
+    @property
+    def status(self) -> StatusBar:
+        return self.query_one(StatusBar)
+
+    @property
+    def prompt(self) -> PromptArea:
+        return self.query_one(PromptArea)
+
+    async def on_mount(self) -> None:
+        self.sidebar.display = self.settings.show_sidebar
+        self.parameters.display = self.settings.show_parameters
+        self.status.host = self.settings.host
+        self.sidebar.set_summaries(self.store.list())
+        if self.settings.theme not in self.available_themes:
+            self.notify(
+                f"Unknown theme {self.settings.theme!r} in the config; using {self.theme}.",
+                severity="warning",
+                markup=False,
+            )
+        for path in self.store.set_aside:
+            self.notify(f"A damaged conversation file was moved to {path}", severity="warning")
+        await self._show(self.conversation)
+        self._watch_connection()
+
+    async def on_unmount(self) -> None:
+        for live in self._live.values():
+            live.sync()
+            if live.message.is_reply_in_progress:
+                live.message.state = MessageState.INTERRUPTED
+            self._save(live.conversation)
+        self.store.flush_index()
+        await self.client.aclose()
+
+    @property
+    def replies_in_progress(self) -> int:
+        """How many replies are streaming, in any conversation."""
+        return len(self._live)
+
+    # Conversations
+
+    def _new_conversation(self) -> Conversation:
+        defaults = self.settings.defaults
+        return Conversation(
+            model=self.settings.model,
+            system_prompt=defaults.system_prompt,
+            options=Options(
+                temperature=defaults.temperature,
+                top_p=defaults.top_p,
+                top_k=defaults.top_k,
+                num_ctx=defaults.num_ctx,
+                seed=defaults.seed,
+                num_predict=defaults.num_predict,
+                repeat_penalty=defaults.repeat_penalty,
+            ),
+        )
+
+    async def _show(self, conversation: Conversation) -> None:
+        """Make `conversation` the open one: messages, parameters, sidebar highlight, status."""
+        self.conversation = conversation
+        live = self._live.get(conversation.id)
+        if live is not None:
+            live.sync()
+        await self.message_list.show(conversation)
+        if live is not None:
+            view = self.message_list.view_of(live.message)
+            if view is not None:
+                await view.start_stream(live.message.content)
+        self.parameters.show_conversation(conversation)
+        self.sidebar.highlight_id(conversation.id if conversation.messages else None)
+        self._model_changed()
+        self.refresh_bindings()
+
+    def _save(self, conversation: Conversation) -> bool:
+        """Write a conversation; on failure keep it in memory, say so, retry on the next change."""
+        try:
+            self.store.save(conversation)
+        except StoreError as error:
+            self.notify(str(error), title="Not saved", severity="error", markup=False)
+            return False
+        return True
+
+    @on(ConversationSidebar.OptionSelected, "#sidebar")
+    async def _open_selected(self, event: ConversationSidebar.OptionSelected) -> None:
+        conversation_id = event.option.id
+        if conversation_id is None or conversation_id == self.conversation.id:
+            self.prompt.focus()
+            return
+        live = self._live.get(conversation_id)
+        if live is not None:
+            conversation = live.conversation
+        else:
+            try:
+                conversation = self.store.load(conversation_id)
+            except StoreError as error:
+                self.notify(str(error), title="Cannot open", severity="error", markup=False)
+                self.sidebar.set_summaries(self.store.list())
+                return
+        await self._show(conversation)
+        self.prompt.focus()
+
+    async def action_new_conversation(self) -> None:
+        if self.conversation.messages:
+            await self._show(self._new_conversation())
+        self.prompt.focus()
+
+    # Sending and streaming
+
+    @on(PromptArea.Submitted)
+    async def _send(self, event: PromptArea.Submitted) -> None:
+        conversation = self.conversation
+        if not conversation.model:
+            self.prompt.text = event.text
+            self.notify("Choose a model first: press ctrl+l.", severity="warning")
+            return
+        if conversation.id in self._live:
+            self.prompt.text = event.text
+            self.notify("A reply is still arriving: wait for it or press escape to stop it.")
+            return
+        invalid = self.parameters.invalid_fields
+        if invalid:
+            self.notify(
+                f"Invalid, so not sent: {', '.join(invalid)}; the model's defaults apply.",
+                severity="warning",
+            )
+        user_message = conversation.add_user_message(event.text)
+        reply = conversation.start_reply()
+        self._save(conversation)  # the user's words are on disk before anything is sent
+        self.sidebar.upsert(ConversationSummary.of(conversation))
+        self.sidebar.highlight_id(conversation.id)
+        await self.message_list.add(user_message)
+        view = await self.message_list.add(reply)
+        await view.start_stream("")
+        live = LiveReply(conversation, reply)
+        self._live[conversation.id] = live
+        live.worker = self._stream_reply(live)
+        self.refresh_bindings()
+
+    @work(group="replies", exit_on_error=False)
+    async def _stream_reply(self, live: LiveReply) -> None:
+        conversation, reply = live.conversation, live.message
+        history = conversation.request_messages()
+        self._set_activity(f"waiting for {reply.model}…")
+        last_checkpoint = monotonic()
+        try:
+            async for event in self.client.chat(
+                reply.model or conversation.model,
+                history,
+                options=conversation.options.to_request() or None,
+            ):
+                view = self._view_of(live)
+                match event:
+                    case ContentDelta(text=text):
+                        live.content.append(text)
+                        if view is not None:
+                            view.append_content(text)
+                    case ThinkingDelta(text=text):
+                        live.thinking.append(text)
+                        if view is not None:
+                            reply.thinking = "".join(live.thinking)
+                            view.thinking_changed()
+                    case ChatDone(done_reason=done_reason, stats=stats):
+                        reply.done_reason = done_reason
+                        reply.stats = stats.to_dict()
+                if monotonic() - last_checkpoint > CHECKPOINT_SECONDS:
+                    live.sync()
+                    self._save(conversation)
+                    last_checkpoint = monotonic()
+            reply.state = MessageState.COMPLETE
+        except asyncio.CancelledError:
+            reply.state = MessageState.CANCELLED
+            raise
+        except OllamaError as error:
+            reply.state = MessageState.FAILED
+            reply.error = str(error)
+            self.notify(str(error), title="Reply failed", severity="error", markup=False)
+            if isinstance(error, Unreachable):
+                self._mark_unreachable()
+        finally:
+            live.sync()
+            self._live.pop(conversation.id, None)
+            self._save(conversation)
+            self.sidebar.upsert(ConversationSummary.of(conversation))
+            self.sidebar.highlight_id(self.conversation.id if self.conversation.messages else None)
+            view = self._view_of(live)
+            if view is not None:
+                await view.end_stream()
+            self._reply_finished(reply)
+
+    def _view_of(self, live: LiveReply) -> MessageView | None:
+        """The reply's view if its conversation is the one on screen."""
+        if self.conversation is not live.conversation:
+            return None
+        return self.message_list.view_of(live.message)
+
+    def _reply_finished(self, reply: Message) -> None:
+        speed = tokens_per_second(reply.stats)
+        if speed is not None:
+            self.status.speed = speed
+        if reply.done_reason == "length":
+            self.notify("The reply stopped at the token limit (Max reply tokens).")
+        self._set_activity("")
+        self.refresh_bindings()
+
+    def _set_activity(self, text: str) -> None:
+        streaming = any(live.conversation is self.conversation for live in self._live.values())
+        self.status.activity = text if streaming or not text else ""
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "stop_reply":
+            return self.conversation.id in self._live
+        if action == "scroll_messages":
+            return isinstance(self.screen, Screen) and self.screen is self.screen_stack[0]
+        return True
+
+    async def action_stop_reply(self) -> None:
+        live = self._live.get(self.conversation.id)
+        if live is not None and live.worker is not None:
+            live.worker.cancel()
+
+    # Models
+
+    async def action_pick_model(self) -> None:
+        if not self.models:
+            await self._refresh_models()
+        if not self.models:
+            self.notify(
+                f"No models to choose from on {self.settings.host}; "
+                "pull one with `ollama pull llama3.2`.",
+                severity="warning",
+                markup=False,
+            )
+            return
+        self.push_screen(ModelPicker(self.models, self.conversation.model), self._choose_model)
+
+    def _choose_model(self, model: str | None) -> None:
+        if model:
+            self._switch_model(model)
+
+    @on(ParameterPanel.ModelChosen)
+    def _model_chosen_in_panel(self, event: ParameterPanel.ModelChosen) -> None:
+        self._switch_model(event.model)
+
+    def _switch_model(self, model: str) -> None:
+        """Use `model` from the next message on; the whole history goes to it."""
+        if model == self.conversation.model:
+            return
+        self.conversation.model = model
+        if self.conversation.messages:
+            self._save(self.conversation)
+        self._model_changed()
+        if self.settings.model != model:
+            self.settings.model = model
+            self._save_preferences(model=model)
+        self.notify(f"Next replies come from {model}.", markup=False)
+        self.prompt.focus()
+
+    def _model_changed(self) -> None:
+        model = self.conversation.model
+        self.status.model = model
+        self.parameters.set_model(model)
+        if model:
+            self._load_context_limit(model)
+
+    @work(group="model-details", exclusive=True, exit_on_error=False)
+    async def _load_context_limit(self, model: str) -> None:
+        if model not in self._context_limits:
+            try:
+                details = await self.client.show(model)
+            except OllamaError:
+                return
+            self._context_limits[model] = details.context_length
+        if model == self.conversation.model:
+            self.parameters.set_context_limit(self._context_limits[model])
+
+    async def _refresh_models(self) -> None:
+        try:
+            self.models = await self.client.list_models()
+        except OllamaError as error:
+            self.notify(str(error), severity="error", markup=False)
+            if isinstance(error, Unreachable):
+                self._mark_unreachable()
+            return
+        chat_models = [m.name for m in self.models if "embedding" not in m.capabilities]
+        self.parameters.set_models(chat_models, self.conversation.model)
+        if not self.conversation.model and chat_models:
+            self.conversation.model = self.settings.model or chat_models[0]
+            self._model_changed()
+
+    # Connection
+
+    @work(group="connection", exclusive=True, exit_on_error=False)
+    async def _watch_connection(self) -> None:
+        """Track whether the server answers; retry with backoff while it does not."""
+        failures = 0
+        while True:
+            try:
+                version = await self.client.version()
+            except OllamaError:
+                self.status.connection = Connection.UNREACHABLE
+                delay = RECONNECT_DELAYS[min(failures, len(RECONNECT_DELAYS) - 1)]
+                failures += 1
+            else:
+                reconnected = self.status.connection is not Connection.CONNECTED
+                self.status.connection = Connection.CONNECTED
+                self.status.version = sanitize(version)
+                failures = 0
+                delay = HEALTH_CHECK_SECONDS
+                if reconnected:
+                    await self._refresh_models()
+            self._reconnect_now.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._reconnect_now.wait(), delay)
+
+    def _mark_unreachable(self) -> None:
+        self.status.connection = Connection.UNREACHABLE
+        self._reconnect_now.set()
+
+    # Parameters
+
+    @on(ParameterPanel.OptionsChanged)
+    def _options_changed(self, event: ParameterPanel.OptionsChanged) -> None:
+        self.conversation.options = replace(event.options)
+        if self.conversation.messages:
+            self._save(self.conversation)
+
+    @on(ParameterPanel.SystemPromptChanged)
+    def _system_prompt_changed(self, event: ParameterPanel.SystemPromptChanged) -> None:
+        self.conversation.system_prompt = event.system_prompt
+        if self.conversation.messages:
+            self._save(self.conversation)
+
+    # Panels, help, palette, preferences
+
+    def action_toggle_sidebar(self) -> None:
+        self._toggle_panel(self.sidebar, "show_sidebar")
+
+    def action_toggle_parameters(self) -> None:
+        self._toggle_panel(self.parameters, "show_parameters")
+
+    def _toggle_panel(self, panel: ConversationSidebar | ParameterPanel, preference: str) -> None:
+        """Show and focus a hidden panel; focus a visible one; hide a focused one."""
+        focus_inside = self.focused is not None and (
+            self.focused is panel or panel in self.focused.ancestors
+        )
+        if panel.display and focus_inside:
+            panel.display = False
+            self.prompt.focus()
+        else:
+            panel.display = True
+            if isinstance(panel, ConversationSidebar):
+                panel.focus()
+            else:
+                panel.query_one("#model-select").focus()
+        if getattr(self.settings, preference) != panel.display:
+            setattr(self.settings, preference, panel.display)
+            self._save_preferences(**{preference: panel.display})
+
+    async def action_scroll_messages(self, direction: int) -> None:
+        if direction < 0:
+            await self.message_list.page_up()
+        else:
+            self.message_list.page_down()
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self.key_help()))
+
+    def key_help(self) -> list[tuple[str, str]]:
+        """Every key of the main screen with what it does, in the order the README lists them."""
+        return [
+            ("enter", "send the message"),
+            ("ctrl+j", "new line in the prompt (shift+enter where the terminal reports it)"),
+            ("escape", "stop the reply as it arrives"),
+            ("ctrl+n", "new conversation"),
+            ("ctrl+l", "pick a model: type part of its name, Enter"),
+            ("ctrl+b", "show, focus or hide the conversation list (up/down, Enter opens)"),
+            ("ctrl+r", "show, focus or hide the parameter panel"),
+            ("tab / shift+tab", "move between the prompt and the panels"),
+            ("pageup / pagedown", "scroll the messages (earlier ones load at the top)"),
+            ("f1", "this help"),
+            ("ctrl+p", "command palette: every command by name"),
+            ("ctrl+q", "quit (a reply still arriving is saved as interrupted)"),
+        ]
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand(
+            "New conversation", "Start a new conversation (ctrl+n)", self.action_new_conversation
+        )
+        yield SystemCommand(
+            "Pick model", "Choose the model for the next replies (ctrl+l)", self.action_pick_model
+        )
+        yield SystemCommand(
+            "Stop reply", "Stop the reply as it arrives (escape)", self.action_stop_reply
+        )
+        yield SystemCommand(
+            "Toggle conversations",
+            "Show or hide the conversation list (ctrl+b)",
+            self.action_toggle_sidebar,
+        )
+        yield SystemCommand(
+            "Toggle parameters",
+            "Show or hide the parameter panel (ctrl+r)",
+            self.action_toggle_parameters,
+        )
+        yield SystemCommand("Help", "List every key (F1)", self.action_help)
+
+    def watch_theme(self, theme: str) -> None:
+        if self.is_running and theme != self.settings.theme:
+            self.settings.theme = theme
+            self._save_preferences(theme=theme)
+
+    def _save_preferences(self, **changes: str | bool) -> None:
+        try:
+            save_preferences(self.settings.config_path, **changes)
+        except (OSError, ConfigError) as error:
+            self.notify(
+                f"Preferences not saved to {self.settings.config_path}: {one_line(str(error))}",
+                severity="warning",
+                markup=False,
+            )
+
+    @on(Markdown.LinkClicked)
+    def _link_clicked(self, event: Markdown.LinkClicked) -> None:
+        """Links in messages open only for http(s), and only because the user chose one."""
+        event.prevent_default()
+        if event.href.startswith(("http://", "https://")):
+            self.open_url(event.href)
+        else:
+            self.notify(
+                f"Not opened (only http and https links open): {one_line(event.href)}", markup=False
+            )

@@ -1,0 +1,159 @@
+"""The parameter panel: the conversation's model, system prompt and generation options."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.content import Content
+from textual.message import Message
+from textual.validation import Integer, Number, ValidationResult, Validator
+from textual.widgets import Input, Label, Select, Static, TextArea
+
+from ollama_tui.chat.conversation import OPTION_SPECS, Conversation, Options, OptionSpec
+
+
+def _validators(spec: OptionSpec, maximum: float | None) -> list[Validator]:
+    kind = Integer if spec.kind is int else Number
+    number = kind(minimum=spec.minimum, maximum=maximum, failure_description=spec.describe())
+    if maximum is not None and maximum != spec.maximum:
+        number.failure_description = f"{spec.describe()}, at most {maximum:g} for this model"
+    return [number]
+
+
+class ParameterPanel(VerticalScroll, can_focus=False):
+    """Edits the open conversation's settings; invalid values are marked and never applied."""
+
+    @dataclass
+    class ModelChosen(Message):
+        model: str
+
+    @dataclass
+    class OptionsChanged(Message):
+        options: Options
+
+    @dataclass
+    class SystemPromptChanged(Message):
+        system_prompt: str
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.border_title = "Parameters"
+        self._options = Options()
+        self._context_limit: int | None = None
+        self._model_names: list[str] = []
+
+    def compose(self) -> ComposeResult:
+        yield Label("Model", classes="field-label")
+        yield Select[str]([], prompt="no model", id="model-select", compact=True)
+        yield Label("System prompt", classes="field-label")
+        yield TextArea(id="system-prompt", soft_wrap=True, tab_behavior="focus", compact=True)
+        for spec in OPTION_SPECS:
+            yield Label(spec.label, classes="field-label")
+            yield Input(
+                id=spec.name,
+                placeholder="model default",
+                type="integer" if spec.kind is int else "number",
+                validators=_validators(spec, spec.maximum),
+                validate_on=["changed", "submitted"],
+                valid_empty=True,
+                compact=True,
+                tooltip=spec.help,
+            )
+            yield Static(Content.styled(spec.help, "dim"), id=f"{spec.name}-note", classes="note")
+
+    def show_conversation(self, conversation: Conversation) -> None:
+        """Fill the fields from a conversation without reporting them as changes."""
+        self._options = replace(conversation.options)
+        with self.prevent(Input.Changed, TextArea.Changed, Select.Changed):
+            for spec in OPTION_SPECS:
+                field = self.query_one(f"#{spec.name}", Input)
+                value = getattr(conversation.options, spec.name)
+                field.value = "" if value is None else f"{value:g}"
+                field.remove_class("-invalid")
+                self._show_note(spec, None)
+            self.query_one("#system-prompt", TextArea).text = conversation.system_prompt
+            self.set_model(conversation.model)
+
+    def set_models(self, names: list[str], current: str) -> None:
+        """Offer these models; the current one stays listed even when the server lacks it."""
+        self._model_names = list(dict.fromkeys([*names, current] if current else names))
+        select: Select[str] = self.query_one("#model-select", Select)
+        with self.prevent(Select.Changed):
+            select.set_options((Content(name), name) for name in self._model_names)
+            self.set_model(current)
+
+    def set_model(self, model: str) -> None:
+        select: Select[str] = self.query_one("#model-select", Select)
+        if model and model not in self._model_names:
+            self.set_models(self._model_names, model)
+            return
+        with self.prevent(Select.Changed):
+            if model:
+                select.value = model
+            else:
+                select.clear()
+
+    def set_context_limit(self, limit: int | None) -> None:
+        """Show the model's own maximum context and refuse num_ctx values above it."""
+        self._context_limit = limit
+        spec = next(s for s in OPTION_SPECS if s.name == "num_ctx")
+        field = self.query_one("#num_ctx", Input)
+        field.validators = _validators(spec, limit)
+        field.placeholder = f"model default (max {limit:,})" if limit else "model default"
+        self._show_note(spec, None)
+        if field.value:
+            self._apply(spec, field.validate(field.value), field.value)
+
+    @on(Select.Changed, "#model-select")
+    def _model_changed(self, event: Select.Changed) -> None:
+        event.stop()
+        if isinstance(event.value, str):
+            self.post_message(self.ModelChosen(event.value))
+
+    @on(TextArea.Changed, "#system-prompt")
+    def _system_prompt_changed(self, event: TextArea.Changed) -> None:
+        event.stop()
+        self.post_message(self.SystemPromptChanged(event.text_area.text))
+
+    @on(Input.Changed)
+    def _option_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        spec = next((s for s in OPTION_SPECS if s.name == event.input.id), None)
+        if spec is not None:
+            self._apply(spec, event.validation_result, event.value)
+
+    def _apply(self, spec: OptionSpec, result: ValidationResult | None, text: str) -> None:
+        """Apply a typed value; an invalid one is marked and leaves the option unset."""
+        valid = result is None or result.is_valid
+        self._show_note(spec, None if valid else result.failure_descriptions[0])
+        if valid and text.strip() not in ("", "-", "."):
+            value: int | float | None = spec.kind(float(text))
+        else:
+            value = None
+        if getattr(self._options, spec.name) != value:
+            self._options = replace(self._options, **{spec.name: value})
+            self.post_message(self.OptionsChanged(replace(self._options)))
+
+    def _show_note(self, spec: OptionSpec, problem: str | None) -> None:
+        note = self.query_one(f"#{spec.name}-note", Static)
+        note.set_class(problem is not None, "-invalid")
+        if problem is not None:
+            note.update(Content.styled(f"✗ {problem}; not sent", "$error"))
+        elif spec.name == "num_ctx" and self._context_limit:
+            note.update(
+                Content.styled(f"{spec.help}; this model: up to {self._context_limit:,}", "dim")
+            )
+        else:
+            note.update(Content.styled(spec.help, "dim"))
+
+    @property
+    def invalid_fields(self) -> list[str]:
+        """Labels of the fields whose typed value is invalid and so not applied."""
+        return [
+            spec.label
+            for spec in OPTION_SPECS
+            if self.query_one(f"#{spec.name}-note", Static).has_class("-invalid")
+        ]

@@ -1,0 +1,54 @@
+"""The prompt box: Enter sends; ctrl+j (shift+enter where the terminal reports it) adds a line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import TextArea
+
+MAX_LINES = 8
+
+
+class PromptArea(TextArea):
+    """A multi-line prompt that grows with its text up to a few lines."""
+
+    BINDINGS = [
+        Binding("enter", "submit", "Send", priority=True, id="prompt.send"),
+        Binding(
+            "ctrl+j,shift+enter",
+            "newline",
+            "Newline",
+            key_display="^j",
+            priority=True,
+            id="prompt.newline",
+        ),
+    ]
+
+    @dataclass
+    class Submitted(Message):
+        """The user pressed Enter on a non-blank prompt."""
+
+        text: str
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(
+            id=id,
+            soft_wrap=True,
+            tab_behavior="focus",
+            show_line_numbers=False,
+            compact=True,
+            placeholder="Message — Enter to send, ctrl+j for a new line",
+        )
+
+    def action_submit(self) -> None:
+        if self.text.strip():
+            self.post_message(self.Submitted(self.text))
+            self.clear()
+
+    def action_newline(self) -> None:
+        self.insert("\n")
+
+    def on_text_area_changed(self) -> None:
+        self.styles.height = min(MAX_LINES, max(1, self.wrapped_document.height))

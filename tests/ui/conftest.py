@@ -1,0 +1,99 @@
+"""Helpers for driving the real app with Pilot against the fake Ollama server."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+
+from ollama_tui.cli import make_app
+from ollama_tui.config import Settings, load_settings
+from ollama_tui.ui.app import OllamaTUI
+
+# Message headers and the sidebar show local times; pin the zone so screens are reproducible.
+os.environ["TZ"] = "UTC"
+time.tzset()
+
+MakeApp = Callable[..., OllamaTUI]
+
+
+@pytest.fixture(autouse=True)
+def private_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep the user's own config and data out of reach of every app test."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def config_path(tmp_path: Path) -> Path:
+    return tmp_path / "config" / "config.toml"
+
+
+@pytest.fixture
+def make_settings(data_dir: Path, config_path: Path) -> Callable[..., Settings]:
+    """Settings as the CLI builds them, isolated in a temp folder."""
+
+    def build(host: str, model: str | None = "llama3.2:latest") -> Settings:
+        return load_settings(
+            config_path=config_path if config_path.exists() else None,
+            environ={},
+            host=host,
+            model=model,
+            data_dir=data_dir,
+        )
+
+    return build
+
+
+@pytest.fixture
+def build_app(make_settings: Callable[..., Settings], config_path: Path) -> MakeApp:
+    """The app exactly as `ollama-tui` builds it, writing its preferences to a temp config."""
+
+    def build(host: str, model: str | None = "llama3.2:latest") -> OllamaTUI:
+        settings = make_settings(host, model)
+        settings.config_path = config_path
+        app = make_app(settings)
+        assert isinstance(app, OllamaTUI)
+        return app
+
+    return build
+
+
+async def wait_until(
+    pilot: Pilot[None], predicate: Callable[[], bool], timeout: float = 10.0
+) -> None:
+    """Poll `predicate` between pauses until it holds; fail with a clear message on timeout."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        await pilot.pause(0.02)
+
+
+async def settle(pilot: Pilot[None], app: OllamaTUI) -> None:
+    """Wait until no reply is streaming and the screen has caught up."""
+    await wait_until(pilot, lambda: app.replies_in_progress == 0)
+    await pilot.pause()
+
+
+async def send(pilot: Pilot[None], app: OllamaTUI, text: str) -> None:
+    """Type a message into the prompt and press Enter."""
+    app.prompt.focus()
+    app.prompt.text = text
+    await pilot.press("enter")
+
+
+async def connected(pilot: Pilot[None], app: OllamaTUI) -> None:
+    from ollama_tui.ui.widgets.status_bar import Connection
+
+    await wait_until(pilot, lambda: app.status.connection is Connection.CONNECTED)
+    await wait_until(pilot, lambda: bool(app.models))

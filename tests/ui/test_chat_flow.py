@@ -1,0 +1,346 @@
+"""The main flows, driven through the real app with Pilot against the fake Ollama server."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from textual.widgets import Input, Markdown
+
+from ollama_tui.chat.conversation import Conversation, MessageState, Role
+from ollama_tui.chat.store import ConversationStore
+from ollama_tui.ui.screens.help import HelpScreen
+from ollama_tui.ui.screens.model_picker import ModelPicker
+from ollama_tui.ui.widgets.message_list import MessageView
+from ollama_tui.ui.widgets.status_bar import Connection
+from tests.fake_ollama import FakeOllama
+from tests.ui.conftest import MakeApp, connected, send, settle, wait_until
+
+
+def saved(data_dir: Path) -> list[Conversation]:
+    store = ConversationStore(data_dir)
+    return [store.load(summary.id) for summary in store.list()]
+
+
+async def test_send_streams_the_reply_and_saves_both(
+    fake_ollama: FakeOllama, build_app: MakeApp, data_dir: Path
+) -> None:
+    app = build_app(fake_ollama.url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await connected(pilot, app)
+        await send(pilot, app, "Why is the sky blue?")
+        await settle(pilot, app)
+
+        user, reply = app.conversation.messages
+        assert (user.role, user.content) == (Role.USER, "Why is the sky blue?")
+        assert reply.state is MessageState.COMPLETE
+        assert reply.model == "llama3.2:latest"
+        assert "Why is the sky blue?" in reply.content
+        assert reply.stats["eval_count"] > 0
+        view = app.message_list.view_of(reply)
+        assert view is not None
+        assert view.query_one(Markdown).source == reply.content
+        assert app.status.speed is not None and app.status.speed > 0
+        assert app.sidebar.option_count == 1
+
+        request = fake_ollama.chat_requests()[-1]
+        assert request["model"] == "llama3.2:latest"
+        assert request["messages"] == [{"role": "user", "content": "Why is the sky blue?"}]
+        assert request.get("stream", True) is True
+
+    (conversation,) = saved(data_dir)
+    assert conversation.title == "Why is the sky blue?"
+    assert [m.content for m in conversation.messages] == [user.content, reply.content]
+    assert conversation.messages[1].state is MessageState.COMPLETE
+
+
+async def test_whole_history_and_parameters_reach_the_server(
+    fake_ollama: FakeOllama, build_app: MakeApp
+) -> None:
+    app = build_app(fake_ollama.url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await connected(pilot, app)
+        app.query_one("#system-prompt").focus()
+        await pilot.press(*"Answer in French.")
+        app.query_one("#temperature", Input).focus()
+        await pilot.press("0", ".", "3")
+        app.query_one("#num_ctx", Input).focus()
+        await pilot.press(*"8192")
+        await send(pilot, app, "first question")
+        await settle(pilot, app)
+        await send(pilot, app, "second question")
+        await settle(pilot, app)
+
+        first_reply = app.conversation.messages[1].content
+        request = fake_ollama.chat_requests()[-1]
+        assert request["messages"] == [
+            {"role": "system", "content": "Answer in French."},
+            {"role": "user", "content": "first question"},
+            {"role": "assistant", "content": first_reply},
+            {"role": "user", "content": "second question"},
+        ]
+        assert request["options"] == {"temperature": 0.3, "num_ctx": 8192}
+        # The fake's reply counts what it received: the whole history arrived.
+        assert "4 messages" in app.conversation.messages[-1].content
+
+
+async def test_invalid_parameters_are_marked_and_never_sent(
+    fake_ollama: FakeOllama, build_app: MakeApp
+) -> None:
+    app = build_app(fake_ollama.url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await connected(pilot, app)
+        app.query_one("#temperature", Input).focus()
+        await pilot.press("7")
+        app.query_one("#num_ctx", Input).focus()
+        await wait_until(pilot, lambda: "131,072" in app.query_one("#num_ctx", Input).placeholder)
+        await pilot.press(*"999999")
+        await pilot.pause()
+
+        assert app.parameters.invalid_fields == ["Temperature", "Context window"]
+        assert app.query_one("#temperature", Input).has_class("-invalid")
+        await send(pilot, app, "hi")
+        await settle(pilot, app)
+
+        assert "options" not in fake_ollama.chat_requests()[-1]
+        assert app.conversation.options.temperature is None
+
+
+async def test_switching_model_mid_conversation(
+    fake_ollama: FakeOllama, build_app: MakeApp, config_path: Path
+) -> None:
+    app = build_app(fake_ollama.url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await connected(pilot, app)
+        await send(pilot, app, "hello llama")
+        await settle(pilot, app)
+
+        await pilot.press("ctrl+l")
+        await wait_until(pilot, lambda: isinstance(app.screen, ModelPicker))
+        await pilot.press(*"mistr")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.conversation.model == "mistral:7b")
+        assert app.status.model == "mistral:7b"
+
+        await send(pilot, app, "hello mistral")
+        await settle(pilot, app)
+
+        first_reply, second_reply = app.conversation.messages[1], app.conversation.messages[3]
+        assert first_reply.model == "llama3.2:latest"
+        assert second_reply.model == "mistral:7b"
+        assert "mistral:7b" in second_reply.content
+        request = fake_ollama.chat_requests()[-1]
+        assert request["model"] == "mistral:7b"
+        assert [m["content"] for m in request["messages"]] == [
+            "hello llama",
+            first_reply.content,
+            "hello mistral",
+        ]
+        headers = [str(v.header()) for v in app.query(MessageView)]
+        assert any(h.startswith("llama3.2:latest") for h in headers)
+        assert any(h.startswith("mistral:7b") for h in headers)
+    assert 'model = "mistral:7b"' in config_path.read_text()
+
+
+async def test_new_conversation_and_reopening_after_restart(
+    fake_ollama: FakeOllama, build_app: MakeApp
+) -> None:
+    app = build_app(fake_ollama.url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await connected(pilot, app)
+        await send(pilot, app, "first conversation")
+        await settle(pilot, app)
+        first = app.conversation
+        await pilot.press("ctrl+n")
+        assert app.conversation is not first and not app.conversation.messages
+        assert not app.query(MessageView)
+        await send(pilot, app, "second conversation")
+        await settle(pilot, app)
+        assert app.sidebar.option_count == 2
+        first_messages = [m.to_dict() for m in first.messages]
+
+    again = build_app(fake_ollama.url)
+    async with again.run_test(size=(120, 40)) as pilot:
+        assert again.sidebar.option_count == 2
+        await pilot.press("ctrl+b")
+        assert again.focused is again.sidebar
+        assert again.sidebar.highlighted == 0  # the newest is highlighted on focus
+        await pilot.press("down", "enter")
+        await wait_until(pilot, lambda: again.conversation.id == first.id)
+        assert [m.to_dict() for m in again.conversation.messages] == first_messages
+        assert len(again.query(MessageView)) == 2
+        assert again.focused is again.prompt
+
+
+async def test_escape_stops_the_reply_and_keeps_what_arrived(
+    fake_ollama: FakeOllama, build_app: MakeApp, data_dir: Path
+) -> None:
+    app = build_app(fake_ollama.url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await connected(pilot, app)
+        release = fake_ollama.hold(5)
+        await send(pilot, app, "tell me a long story")
+        reply = app.conversation.messages[-1]
+        view = app.message_list.view_of(reply)
+        assert view is not None
+        await wait_until(pilot, lambda: bool(view.query_one(Markdown).source))
+        await pilot.press("escape")
+        await settle(pilot, app)
+        release.set()
+
+        assert reply.state is MessageState.CANCELLED
+        assert reply.content
+        assert "stopped" in str(view.header())
+        await wait_until(pilot, lambda: fake_ollama.streams_cancelled >= 1)
+
+    (conversation,) = saved(data_dir)
+    assert conversation.messages[-1].state is MessageState.CANCELLED
+    assert conversation.messages[-1].content == reply.content
+
+
+async def test_opening_another_conversation_while_a_reply_streams(
+    fake_ollama: FakeOllama, build_app: MakeApp, data_dir: Path
+) -> None:
+    app = build_app(fake_ollama.url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await connected(pilot, app)
+        await send(pilot, app, "an older conversation")
+        await settle(pilot, app)
+        older = app.conversation
+        await pilot.press("ctrl+n")
+
+        release = fake_ollama.hold(3)
+        await send(pilot, app, "streaming one")
+        streaming = app.conversation
+        reply = streaming.messages[-1]
+        await wait_until(
+            pilot,
+            lambda: fake_ollama.chat_requests()[-1]["messages"][-1]["content"] == "streaming one",
+        )
+
+        async def open_in_sidebar(conversation_id: str) -> None:
+            app.sidebar.focus()
+            app.sidebar.highlighted = app.sidebar.get_option_index(conversation_id)
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: app.conversation.id == conversation_id)
+
+        await open_in_sidebar(older.id)
+        assert app.message_list.view_of(reply) is None
+        assert app.replies_in_progress == 1
+        # Back to the streaming conversation while the reply is still held open, then away again.
+        await open_in_sidebar(streaming.id)
+        assert app.conversation is streaming
+        assert app.message_list.view_of(reply) is not None
+        await open_in_sidebar(older.id)
+        release.set()
+        await settle(pilot, app)
+
+        assert reply.state is MessageState.COMPLETE
+        assert "streaming one" in reply.content
+        assert [m.content for m in app.conversation.messages][0] == "an older conversation"
+        assert len(app.conversation.messages) == 2
+
+        await open_in_sidebar(streaming.id)
+        (view,) = [v for v in app.query(MessageView) if v.message.id == reply.id]
+        assert view.query_one(Markdown).source == reply.content
+
+    by_id = {c.id: c for c in saved(data_dir)}
+    assert by_id[streaming.id].messages[-1].content == reply.content
+    assert len(by_id[older.id].messages) == 2
+
+
+async def test_unknown_model_fails_with_a_clear_notice(
+    fake_ollama: FakeOllama, build_app: MakeApp
+) -> None:
+    app = build_app(fake_ollama.url, model="nosuch")
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await connected(pilot, app)
+        await send(pilot, app, "hello?")
+        await settle(pilot, app)
+
+        reply = app.conversation.messages[-1]
+        assert reply.state is MessageState.FAILED
+        assert "model 'nosuch' not found" in (reply.error or "")
+        assert "ollama pull nosuch" in (reply.error or "")
+        messages = [n.message for n in app._notifications]
+        assert any("ollama pull nosuch" in m and "\n" not in m for m in messages)
+        assert app.is_running
+
+
+async def test_starts_without_a_server_and_browses_saved_conversations(
+    unused_url: str, build_app: MakeApp, data_dir: Path
+) -> None:
+    earlier = Conversation(model="llama3.2:latest")
+    earlier.add_user_message("saved before")
+    reply = earlier.start_reply()
+    reply.content, reply.state = "an answer from before", MessageState.COMPLETE
+    ConversationStore(data_dir).save(earlier)
+
+    app = build_app(unused_url)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await wait_until(pilot, lambda: app.status.connection is Connection.UNREACHABLE)
+        assert "unreachable" in str(app.status.render())
+        await pilot.press("ctrl+b", "enter")
+        await wait_until(pilot, lambda: app.conversation.id == earlier.id)
+        assert len(app.query(MessageView)) == 2
+
+        await send(pilot, app, "are you there?")
+        await settle(pilot, app)
+        failed = app.conversation.messages[-1]
+        assert failed.state is MessageState.FAILED
+        assert "cannot reach Ollama" in (failed.error or "")
+        assert app.conversation.messages[-2].content == "are you there?"
+
+    (conversation,) = saved(data_dir)
+    assert [m.content for m in conversation.messages][:3] == [
+        "saved before",
+        "an answer from before",
+        "are you there?",
+    ]
+
+
+async def test_panels_toggle_and_remember_it(
+    fake_ollama: FakeOllama, build_app: MakeApp, config_path: Path
+) -> None:
+    app = build_app(fake_ollama.url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("ctrl+r")
+        assert app.parameters.display
+        assert app.focused is not None and app.parameters in app.focused.ancestors
+        await pilot.press("ctrl+r")
+        assert not app.parameters.display
+        assert app.focused is app.prompt
+    assert "show_parameters = false" in config_path.read_text()
+    again = build_app(fake_ollama.url)
+    async with again.run_test(size=(120, 40)):
+        assert not again.parameters.display
+
+
+async def test_help_lists_every_key(fake_ollama: FakeOllama, build_app: MakeApp) -> None:
+    app = build_app(fake_ollama.url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f1")
+        await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        text = " ".join(str(w.render()) for w in app.screen.query("Static"))
+        for key in ("enter", "ctrl+j", "escape", "ctrl+n", "ctrl+l", "ctrl+b", "ctrl+r", "f1"):
+            assert key in text
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_model_output_markup_and_escapes_are_inert(
+    fake_ollama: FakeOllama, build_app: MakeApp, data_dir: Path
+) -> None:
+    app = build_app(fake_ollama.url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await connected(pilot, app)
+        await send(pilot, app, "show me #markup")
+        await settle(pilot, app)
+        reply = app.conversation.messages[-1]
+        assert reply.state is MessageState.COMPLETE
+        assert "[@click=app.quit]" in reply.content
+        assert "\x1b" not in reply.content and "\x07" not in reply.content
+        assert "\u202e" not in reply.content
+        assert app.is_running
+    document = json.loads(next((data_dir / "conversations").iterdir()).read_text())
+    assert "\x1b" not in document["messages"][1]["content"]
