@@ -141,7 +141,7 @@ def test_damaged_file_on_load_is_a_store_error(tmp_path: Path) -> None:
     store.folder.mkdir(parents=True)
     (store.folder / "abc.json").write_text("not json")
 
-    with pytest.raises(StoreError, match="abc.json is damaged"):
+    with pytest.raises(StoreError, match=r"abc\.json is damaged"):
         store.load("abc")
 
 

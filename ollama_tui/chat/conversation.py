@@ -94,9 +94,9 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
     OptionSpec("temperature", "Temperature", float, 0, 2, "higher is more creative"),
     OptionSpec("top_p", "Top P", float, 0, 1, "nucleus sampling cut-off"),
     OptionSpec("top_k", "Top K", int, 1, None, "sample from the K likeliest tokens"),
-    OptionSpec("num_ctx", "Context window", int, 256, None, "tokens the model remembers"),
-    OptionSpec("num_predict", "Max reply tokens", int, -2, None, "-1 no limit, -2 fill context"),
-    OptionSpec("repeat_penalty", "Repeat penalty", float, 0, 2, "above 1 discourages repeats"),
+    OptionSpec("num_ctx", "Context", int, 256, None, "tokens the model remembers"),
+    OptionSpec("num_predict", "Max tokens", int, -2, None, "-1 no limit, -2 fill context"),
+    OptionSpec("repeat_penalty", "Repeat pen.", float, 0, 2, "above 1 discourages repeats"),
     OptionSpec("seed", "Seed", int, None, None, "same seed + prompt gives the same reply"),
 )
 

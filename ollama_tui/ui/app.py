@@ -12,6 +12,7 @@ from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.events import Resize
 from textual.screen import Screen
 from textual.widgets import Footer, Markdown
 from textual.worker import Worker
@@ -26,7 +27,6 @@ from ollama_tui.ollama import (
     OllamaClient,
     OllamaError,
     ThinkingDelta,
-    Unreachable,
 )
 from ollama_tui.sanitize import one_line, sanitize
 from ollama_tui.ui.screens.help import HelpScreen
@@ -39,6 +39,11 @@ from ollama_tui.ui.widgets.status_bar import Connection, StatusBar
 
 CHECKPOINT_SECONDS = 2.0
 """How often a streaming reply is written to disk, so a crash loses at most this much."""
+
+NARROW_WIDTH = 110
+"""Below this many columns the parameter panel starts hidden (ctrl+r still shows it)."""
+VERY_NARROW_WIDTH = 70
+"""Below this many columns the conversation list starts hidden too (ctrl+b shows it)."""
 
 RECONNECT_DELAYS = (1.0, 2.0, 4.0, 8.0, 15.0)
 HEALTH_CHECK_SECONDS = 20.0
@@ -130,8 +135,7 @@ class OllamaTUI(App[None]):
         return self.query_one(PromptArea)
 
     async def on_mount(self) -> None:
-        self.sidebar.display = self.settings.show_sidebar
-        self.parameters.display = self.settings.show_parameters
+        self._fit_panels(self.size.width)
         self.status.host = self.settings.host
         self.sidebar.set_summaries(self.store.list())
         if self.settings.theme not in self.available_themes:
@@ -158,6 +162,14 @@ class OllamaTUI(App[None]):
     def replies_in_progress(self) -> int:
         """How many replies are streaming, in any conversation."""
         return len(self._live)
+
+    def on_resize(self, event: Resize) -> None:
+        self._fit_panels(event.size.width)
+
+    def _fit_panels(self, width: int) -> None:
+        """Show the panels the user wants, as far as the terminal's width leaves room."""
+        self.parameters.display = self.settings.show_parameters and width >= NARROW_WIDTH
+        self.sidebar.display = self.settings.show_sidebar and width >= VERY_NARROW_WIDTH
 
     # Conversations
 
@@ -296,8 +308,7 @@ class OllamaTUI(App[None]):
             reply.state = MessageState.FAILED
             reply.error = str(error)
             self.notify(str(error), title="Reply failed", severity="error", markup=False)
-            if isinstance(error, Unreachable):
-                self._mark_unreachable()
+            self._check_connection_now()
         finally:
             live.sync()
             self._live.pop(conversation.id, None)
@@ -400,8 +411,7 @@ class OllamaTUI(App[None]):
             self.models = await self.client.list_models()
         except OllamaError as error:
             self.notify(str(error), severity="error", markup=False)
-            if isinstance(error, Unreachable):
-                self._mark_unreachable()
+            self._check_connection_now()
             return
         chat_models = [m.name for m in self.models if "embedding" not in m.capabilities]
         self.parameters.set_models(chat_models, self.conversation.model)
@@ -434,8 +444,8 @@ class OllamaTUI(App[None]):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._reconnect_now.wait(), delay)
 
-    def _mark_unreachable(self) -> None:
-        self.status.connection = Connection.UNREACHABLE
+    def _check_connection_now(self) -> None:
+        """After a failure, let the connection watcher look again at once."""
         self._reconnect_now.set()
 
     # Parameters

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from textual.widgets import Input, Markdown
+from textual.widgets import Input, Markdown, Static
 
 from ollama_tui.chat.conversation import Conversation, MessageState, Role
 from ollama_tui.chat.store import ConversationStore
@@ -93,11 +93,13 @@ async def test_invalid_parameters_are_marked_and_never_sent(
         app.query_one("#temperature", Input).focus()
         await pilot.press("7")
         app.query_one("#num_ctx", Input).focus()
-        await wait_until(pilot, lambda: "131,072" in app.query_one("#num_ctx", Input).placeholder)
+        note = app.query_one("#num_ctx-note", Static)
+        await wait_until(pilot, lambda: "131,072" in str(note.render()))
         await pilot.press(*"999999")
         await pilot.pause()
 
-        assert app.parameters.invalid_fields == ["Temperature", "Context window"]
+        assert app.parameters.invalid_fields == ["Temperature", "Context"]
+        assert "at most 131072 for this model" in str(note.render())
         assert app.query_one("#temperature", Input).has_class("-invalid")
         await send(pilot, app, "hi")
         await settle(pilot, app)
@@ -237,7 +239,7 @@ async def test_opening_another_conversation_while_a_reply_streams(
 
         assert reply.state is MessageState.COMPLETE
         assert "streaming one" in reply.content
-        assert [m.content for m in app.conversation.messages][0] == "an older conversation"
+        assert app.conversation.messages[0].content == "an older conversation"
         assert len(app.conversation.messages) == 2
 
         await open_in_sidebar(streaming.id)

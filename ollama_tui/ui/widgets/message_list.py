@@ -21,6 +21,12 @@ FLUSH_INTERVAL = 0.05
 PAGE_SIZE = 40
 """Messages mounted at a time; earlier ones are mounted when the user scrolls to the top."""
 
+EMPTY_HINT = Content.assemble(
+    ("A new conversation\n\n", "bold"),
+    "Type below and press Enter to send.\n",
+    ("ctrl+l model · ctrl+b saved conversations · ctrl+r parameters · F1 all keys", "dim"),
+)
+
 _STATE_NOTES = {
     MessageState.CANCELLED: "stopped",
     MessageState.FAILED: "failed",
@@ -61,6 +67,7 @@ class MessageView(Vertical):
                 yield Static(Content(self.message.thinking), classes="thinking-text")
         streaming = self.message.is_reply_in_progress
         yield MessageBody("" if streaming else self.message.content)
+        yield Static("", classes="message-error")
 
     def header(self) -> Content:
         """Who wrote the message, when, and how it ended."""
@@ -86,12 +93,13 @@ class MessageView(Vertical):
         note = _STATE_NOTES.get(message.state)
         if note:
             parts.append(("  " + note, "bold $warning"))
-        if message.error:
-            parts.append((": " + message.error, "$warning"))
         return Content.assemble(*parts)
 
     def refresh_header(self) -> None:
         self.query_one(".message-header", Static).update(self.header())
+        error = self.query_one(".message-error", Static)
+        error.display = bool(self.message.error)
+        error.update(Content.styled(f"⚠ {self.message.error}", "$warning"))
         for state in MessageState:
             self.set_class(self.message.state is state, f"-{state.value}")
 
@@ -163,6 +171,7 @@ class MessageList(VerticalScroll, can_focus=False):
         self._first_shown = 0
 
     def compose(self) -> ComposeResult:
+        yield Static(EMPTY_HINT, id="empty-hint")
         yield EarlierMessages("")
 
     async def show(self, conversation: Conversation) -> None:
@@ -174,11 +183,13 @@ class MessageList(VerticalScroll, can_focus=False):
         if shown:
             await self.mount_all([MessageView(message) for message in shown])
         self._update_earlier_line()
+        self.query_one("#empty-hint").display = not shown
         self.anchor()
 
     async def add(self, message: Message) -> MessageView:
         """Show a message just appended to the conversation."""
         view = MessageView(message)
+        self.query_one("#empty-hint").display = False
         await self.mount(view)
         if not self.is_anchored:
             self.anchor()

@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.message import Message
 from textual.validation import Integer, Number, ValidationResult, Validator
@@ -50,19 +50,21 @@ class ParameterPanel(VerticalScroll, can_focus=False):
         yield Select[str]([], prompt="no model", id="model-select", compact=True)
         yield Label("System prompt", classes="field-label")
         yield TextArea(id="system-prompt", soft_wrap=True, tab_behavior="focus", compact=True)
+        yield Label("Options", classes="field-label")
         for spec in OPTION_SPECS:
-            yield Label(spec.label, classes="field-label")
-            yield Input(
-                id=spec.name,
-                placeholder="model default",
-                type="integer" if spec.kind is int else "number",
-                validators=_validators(spec, spec.maximum),
-                validate_on=["changed", "submitted"],
-                valid_empty=True,
-                compact=True,
-                tooltip=spec.help,
-            )
-            yield Static(Content.styled(spec.help, "dim"), id=f"{spec.name}-note", classes="note")
+            with Horizontal(classes="option-row"):
+                yield Label(spec.label, classes="option-label")
+                yield Input(
+                    id=spec.name,
+                    placeholder="default",
+                    type="integer" if spec.kind is int else "number",
+                    validators=_validators(spec, spec.maximum),
+                    validate_on=["changed", "submitted"],
+                    valid_empty=True,
+                    compact=True,
+                    tooltip=f"{spec.help}; {spec.describe()}; empty = the model's default",
+                )
+            yield Static("", id=f"{spec.name}-note", classes="note")
 
     def show_conversation(self, conversation: Conversation) -> None:
         """Fill the fields from a conversation without reporting them as changes."""
@@ -102,7 +104,6 @@ class ParameterPanel(VerticalScroll, can_focus=False):
         spec = next(s for s in OPTION_SPECS if s.name == "num_ctx")
         field = self.query_one("#num_ctx", Input)
         field.validators = _validators(spec, limit)
-        field.placeholder = f"model default (max {limit:,})" if limit else "model default"
         self._show_note(spec, None)
         if field.value:
             self._apply(spec, field.validate(field.value), field.value)
@@ -138,16 +139,15 @@ class ParameterPanel(VerticalScroll, can_focus=False):
             self.post_message(self.OptionsChanged(replace(self._options)))
 
     def _show_note(self, spec: OptionSpec, problem: str | None) -> None:
+        """Under a field: what is wrong with it, or for num_ctx the model's own maximum."""
         note = self.query_one(f"#{spec.name}-note", Static)
         note.set_class(problem is not None, "-invalid")
+        limit = self._context_limit if spec.name == "num_ctx" else None
         if problem is not None:
             note.update(Content.styled(f"✗ {problem}; not sent", "$error"))
-        elif spec.name == "num_ctx" and self._context_limit:
-            note.update(
-                Content.styled(f"{spec.help}; this model: up to {self._context_limit:,}", "dim")
-            )
-        else:
-            note.update(Content.styled(spec.help, "dim"))
+        elif limit:
+            note.update(Content.styled(f"max {limit:,} for this model", "dim"))
+        note.display = problem is not None or bool(limit)
 
     @property
     def invalid_fields(self) -> list[str]:

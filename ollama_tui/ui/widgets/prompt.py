@@ -51,4 +51,5 @@ class PromptArea(TextArea):
         self.insert("\n")
 
     def on_text_area_changed(self) -> None:
-        self.styles.height = min(MAX_LINES, max(1, self.wrapped_document.height))
+        lines = min(MAX_LINES, max(1, self.wrapped_document.height))
+        self.styles.height = lines + self.styles.gutter.height

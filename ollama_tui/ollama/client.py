@@ -1,0 +1,367 @@
+"""OllamaClient: the app's one way to talk to an Ollama server, over a pooled httpx client."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import ssl
+from collections.abc import AsyncIterator, Mapping
+from contextlib import aclosing
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+
+from ollama_tui.ollama.errors import (
+    ModelNotFound,
+    OllamaError,
+    RequestRejected,
+    ServerBusy,
+    ServerError,
+    Stalled,
+    StreamBroken,
+    StreamError,
+    Unreachable,
+)
+from ollama_tui.ollama.events import (
+    ChatDone,
+    ChatEvent,
+    ContentDelta,
+    ModelDetails,
+    ModelSummary,
+    ReplyStats,
+    ThinkingDelta,
+)
+from ollama_tui.sanitize import sanitize
+
+
+class OllamaClient:
+    """Async client for the parts of the Ollama API a chat app needs; errors are OllamaError."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        connect_timeout: float = 5.0,
+        stall_timeout: float = 60.0,
+        headers: Mapping[str, str] | None = None,
+        verify: bool | str = True,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.stall_timeout = stall_timeout
+        # No read timeout on streams: loading a model can take a minute before the first byte.
+        # Once a reply has started, `stall_timeout` bounds each wait instead (see _lines).
+        self._stream_timeout = httpx.Timeout(
+            connect=connect_timeout, read=None, write=connect_timeout * 2, pool=connect_timeout
+        )
+        self._request_timeout = httpx.Timeout(
+            connect=connect_timeout,
+            read=stall_timeout,
+            write=connect_timeout * 2,
+            pool=connect_timeout,
+        )
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            timeout=self._stream_timeout,
+            headers=dict(headers) if headers else None,
+            verify=_tls_verify(verify),
+        )
+
+    async def aclose(self) -> None:
+        """Close the pooled connections."""
+        await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def chat(
+        self,
+        model: str,
+        messages: list[dict[str, Any]],
+        *,
+        options: Mapping[str, object] | None = None,
+        think: bool | str | None = None,
+        keep_alive: str | float | None = None,
+    ) -> AsyncIterator[ChatEvent]:
+        """Stream a reply: thinking and content deltas in arrival order, then one ChatDone.
+
+        With empty `messages` the server only loads the model and the sole event is a ChatDone
+        whose done_reason is "load". Use `contextlib.aclosing` when stopping early, so the
+        connection is closed at once rather than when the generator is collected.
+        """
+        body: dict[str, object] = {"model": model, "messages": messages, "stream": True}
+        extras = {
+            "options": dict(options) if options is not None else None,
+            "think": think,
+            "keep_alive": keep_alive,
+        }
+        body.update({key: value for key, value in extras.items() if value is not None})
+        done: ChatDone | None = None
+        try:
+            async with self._http.stream("POST", "/api/chat", json=body) as response:
+                if not response.is_success:
+                    await response.aread()
+                    raise self._status_error(response, model=model)
+                async with aclosing(self._lines(response)) as lines:
+                    async for line in lines:
+                        reply = _json_object(line)
+                        if "error" in reply:
+                            raise StreamError(str(reply["error"]))
+                        for delta in _deltas(reply.get("message")):
+                            yield delta
+                        if reply.get("done") is True:
+                            done = _chat_done(reply)
+                            break
+        except httpx.TransportError as exc:
+            raise self._transport_error(exc, streaming=True) from exc
+        if done is None:
+            raise StreamBroken.incomplete()
+        # Yielded after the response is closed, so a consumer that stops here leaks nothing.
+        yield done
+
+    async def list_models(self) -> list[ModelSummary]:
+        """The installed models, in the server's order (newest first)."""
+        data = await self._request("GET", "/api/tags")
+        models = data.get("models") or []
+        if not isinstance(models, list):
+            raise StreamBroken.malformed(f"models: {models!r}")
+        return [summary for item in models if (summary := _summary(item)) is not None]
+
+    async def show(self, model: str) -> ModelDetails:
+        """Details of one model; ModelNotFound when the server does not have it."""
+        data = await self._request("POST", "/api/show", body={"model": model}, model=model)
+        details = _mapping(data.get("details"))
+        return ModelDetails(
+            name=sanitize(model),
+            family=_text(details.get("family")),
+            parameter_size=_text(details.get("parameter_size")),
+            quantization=_text(details.get("quantization_level")),
+            context_length=_context_length(data.get("model_info")),
+            capabilities=_capabilities(data.get("capabilities")),
+            parameters=_text(data.get("parameters")) or "",
+            template=_text(data.get("template")) or "",
+            license=_text(data.get("license")) or "",
+            system=_text(data.get("system")) or "",
+        )
+
+    async def version(self) -> str:
+        """The server's version string, e.g. "0.32.15"."""
+        data = await self._request("GET", "/api/version")
+        version = _text(data.get("version"))
+        if version is None:
+            raise StreamBroken.malformed(json.dumps(data))
+        return version
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: dict[str, object] | None = None,
+        model: str | None = None,
+    ) -> dict[str, Any]:
+        """One non-streaming call whose answer must be a JSON object."""
+        try:
+            response = await self._http.request(
+                method, path, json=body, timeout=self._request_timeout
+            )
+        except httpx.TransportError as exc:
+            raise self._transport_error(exc, streaming=False) from exc
+        if not response.is_success:
+            raise self._status_error(response, model=model)
+        return _json_object(response.content)
+
+    async def _lines(self, response: httpx.Response) -> AsyncIterator[bytes]:
+        """Yield the non-blank lines of an NDJSON body, each without its newline.
+
+        Splits on b"\\n" only: httpx's aiter_lines also splits on every str.splitlines()
+        boundary, such as U+0085, which Go writes raw inside JSON strings (and U+2028, which
+        other encoders do). Lines have no length limit, and a UTF-8 sequence split across
+        chunks is whole again once its line is complete.
+        """
+        pending = bytearray()
+        started = False
+        async with aclosing(response.aiter_bytes()) as chunks:
+            while True:
+                try:
+                    if started:
+                        async with asyncio.timeout(self.stall_timeout):
+                            chunk = await anext(chunks)
+                    else:
+                        chunk = await anext(chunks)
+                except StopAsyncIteration:
+                    break
+                except TimeoutError:
+                    raise Stalled(self.stall_timeout) from None
+                started = started or bool(chunk)
+                *complete, rest = chunk.split(b"\n")
+                if complete:
+                    complete[0] = bytes(pending + complete[0])
+                    pending = bytearray(rest)
+                    for line in complete:
+                        if line.strip():
+                            yield line
+                else:
+                    pending += rest
+        if pending.strip():
+            yield bytes(pending)
+
+    def _status_error(self, response: httpx.Response, *, model: str | None) -> OllamaError:
+        """Map a non-2xx answer to the matching error, with the server's text."""
+        status = response.status_code
+        detail, from_json = _error_detail(response)
+        if status == 404 and model is not None and from_json and "not found" in detail:
+            return ModelNotFound(model, self.base_url)
+        if status == 503:
+            return ServerBusy(detail)
+        if status >= 500:
+            return ServerError(status, detail)
+        return RequestRejected(status, detail)
+
+    def _transport_error(self, exc: httpx.TransportError, *, streaming: bool) -> OllamaError:
+        """Map an httpx network failure to the matching error."""
+        if isinstance(exc, httpx.ReadTimeout):
+            return Stalled(self.stall_timeout, streaming=streaming)
+        if isinstance(
+            exc,
+            httpx.ConnectError
+            | httpx.TimeoutException
+            | httpx.ProxyError
+            | httpx.UnsupportedProtocol,
+        ):
+            return Unreachable(self.base_url, _connect_failure(exc))
+        return StreamBroken.dropped()
+
+
+def _tls_verify(verify: bool | str) -> bool | ssl.SSLContext:
+    """httpx wants an SSLContext for a CA bundle path (a str is deprecated)."""
+    if isinstance(verify, bool):
+        return verify
+    try:
+        if os.path.isdir(verify):
+            return ssl.create_default_context(capath=verify)
+        return ssl.create_default_context(cafile=verify)
+    except (OSError, ssl.SSLError) as exc:
+        raise OllamaError(
+            f"cannot load TLS certificates from {verify} ({exc}); check the certificate path"
+        ) from exc
+
+
+def _connect_failure(exc: httpx.TransportError) -> str:
+    """A few words on why the connection failed, from the OS error under httpx's."""
+    if isinstance(exc, httpx.ConnectTimeout):
+        return "connection timed out"
+    if isinstance(exc, httpx.TimeoutException):
+        return "timed out sending the request"
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(cause, socket.gaierror):
+            return "host not found"
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return "TLS certificate not trusted"
+        cause = cause.__cause__ or cause.__context__
+    return str(exc) or type(exc).__name__
+
+
+def _error_detail(response: httpx.Response) -> tuple[str, bool]:
+    """The server's error text, and whether it came from a JSON `error` field."""
+    body = response.content
+    try:
+        data = json.loads(body)
+    except ValueError:
+        data = None
+    if isinstance(data, dict) and "error" in data:
+        return str(data["error"]), True
+    text = body.decode("utf-8", errors="replace").strip()
+    return text or response.reason_phrase or "no details", False
+
+
+def _json_object(raw: bytes) -> dict[str, Any]:
+    text = raw.decode("utf-8", errors="replace")
+    try:
+        value = json.loads(text)
+    except ValueError:
+        raise StreamBroken.malformed(text) from None
+    if not isinstance(value, dict):
+        raise StreamBroken.malformed(text)
+    return value
+
+
+def _deltas(message: object) -> list[ChatEvent]:
+    """Thinking before content, as the server produces them; empty pieces are skipped."""
+    message = _mapping(message)
+    deltas: list[ChatEvent] = []
+    if thinking := _text(message.get("thinking")):
+        deltas.append(ThinkingDelta(thinking))
+    if content := _text(message.get("content")):
+        deltas.append(ContentDelta(content))
+    return deltas
+
+
+def _chat_done(reply: dict[str, Any]) -> ChatDone:
+    return ChatDone(done_reason=_text(reply.get("done_reason")), stats=ReplyStats.from_dict(reply))
+
+
+def _summary(item: object) -> ModelSummary | None:
+    entry = _mapping(item)
+    name = _text(entry.get("name")) or _text(entry.get("model"))
+    if name is None:
+        return None
+    details = _mapping(entry.get("details"))
+    return ModelSummary(
+        name=name,
+        size=_integer(entry.get("size")),
+        parameter_size=_text(details.get("parameter_size")),
+        quantization=_text(details.get("quantization_level")),
+        family=_text(details.get("family")),
+        modified_at=_text(entry.get("modified_at")),
+        context_length=_integer(details.get("context_length")),
+        capabilities=_capabilities(entry.get("capabilities")),
+    )
+
+
+def _context_length(model_info: object) -> int | None:
+    """`<general.architecture>.context_length`, else any `*.context_length` key."""
+    info = _mapping(model_info)
+    architecture = info.get("general.architecture")
+    if isinstance(architecture, str):
+        length = _integer(info.get(f"{architecture}.context_length"))
+        if length is not None:
+            return length
+    for key, value in info.items():
+        if key.endswith(".context_length") and (length := _integer(value)) is not None:
+            return length
+    return None
+
+
+def _capabilities(value: object) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        return ()
+    return tuple(text for item in value if (text := _text(item)))
+
+
+def _mapping(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value: object) -> str | None:
+    """A server string made safe for the terminal; None when absent or empty."""
+    if not isinstance(value, str):
+        return None
+    return sanitize(value) or None
+
+
+def _integer(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
