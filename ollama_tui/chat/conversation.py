@@ -32,9 +32,11 @@ class Role(StrEnum):
 
 
 class MessageState(StrEnum):
-    """Where a message stands; only COMPLETE replies are the model's whole answer."""
+    """Where a message stands: UNSENT is a user message the server never got; only COMPLETE
+    replies are the model's whole answer."""
 
     COMPLETE = "complete"
+    UNSENT = "unsent"
     STREAMING = "streaming"
     CANCELLED = "cancelled"
     FAILED = "failed"
