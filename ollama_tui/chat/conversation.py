@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -29,6 +29,14 @@ class FormatError(ValueError):
 class Role(StrEnum):
     USER = "user"
     ASSISTANT = "assistant"
+
+
+class MemoryStrategy(StrEnum):
+    """What of a long conversation is sent when it no longer fits the context window."""
+
+    FULL = "full"
+    WINDOW = "window"
+    SUMMARY = "summary"
 
 
 class MessageState(StrEnum):
@@ -145,6 +153,8 @@ class Message:
     error: str | None = None
     done_reason: str | None = None
     stats: dict[str, int] = field(default_factory=dict)
+    versions: list[Message] = field(default_factory=list)
+    """Earlier replies this one replaced (regenerated), oldest first; never sent as history."""
     id: str = field(default_factory=new_id)
     created_at: str = field(default_factory=now_iso)
 
@@ -166,6 +176,8 @@ class Message:
             data["done_reason"] = self.done_reason
         if self.stats:
             data["stats"] = dict(self.stats)
+        if self.versions:
+            data["versions"] = [version.to_dict() for version in self.versions]
         return data
 
     @classmethod
@@ -187,6 +199,7 @@ class Message:
                 error=data.get("error"),
                 done_reason=data.get("done_reason"),
                 stats={k: v for k, v in stats.items() if isinstance(v, int)},
+                versions=[cls.from_dict(item) for item in data.get("versions", [])],
             )
         except (KeyError, ValueError, TypeError, AttributeError) as error:
             raise FormatError(f"bad message: {error}") from error
@@ -194,6 +207,62 @@ class Message:
     @property
     def is_reply_in_progress(self) -> bool:
         return self.state is MessageState.STREAMING
+
+
+@dataclass
+class Summary:
+    """A model-written summary of the conversation's messages up to and including one of them."""
+
+    text: str
+    covers_until: str
+    """Id of the last message the summary covers; every earlier message is covered too."""
+    covered_count: int
+    model: str
+    created_at: str = field(default_factory=now_iso)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "covers_until": self.covers_until,
+            "covered_count": self.covered_count,
+            "model": self.model,
+            "created_at": self.created_at,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Summary:
+        try:
+            text, covers_until = data["text"], data["covers_until"]
+            count = data.get("covered_count", 0)
+            if not isinstance(text, str) or not isinstance(covers_until, str):
+                raise TypeError("text and covers_until must be strings")
+            return cls(
+                text=text,
+                covers_until=covers_until,
+                covered_count=count if isinstance(count, int) and count >= 0 else 0,
+                model=str(data.get("model") or ""),
+                created_at=str(data.get("created_at") or now_iso()),
+            )
+        except (KeyError, TypeError, AttributeError) as error:
+            raise FormatError(f"bad summary: {error}") from error
+
+
+def _memory_from(value: Any) -> MemoryStrategy:
+    """A saved memory strategy; anything unknown falls back to the default."""
+    try:
+        return MemoryStrategy(value)
+    except (ValueError, TypeError):
+        return MemoryStrategy.SUMMARY
+
+
+def _summary_from(value: Any) -> Summary | None:
+    """A saved summary; a damaged one is dropped (it can be made again from the messages)."""
+    if value is None:
+        return None
+    try:
+        return Summary.from_dict(value)
+    except FormatError:
+        return None
 
 
 @dataclass
@@ -208,6 +277,8 @@ class Conversation:
     id: str = field(default_factory=new_id)
     created_at: str = field(default_factory=now_iso)
     updated_at: str = field(default_factory=now_iso)
+    memory: MemoryStrategy = MemoryStrategy.SUMMARY
+    summary: Summary | None = None
 
     @property
     def has_title(self) -> bool:
@@ -231,6 +302,22 @@ class Conversation:
         self.touch()
         return reply
 
+    def restart_last_reply(self) -> Message:
+        """Replace the last reply with a new, empty one; the old one is kept as a version of it.
+
+        A reply that brought no text at all (it failed before the first token) is not worth
+        keeping as a version and is dropped.
+        """
+        old = self.messages.pop()
+        if old.role is not Role.ASSISTANT:
+            self.messages.append(old)
+            raise ValueError("the last message is not a reply")
+        reply = self.start_reply()
+        reply.versions = list(old.versions)
+        if old.content or old.thinking:
+            reply.versions.append(replace(old, versions=[]))
+        return reply
+
     def rename(self, title: str) -> None:
         self.title = title_from(title)
         self.touch()
@@ -238,25 +325,32 @@ class Conversation:
     def touch(self) -> None:
         self.updated_at = now_iso()
 
-    def request_messages(self) -> list[dict[str, str]]:
-        """The history to send with the next request: the system prompt, then every turn.
+    def history_messages(self) -> list[Message]:
+        """The messages that make up the history of the next request, in order.
 
-        Replies that were cut short are sent as far as they got (that is what the user saw);
+        Replies that were cut short count as far as they got (that is what the user saw);
         a reply still streaming and replies with no text are left out.
         """
+        return [
+            message
+            for message in self.messages
+            if message.role is not Role.ASSISTANT
+            or (message.content and not message.is_reply_in_progress)
+        ]
+
+    def request_messages(self) -> list[dict[str, str]]:
+        """The history to send with the next request: the system prompt, then every turn."""
         history: list[dict[str, str]] = []
         if self.system_prompt.strip():
             history.append({"role": "system", "content": self.system_prompt})
-        for message in self.messages:
-            if message.role is Role.ASSISTANT and (
-                message.is_reply_in_progress or not message.content
-            ):
-                continue
-            history.append({"role": message.role.value, "content": message.content})
+        history.extend(
+            {"role": message.role.value, "content": message.content}
+            for message in self.history_messages()
+        )
         return history
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "schema_version": SCHEMA_VERSION,
             "id": self.id,
             "title": self.title,
@@ -266,7 +360,11 @@ class Conversation:
             "system_prompt": self.system_prompt,
             "options": self.options.to_request(),
             "messages": [message.to_dict() for message in self.messages],
+            "memory": self.memory.value,
         }
+        if self.summary is not None:
+            data["summary"] = self.summary.to_dict()
+        return data
 
     @classmethod
     def from_dict(cls, data: Any) -> Conversation:
@@ -292,6 +390,8 @@ class Conversation:
                 system_prompt=str(data.get("system_prompt") or ""),
                 options=Options.from_dict(data.get("options") or {}),
                 messages=[Message.from_dict(item) for item in messages],
+                memory=_memory_from(data.get("memory")),
+                summary=_summary_from(data.get("summary")),
             )
         except (KeyError, TypeError, AttributeError) as error:
             raise FormatError(f"bad conversation: {error}") from error

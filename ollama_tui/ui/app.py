@@ -17,16 +17,21 @@ from textual.screen import Screen
 from textual.widgets import Footer, Markdown
 from textual.worker import Worker
 
-from ollama_tui.chat.conversation import Conversation, Message, MessageState, Options
+from ollama_tui.chat.conversation import Conversation, Message, MessageState, Options, Role
 from ollama_tui.chat.store import ConversationStore, ConversationSummary, StoreError
 from ollama_tui.config import ConfigError, Settings, save_preferences
 from ollama_tui.ollama import (
     ChatDone,
+    ChatEvent,
     ContentDelta,
     ModelSummary,
     OllamaClient,
     OllamaError,
+    ServerBusy,
+    Stalled,
+    StreamBroken,
     ThinkingDelta,
+    Unreachable,
 )
 from ollama_tui.sanitize import one_line, sanitize
 from ollama_tui.ui.screens.help import HelpScreen
@@ -44,6 +49,9 @@ NARROW_WIDTH = 110
 """Below this many columns the parameter panel starts hidden (ctrl+r still shows it)."""
 VERY_NARROW_WIDTH = 70
 """Below this many columns the conversation list starts hidden too (ctrl+b shows it)."""
+
+BUSY_RETRY_DELAYS = (1.0, 2.0, 4.0)
+"""Seconds to wait before each new try when Ollama answers 503 (its queue is full)."""
 
 RECONNECT_DELAYS = (1.0, 2.0, 4.0, 8.0, 15.0)
 HEALTH_CHECK_SECONDS = 20.0
@@ -73,6 +81,7 @@ class OllamaTUI(App[None]):
     AUTO_FOCUS = "#prompt"
     BINDINGS = [
         Binding("escape", "stop_reply", "Stop", id="reply.stop"),
+        Binding("f5", "retry", "Retry", id="reply.retry"),
         Binding("ctrl+n", "new_conversation", "New", id="conversation.new"),
         Binding("ctrl+l", "pick_model", "Model", id="model.pick"),
         Binding("ctrl+b", "toggle_sidebar", "Chats", id="sidebar.toggle"),
@@ -258,11 +267,14 @@ class OllamaTUI(App[None]):
                 severity="warning",
             )
         user_message = conversation.add_user_message(event.text)
-        reply = conversation.start_reply()
+        await self.message_list.add(user_message)
+        await self._begin_reply(conversation, conversation.start_reply())
+
+    async def _begin_reply(self, conversation: Conversation, reply: Message) -> None:
+        """Save, show and start streaming a reply that was just appended to `conversation`."""
         self._save(conversation)  # the user's words are on disk before anything is sent
         self.sidebar.upsert(ConversationSummary.of(conversation))
         self.sidebar.highlight_id(conversation.id)
-        await self.message_list.add(user_message)
         view = await self.message_list.add(reply)
         await view.start_stream("")
         live = LiveReply(conversation, reply)
@@ -273,42 +285,19 @@ class OllamaTUI(App[None]):
     @work(group="replies", exit_on_error=False)
     async def _stream_reply(self, live: LiveReply) -> None:
         conversation, reply = live.conversation, live.message
-        history = conversation.request_messages()
         self._set_activity(f"waiting for {reply.model}…")
-        last_checkpoint = monotonic()
         try:
-            async for event in self.client.chat(
-                reply.model or conversation.model,
-                history,
-                options=conversation.options.to_request() or None,
-            ):
-                view = self._view_of(live)
-                match event:
-                    case ContentDelta(text=text):
-                        live.content.append(text)
-                        if view is not None:
-                            view.append_content(text)
-                    case ThinkingDelta(text=text):
-                        live.thinking.append(text)
-                        if view is not None:
-                            reply.thinking = "".join(live.thinking)
-                            view.thinking_changed()
-                    case ChatDone(done_reason=done_reason, stats=stats):
-                        reply.done_reason = done_reason
-                        reply.stats = stats.to_dict()
-                if monotonic() - last_checkpoint > CHECKPOINT_SECONDS:
-                    live.sync()
-                    self._save(conversation)
-                    last_checkpoint = monotonic()
+            await self._receive(live)
             reply.state = MessageState.COMPLETE
         except asyncio.CancelledError:
             reply.state = MessageState.CANCELLED
             raise
+        except Unreachable as error:
+            await self._keep_unsent(live, error)
+        except (StreamBroken, Stalled) as error:
+            self._reply_failed(reply, MessageState.INTERRUPTED, error)
         except OllamaError as error:
-            reply.state = MessageState.FAILED
-            reply.error = str(error)
-            self.notify(str(error), title="Reply failed", severity="error", markup=False)
-            self._check_connection_now()
+            self._reply_failed(reply, MessageState.FAILED, error)
         finally:
             live.sync()
             self._live.pop(conversation.id, None)
@@ -319,6 +308,101 @@ class OllamaTUI(App[None]):
             if view is not None:
                 await view.end_stream()
             self._reply_finished(reply)
+
+    async def _receive(self, live: LiveReply) -> None:
+        """Stream the reply into `live`; a busy server is retried a few times, visibly."""
+        conversation, reply = live.conversation, live.message
+        last_checkpoint = monotonic()
+        for attempt in range(len(BUSY_RETRY_DELAYS) + 1):
+            try:
+                async for event in self.client.chat(
+                    reply.model or conversation.model,
+                    conversation.request_messages(),
+                    options=conversation.options.to_request() or None,
+                ):
+                    self._take(live, event)
+                    if monotonic() - last_checkpoint > CHECKPOINT_SECONDS:
+                        live.sync()
+                        self._save(conversation)
+                        last_checkpoint = monotonic()
+                return
+            except ServerBusy:
+                if live.content or live.thinking or attempt == len(BUSY_RETRY_DELAYS):
+                    raise
+                delay = BUSY_RETRY_DELAYS[attempt]
+                self._note(
+                    live,
+                    f"Ollama is busy; retry {attempt + 1} of "
+                    f"{len(BUSY_RETRY_DELAYS)} in {delay:g} s…",
+                )
+                await asyncio.sleep(delay)
+                self._note(live, "")
+
+    def _take(self, live: LiveReply, event: ChatEvent) -> None:
+        """Add one stream event to the reply, and to its view when it is on screen."""
+        reply = live.message
+        view = self._view_of(live)
+        match event:
+            case ContentDelta(text=text):
+                live.content.append(text)
+                if view is not None:
+                    view.append_content(text)
+            case ThinkingDelta(text=text):
+                live.thinking.append(text)
+                if view is not None:
+                    reply.thinking = "".join(live.thinking)
+                    view.thinking_changed()
+            case ChatDone(done_reason=done_reason, stats=stats):
+                reply.done_reason = done_reason
+                reply.stats = stats.to_dict()
+
+    def _note(self, live: LiveReply, text: str) -> None:
+        view = self._view_of(live)
+        if view is not None:
+            view.set_note(text)
+
+    def _reply_failed(self, reply: Message, state: MessageState, error: OllamaError) -> None:
+        reply.state = state
+        reply.error = str(error)
+        self.notify(f"{error} · F5 retries", title="Reply failed", severity="error", markup=False)
+        self._check_connection_now()
+
+    async def _keep_unsent(self, live: LiveReply, error: OllamaError) -> None:
+        """The server was never reached: drop the empty reply, mark the user's message unsent."""
+        conversation, reply = live.conversation, live.message
+        view = self._view_of(live)
+        if view is not None:
+            await view.end_stream()
+            await view.remove()
+        conversation.messages.remove(reply)
+        user_message = conversation.messages[-1]
+        user_message.state = MessageState.UNSENT
+        user_message.error = str(error)
+        if self.conversation is conversation:
+            user_view = self.message_list.view_of(user_message)
+            if user_view is not None:
+                user_view.refresh_header()
+        self.notify(f"Not sent: {error} · F5 sends it again", severity="error", markup=False)
+        self._check_connection_now()
+
+    async def action_retry(self) -> None:
+        """Send an unsent message again, or regenerate the last reply (kept as a version)."""
+        conversation = self.conversation
+        if conversation.id in self._live or not conversation.messages:
+            return
+        last = conversation.messages[-1]
+        if last.role is Role.USER:
+            last.state, last.error = MessageState.COMPLETE, None
+            view = self.message_list.view_of(last)
+            if view is not None:
+                view.refresh_header()
+            await self._begin_reply(conversation, conversation.start_reply())
+            return
+        old_view = self.message_list.view_of(last)
+        reply = conversation.restart_last_reply()
+        if old_view is not None:
+            await old_view.remove()
+        await self._begin_reply(conversation, reply)
 
     def _view_of(self, live: LiveReply) -> MessageView | None:
         """The reply's view if its conversation is the one on screen."""
@@ -342,6 +426,8 @@ class OllamaTUI(App[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "stop_reply":
             return self.conversation.id in self._live
+        if action == "retry":
+            return bool(self.conversation.messages) and self.conversation.id not in self._live
         if action == "scroll_messages":
             return isinstance(self.screen, Screen) and self.screen is self.screen_stack[0]
         return True
@@ -440,9 +526,15 @@ class OllamaTUI(App[None]):
                 delay = HEALTH_CHECK_SECONDS
                 if reconnected:
                     await self._refresh_models()
+                    self._offer_unsent()
             self._reconnect_now.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._reconnect_now.wait(), delay)
+
+    def _offer_unsent(self) -> None:
+        messages = self.conversation.messages
+        if messages and messages[-1].state is MessageState.UNSENT:
+            self.notify(f"Ollama at {self.settings.host} answers again; F5 sends your message.")
 
     def _check_connection_now(self) -> None:
         """After a failure, let the connection watcher look again at once."""
@@ -503,6 +595,7 @@ class OllamaTUI(App[None]):
             ("enter", "send the message"),
             ("ctrl+j", "new line in the prompt (shift+enter where the terminal reports it)"),
             ("escape", "stop the reply as it arrives"),
+            ("f5", "retry: send an unsent message again, or regenerate the last reply"),
             ("ctrl+n", "new conversation"),
             ("ctrl+l", "pick a model: type part of its name, Enter"),
             ("ctrl+b", "show, focus or hide the conversation list (up/down, Enter opens)"),

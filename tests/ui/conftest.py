@@ -58,9 +58,11 @@ def make_settings(data_dir: Path, config_path: Path) -> Callable[..., Settings]:
 def build_app(make_settings: Callable[..., Settings], config_path: Path) -> MakeApp:
     """The app exactly as `ollama-tui` builds it, writing its preferences to a temp config."""
 
-    def build(host: str, model: str | None = "llama3.2:latest") -> OllamaTUI:
+    def build(host: str, model: str | None = "llama3.2:latest", **overrides: object) -> OllamaTUI:
         settings = make_settings(host, model)
         settings.config_path = config_path
+        for name, value in overrides.items():
+            setattr(settings, name, value)
         app = make_app(settings)
         assert isinstance(app, OllamaTUI)
         return app

@@ -28,6 +28,7 @@ EMPTY_HINT = Content.assemble(
 )
 
 _STATE_NOTES = {
+    MessageState.UNSENT: "not sent · F5 sends it again",
     MessageState.CANCELLED: "stopped",
     MessageState.FAILED: "failed",
     MessageState.INTERRUPTED: "interrupted",
@@ -58,6 +59,8 @@ class MessageView(Vertical):
         self._pending: list[str] = []
         self._pending_thinking = False
         self._timer: Timer | None = None
+        self._note = ""
+        self._has_text = False
 
     def compose(self) -> ComposeResult:
         yield Static(self.header(), classes="message-header")
@@ -74,7 +77,10 @@ class MessageView(Vertical):
         message = self.message
         when = _local_time(message.created_at)
         if message.role is Role.USER:
-            return Content.assemble(("You", "bold"), ("  " + when, "dim"))
+            parts_user: list[str | tuple[str, str]] = [("You", "bold"), ("  " + when, "dim")]
+            if message.state is MessageState.UNSENT:
+                parts_user.append(("  " + _STATE_NOTES[message.state], "bold $warning"))
+            return Content.assemble(*parts_user)
         parts: list[str | tuple[str, str]] = [(message.model or "assistant", "bold $accent")]
         details = [when]
         speed = tokens_per_second(message.stats)
@@ -86,14 +92,22 @@ class MessageView(Vertical):
             details.append("cut at the token limit")
         parts.append(("  " + " · ".join(d for d in details if d), "dim"))
         if message.is_reply_in_progress:
-            waiting = (
-                "writing…" if message.content or message.thinking else "waiting for the model…"
-            )
+            if self._note:
+                waiting = self._note
+            elif self._has_text or message.thinking:
+                waiting = "writing…"
+            else:
+                waiting = "waiting for the model (loading it can take a minute)…"
             parts.append(("  " + waiting, "italic $text-muted"))
         note = _STATE_NOTES.get(message.state)
         if note:
             parts.append(("  " + note, "bold $warning"))
         return Content.assemble(*parts)
+
+    def set_note(self, note: str) -> None:
+        """A passing remark in the header while the reply streams (e.g. a retry countdown)."""
+        self._note = note
+        self.refresh_header()
 
     def refresh_header(self) -> None:
         self.query_one(".message-header", Static).update(self.header())
@@ -112,6 +126,7 @@ class MessageView(Vertical):
         """Begin rendering a reply that is still arriving, starting from what has arrived."""
         self._stream = Markdown.get_stream(self.query_one(MessageBody))
         if content_so_far:
+            self._has_text = True
             await self._stream.write(content_so_far)
         self._timer = self.set_interval(FLUSH_INTERVAL, self._flush)
 
@@ -135,8 +150,11 @@ class MessageView(Vertical):
             self._pending.clear()
             if self.message.thinking:
                 self.query_one(Collapsible).collapsed = True
+            first_text = not self._has_text
+            self._has_text = True
             await self._stream.write(text)
-            self.refresh_header()
+            if first_text:
+                self.refresh_header()
 
     async def end_stream(self) -> None:
         """Render what is left, stop the stream and show how the reply ended."""
