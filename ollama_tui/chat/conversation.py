@@ -247,6 +247,15 @@ class Summary:
             raise FormatError(f"bad summary: {error}") from error
 
 
+def _better_copy(theirs: Message, ours: Message) -> bool:
+    """Whether another writer's copy of a message should replace ours."""
+    if ours.is_reply_in_progress or theirs.is_reply_in_progress:
+        return False
+    if (theirs.state is MessageState.COMPLETE) != (ours.state is MessageState.COMPLETE):
+        return theirs.state is MessageState.COMPLETE
+    return len(theirs.content) > len(ours.content)
+
+
 def _memory_from(value: Any) -> MemoryStrategy:
     """A saved memory strategy; anything unknown falls back to the default."""
     try:
@@ -317,6 +326,27 @@ class Conversation:
         if old.content or old.thinking:
             reply.versions.append(replace(old, versions=[]))
         return reply
+
+    def merge_from(self, other: Conversation) -> int:
+        """Fold in the messages another writer saved to the same conversation.
+
+        Every message of either side is kept. For a message both sides hold, the finished
+        or longer version wins, and a reply this side is still streaming always stays as is.
+        Returns how many messages came from `other` alone.
+        """
+        ours = {message.id: index for index, message in enumerate(self.messages)}
+        added = 0
+        for theirs in other.messages:
+            index = ours.get(theirs.id)
+            if index is None:
+                self.messages.append(theirs)
+                added += 1
+            elif _better_copy(theirs, self.messages[index]):
+                self.messages[index] = theirs
+        if added:
+            self.messages.sort(key=lambda message: message.created_at)
+            self.updated_at = max(self.updated_at, other.updated_at)
+        return added
 
     def rename(self, title: str) -> None:
         self.title = title_from(title)

@@ -12,16 +12,24 @@ rebuilt from the file otherwise, so a crash between a save and an index write co
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from ollama_tui.atomic import write_atomic
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; atomic writes still hold
+    fcntl = None  # type: ignore[assignment]
 from ollama_tui.chat.conversation import Conversation, FormatError, is_valid_id
 
-INDEX_VERSION = 1
+INDEX_VERSION = 2
 
 
 class StoreError(Exception):
@@ -51,12 +59,15 @@ class ConversationSummary:
 
 @dataclass(frozen=True, slots=True)
 class _Stamp:
+    """Identifies one version of a file: every atomic write makes a new inode."""
+
     size: int
     mtime_ns: int
+    inode: int = 0
 
     @classmethod
     def of(cls, stat: os.stat_result) -> _Stamp:
-        return cls(stat.st_size, stat.st_mtime_ns)
+        return cls(stat.st_size, stat.st_mtime_ns, stat.st_ino)
 
 
 class ConversationStore:
@@ -66,8 +77,12 @@ class ConversationStore:
         self.data_dir = data_dir
         self.folder = data_dir / "conversations"
         self.damaged_folder = data_dir / "damaged"
+        self.trash_folder = data_dir / "trash"
         self._index_path = data_dir / "index.json"
+        self._lock_path = data_dir / ".lock"
         self._summaries: dict[str, tuple[ConversationSummary, _Stamp]] = {}
+        self._seen: dict[str, _Stamp] = {}
+        """The version of each file this store last read or wrote, to notice other writers."""
         self._index_dirty = False
         self.set_aside: list[Path] = []
         """Files moved to the damaged folder since the store was opened, for the app to report."""
@@ -91,6 +106,9 @@ class ConversationStore:
         except FileNotFoundError:
             entries = []
         for entry in entries:
+            if entry.name.startswith(".") and entry.name.endswith(".tmp"):
+                _remove_stale_temporary(Path(entry.path))
+                continue
             conversation_id, suffix = os.path.splitext(entry.name)
             if suffix != ".json" or not is_valid_id(conversation_id) or not entry.is_file():
                 continue
@@ -119,21 +137,80 @@ class ConversationStore:
         """Read one conversation; a damaged file is moved aside and reported as StoreError."""
         return self._read(self.path_of(conversation_id))
 
-    def save(self, conversation: Conversation) -> None:
-        """Write a conversation atomically; raise StoreError with a one-line reason on failure."""
+    def save(self, conversation: Conversation) -> int:
+        """Write a conversation atomically; raise StoreError with a one-line reason on failure.
+
+        If another process changed the file since this store last read or wrote it, its
+        messages are merged into `conversation` first, so neither side's words are lost.
+        Returns how many messages the merge brought in.
+        """
         path = self.path_of(conversation.id)
-        data = json.dumps(conversation.to_dict(), ensure_ascii=False, indent=1).encode()
         try:
             self._ensure_folders()
-            write_atomic(path, data)
-            stamp = _Stamp.of(path.stat())
+            with _exclusive(self._lock_path):
+                merged = self._merge_newer_file(path, conversation)
+                data = json.dumps(conversation.to_dict(), ensure_ascii=False, indent=1)
+                write_atomic(path, data.encode())
+                stamp = _Stamp.of(path.stat())
         except OSError as error:
             reason = error.strerror or str(error)
             raise StoreError(
                 f"could not save '{conversation.title}' to {path}: {reason}"
             ) from error
+        self._seen[conversation.id] = stamp
         self._summaries[conversation.id] = (ConversationSummary.of(conversation), stamp)
         self._index_dirty = True
+        return merged
+
+    def _merge_newer_file(self, path: Path, conversation: Conversation) -> int:
+        try:
+            current = _Stamp.of(path.stat())
+        except FileNotFoundError:
+            return 0
+        if self._seen.get(conversation.id) == current:
+            return 0
+        try:
+            theirs = Conversation.from_dict(json.loads(path.read_bytes()))
+        except (ValueError, FormatError):
+            return 0  # unreadable: our complete copy replaces it
+        return conversation.merge_from(theirs)
+
+    def delete(self, conversation_id: str) -> None:
+        """Move a conversation to the trash folder, from which `restore` brings it back."""
+        path = self.path_of(conversation_id)
+        try:
+            self.trash_folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.replace(path, self.trash_folder / path.name)
+        except OSError as error:
+            raise StoreError(
+                f"could not move {path.name} to the trash: {error.strerror}"
+            ) from error
+        self._summaries.pop(conversation_id, None)
+        self._seen.pop(conversation_id, None)
+        self._index_dirty = True
+
+    def trashed(self) -> list[ConversationSummary]:
+        """Conversations in the trash, most recently updated first."""
+        summaries = []
+        for path in self.trash_folder.glob("*.json"):
+            try:
+                conversation = Conversation.from_dict(json.loads(path.read_bytes()))
+            except (OSError, ValueError, FormatError):
+                continue
+            summaries.append(ConversationSummary.of(conversation))
+        return sorted(summaries, key=lambda summary: summary.updated_at, reverse=True)
+
+    def restore(self, conversation_id: str) -> Conversation:
+        """Bring a conversation back from the trash, never over an existing one."""
+        source = self.trash_folder / self.path_of(conversation_id).name
+        target = self.path_of(conversation_id)
+        if target.exists():
+            raise StoreError(f"a conversation {conversation_id} already exists; not restored")
+        try:
+            os.replace(source, target)
+        except OSError as error:
+            raise StoreError(f"could not restore {source.name}: {error.strerror}") from error
+        return self.load(conversation_id)
 
     def flush_index(self) -> None:
         """Write the index if it changed; losing it only slows the next start a little."""
@@ -142,7 +219,7 @@ class ConversationStore:
         document = {
             "version": INDEX_VERSION,
             "conversations": {
-                conversation_id: {**asdict(summary), "size": stamp.size, "mtime_ns": stamp.mtime_ns}
+                conversation_id: {**asdict(summary), **asdict(stamp)}
                 for conversation_id, (summary, stamp) in self._summaries.items()
             },
         }
@@ -167,7 +244,7 @@ class ConversationStore:
                         model=str(item["model"]),
                         message_count=int(item["message_count"]),
                     ),
-                    _Stamp(int(item["size"]), int(item["mtime_ns"])),
+                    _Stamp(int(item["size"]), int(item["mtime_ns"]), int(item["inode"])),
                 )
                 for conversation_id, item in document["conversations"].items()
             }
@@ -176,6 +253,7 @@ class ConversationStore:
 
     def _read(self, path: Path) -> Conversation:
         try:
+            stamp = _Stamp.of(path.stat())
             raw = path.read_bytes()
         except FileNotFoundError as error:
             raise StoreError(f"conversation file {path.name} no longer exists") from error
@@ -185,10 +263,11 @@ class ConversationStore:
             conversation = Conversation.from_dict(json.loads(raw))
             if f"{conversation.id}.json" != path.name:
                 raise FormatError(f"id {conversation.id!r} does not match the file name")
-            return conversation
         except (ValueError, FormatError) as error:
             moved = self._set_aside(path)
             raise StoreError(f"{path.name} is damaged ({error}); moved to {moved}") from error
+        self._seen[conversation.id] = stamp
+        return conversation
 
     def _set_aside(self, path: Path) -> Path:
         """Move an unreadable file to the damaged folder under a name that never overwrites."""
@@ -203,3 +282,26 @@ class ConversationStore:
         self._summaries.pop(path.stem, None)
         self._index_dirty = True
         return target
+
+
+TEMPORARY_MAX_AGE = 60.0
+"""Seconds after which a leftover temporary file can only be from a writer that died."""
+
+
+def _remove_stale_temporary(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        if time.time() - path.stat().st_mtime > TEMPORARY_MAX_AGE:
+            path.unlink()
+
+
+@contextlib.contextmanager
+def _exclusive(lock_path: Path) -> Iterator[None]:
+    """Hold the store's lock file, so two app instances never interleave read-merge-write."""
+    with open(lock_path, "a+b") as handle:
+        if fcntl is not None:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            if fcntl is not None:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

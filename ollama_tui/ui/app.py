@@ -35,7 +35,7 @@ from ollama_tui.ollama import (
 )
 from ollama_tui.sanitize import one_line, sanitize
 from ollama_tui.ui.screens.help import HelpScreen
-from ollama_tui.ui.screens.model_picker import ModelPicker
+from ollama_tui.ui.screens.picker import PickerScreen, model_choices
 from ollama_tui.ui.widgets.message_list import MessageList, MessageView, tokens_per_second
 from ollama_tui.ui.widgets.parameter_panel import ParameterPanel
 from ollama_tui.ui.widgets.prompt import PromptArea
@@ -66,6 +66,8 @@ class LiveReply:
     content: list[str] = field(default_factory=list)
     thinking: list[str] = field(default_factory=list)
     worker: Worker[None] | None = None
+    redraw: bool = False
+    """Set when a merge brought in messages from elsewhere: show them once the reply ends."""
 
     def sync(self) -> None:
         """Copy the text received so far into the message (joined once, not per token)."""
@@ -217,10 +219,21 @@ class OllamaTUI(App[None]):
     def _save(self, conversation: Conversation) -> bool:
         """Write a conversation; on failure keep it in memory, say so, retry on the next change."""
         try:
-            self.store.save(conversation)
+            merged = self.store.save(conversation)
         except StoreError as error:
             self.notify(str(error), title="Not saved", severity="error", markup=False)
             return False
+        if merged:
+            self.notify(
+                f"{merged} message(s) written by another ollama-tui were merged into "
+                f"'{conversation.title}'.",
+                markup=False,
+            )
+            live = self._live.get(conversation.id)
+            if live is not None:
+                live.redraw = True  # after the reply, so its stream is not cut off
+            elif conversation is self.conversation:
+                self.call_later(self.message_list.show, conversation)
         return True
 
     @on(ConversationSidebar.OptionSelected, "#sidebar")
@@ -272,13 +285,13 @@ class OllamaTUI(App[None]):
 
     async def _begin_reply(self, conversation: Conversation, reply: Message) -> None:
         """Save, show and start streaming a reply that was just appended to `conversation`."""
+        live = LiveReply(conversation, reply)
+        self._live[conversation.id] = live
         self._save(conversation)  # the user's words are on disk before anything is sent
         self.sidebar.upsert(ConversationSummary.of(conversation))
         self.sidebar.highlight_id(conversation.id)
         view = await self.message_list.add(reply)
         await view.start_stream("")
-        live = LiveReply(conversation, reply)
-        self._live[conversation.id] = live
         live.worker = self._stream_reply(live)
         self.refresh_bindings()
 
@@ -307,6 +320,8 @@ class OllamaTUI(App[None]):
             view = self._view_of(live)
             if view is not None:
                 await view.end_stream()
+                if live.redraw:
+                    await self.message_list.show(conversation)
             self._reply_finished(reply)
 
     async def _receive(self, live: LiveReply) -> None:
@@ -450,7 +465,10 @@ class OllamaTUI(App[None]):
                 markup=False,
             )
             return
-        self.push_screen(ModelPicker(self.models, self.conversation.model), self._choose_model)
+        self.push_screen(
+            PickerScreen("Model", model_choices(self.models), current=self.conversation.model),
+            self._choose_model,
+        )
 
     def _choose_model(self, model: str | None) -> None:
         if model:

@@ -10,7 +10,7 @@ from textual.widgets import Input, Markdown, Static
 from ollama_tui.chat.conversation import Conversation, MessageState, Role
 from ollama_tui.chat.store import ConversationStore
 from ollama_tui.ui.screens.help import HelpScreen
-from ollama_tui.ui.screens.model_picker import ModelPicker
+from ollama_tui.ui.screens.picker import PickerScreen
 from ollama_tui.ui.widgets.message_list import MessageView
 from ollama_tui.ui.widgets.status_bar import Connection
 from tests.fake_ollama import FakeOllama
@@ -118,7 +118,7 @@ async def test_switching_model_mid_conversation(
         await settle(pilot, app)
 
         await pilot.press("ctrl+l")
-        await wait_until(pilot, lambda: isinstance(app.screen, ModelPicker))
+        await wait_until(pilot, lambda: isinstance(app.screen, PickerScreen))
         await pilot.press(*"mistr")
         await pilot.press("enter")
         await wait_until(pilot, lambda: app.conversation.model == "mistral:7b")

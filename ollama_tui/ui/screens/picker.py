@@ -1,6 +1,8 @@
-"""The model picker: type part of a name, move with up/down, Enter to choose."""
+"""A fuzzy picker: type part of a name, move with up/down, Enter to choose."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from textual import on
 from textual.app import ComposeResult
@@ -15,22 +17,36 @@ from textual.widgets.option_list import Option
 from ollama_tui.ollama import ModelSummary
 
 
-def _describe(model: ModelSummary) -> Content:
-    details = [
-        part
-        for part in (
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """One pickable item: the value returned, what is shown, and the text searched."""
+
+    value: str
+    label: Content
+    search: str
+
+
+def model_choices(models: list[ModelSummary]) -> list[Choice]:
+    """Models that can chat, each with its size, quantisation, context and capability badges."""
+    choices = []
+    for model in models:
+        if "embedding" in model.capabilities:
+            continue
+        details = [
             model.parameter_size,
             model.quantization,
             f"{model.context_length // 1024}k context" if model.context_length else None,
             *(c for c in model.capabilities if c in ("thinking", "vision", "tools")),
+        ]
+        label = Content.assemble(
+            Content(model.name), ("   " + " · ".join(d for d in details if d), "dim")
         )
-        if part
-    ]
-    return Content.assemble(Content(model.name), ("   " + " · ".join(details), "dim"))
+        choices.append(Choice(model.name, label, model.name))
+    return choices
 
 
-class ModelPicker(ModalScreen[str | None]):
-    """Choose a model by fuzzy search; dismisses with its name, or None on escape."""
+class PickerScreen(ModalScreen[str | None]):
+    """Choose one item by fuzzy search; dismisses with its value, or None on escape."""
 
     AUTO_FOCUS = "#picker-query"
     BINDINGS = [
@@ -39,17 +55,21 @@ class ModelPicker(ModalScreen[str | None]):
         Binding("up", "move(-1)", show=False, priority=True),
     ]
 
-    def __init__(self, models: list[ModelSummary], current: str) -> None:
+    def __init__(
+        self, title: str, choices: list[Choice], *, current: str | None = None, hint: str = ""
+    ) -> None:
         super().__init__()
-        self._models = [m for m in models if "embedding" not in m.capabilities]
+        self._title = title
+        self._choices = choices
         self._current = current
+        self._hint = hint or f"type part of a {title.lower()} name"
         self._search = FuzzySearch()
 
     def compose(self) -> ComposeResult:
         with Vertical(id="picker-dialog") as dialog:
-            dialog.border_title = "Model"
+            dialog.border_title = self._title
             dialog.border_subtitle = "Enter choose · escape cancel"
-            yield Input(placeholder="type part of a model name", id="picker-query", compact=True)
+            yield Input(placeholder=self._hint, id="picker-query", compact=True)
             yield OptionList(id="picker-options", markup=False)
 
     def on_mount(self) -> None:
@@ -61,18 +81,17 @@ class ModelPicker(ModalScreen[str | None]):
 
     def _show(self, query: str) -> None:
         ranked = [
-            (score, index, model)
-            for index, model in enumerate(self._models)
-            if (score := self._search.match(query, model.name)[0] if query else 1.0) > 0
+            (score, index, choice)
+            for index, choice in enumerate(self._choices)
+            if (score := self._search.match(query, choice.search)[0] if query else 1.0) > 0
         ]
         ranked.sort(key=lambda item: (-item[0], item[1]))
         options = self.query_one("#picker-options", OptionList)
-        options.set_options(Option(_describe(m), id=m.name) for _, _, m in ranked)
-        if not ranked:
-            return
-        names = [m.name for _, _, m in ranked]
-        current = names.index(self._current) if not query and self._current in names else 0
-        options.highlighted = current
+        options.set_options(Option(choice.label, id=choice.value) for _, _, choice in ranked)
+        values = [choice.value for _, _, choice in ranked]
+        if values:
+            keep = not query and self._current in values
+            options.highlighted = values.index(self._current) if keep else 0
 
     def action_move(self, step: int) -> None:
         options = self.query_one("#picker-options", OptionList)
