@@ -1,4 +1,4 @@
-"""Trouble on disk, met through the app: full disks, refused writes, damaged files, other writers."""
+"""Trouble on disk met through the app: full disks, refused writes, damaged files, other writers."""
 
 from __future__ import annotations
 
