@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -70,6 +71,10 @@ class Settings:
     show_parameters: bool = True
     connect_timeout: float = 5.0
     stall_timeout: float = 60.0
+    verify_tls: bool = True
+    ca_bundle: Path | None = None
+    api_key: str = field(default="", repr=False)
+    headers: dict[str, str] = field(default_factory=dict, repr=False)
     data_dir: Path = field(default_factory=default_data_dir)
     config_path: Path = field(default_factory=default_config_path)
     defaults: OptionDefaults = field(default_factory=OptionDefaults)
@@ -124,6 +129,22 @@ def _as_float(value: object, expected: str) -> float:
     return number
 
 
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
+def _headers(value: object) -> dict[str, str]:
+    """Extra HTTP headers for a reverse proxy: names are HTTP tokens, values one line of text."""
+    expected = 'a table of header names to one-line strings, e.g. { "X-Team" = "ml" }'
+    if not isinstance(value, dict):
+        raise InvalidValue(expected)
+    for name, text in value.items():
+        if not _HEADER_NAME.fullmatch(name) or not isinstance(text, str):
+            raise InvalidValue(expected)
+        if "\r" in text or "\n" in text:
+            raise InvalidValue(expected)
+    return dict(value)
+
+
 def _positive(value: object) -> float:
     number = _as_float(value, "a number greater than 0")
     if number <= 0:
@@ -155,7 +176,14 @@ OPTION_CHECKS: dict[str, _Check] = {spec.name: _option(spec) for spec in OPTION_
 _SCHEMA: dict[str, dict[str, _Check]] = {
     "": {"host": _host, "model": _string, "theme": _non_empty_string, "data_dir": _string},
     "ui": {"show_sidebar": _boolean, "show_parameters": _boolean},
-    "network": {"connect_timeout": _positive, "stall_timeout": _positive},
+    "network": {
+        "connect_timeout": _positive,
+        "stall_timeout": _positive,
+        "verify_tls": _boolean,
+        "ca_bundle": _string,
+        "api_key": _string,
+        "headers": _headers,
+    },
     "defaults": {"system_prompt": _string, **OPTION_CHECKS},
 }
 
@@ -264,9 +292,14 @@ def load_settings(
             if value:
                 # Relative to the file's folder, so the file means the same from anywhere.
                 settings.data_dir = path.parent / Path(str(value)).expanduser()
+        elif dotted == "network.ca_bundle":
+            if value:
+                settings.ca_bundle = _ca_bundle(path, str(value))
         else:
             setattr(settings.defaults if table == "defaults" else settings, name, value)
 
+    if environ.get("OLLAMA_API_KEY", "").strip():
+        settings.api_key = environ["OLLAMA_API_KEY"].strip()
     env_host = environ.get("OLLAMA_HOST", "")
     if env_host.strip(" \t\r\n\"'"):  # set to only spaces and quotes counts as unset
         settings.host = _host_from("OLLAMA_HOST", env_host)
@@ -277,6 +310,16 @@ def load_settings(
     if data_dir is not None:
         settings.data_dir = data_dir.expanduser()
     return settings
+
+
+def _ca_bundle(config_path: Path, value: str) -> Path:
+    bundle = config_path.parent / Path(value).expanduser()
+    if not bundle.is_file():
+        raise ConfigError(
+            f"config error in {config_path}: network.ca_bundle: expected a PEM file of "
+            f"certificate authorities, got {_describe(value)} (no such file)"
+        )
+    return bundle
 
 
 def save_preferences(config_path: Path, **changes: str | bool) -> None:

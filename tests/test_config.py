@@ -322,7 +322,8 @@ _TOP_KEYS = "host, model, theme, data_dir, [ui], [network], [defaults]"
         ("[ui]\ncolour = 1", "ui.colour: unknown key (known: show_sidebar, show_parameters)"),
         (
             "[network]\ntimeout = 1",
-            "network.timeout: unknown key (known: connect_timeout, stall_timeout)",
+            "network.timeout: unknown key (known: connect_timeout, stall_timeout, verify_tls, "
+            "ca_bundle, api_key, headers)",
         ),
         (
             "[defaults]\nmin_p = 0.1",
@@ -426,7 +427,14 @@ def test_example_file_documents_every_key_with_a_valid_value(tmp_path: Path) -> 
     document = tomllib.loads(uncommented)
     assert set(document) == {"host", "model", "theme", "data_dir", "ui", "network", "defaults"}
     assert set(document["ui"]) == {"show_sidebar", "show_parameters"}
-    assert set(document["network"]) == {"connect_timeout", "stall_timeout"}
+    assert set(document["network"]) == {
+        "connect_timeout",
+        "stall_timeout",
+        "verify_tls",
+        "ca_bundle",
+        "api_key",
+        "headers",
+    }
 
 
 # --- save_preferences --------------------------------------------------------------------------
@@ -524,3 +532,36 @@ def test_save_preferences_writes_through_a_symlink(tmp_path: Path) -> None:
     save_preferences(link, model="b")
     assert link.is_symlink()
     assert tomllib.loads(real.read_text(encoding="utf-8")) == {"model": "b"}
+
+
+def test_remote_host_settings(tmp_path: Path) -> None:
+    (tmp_path / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\n")
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[network]\nverify_tls = false\nca_bundle = "ca.pem"\napi_key = "from-file"\n'
+        '[network.headers]\n"X-Team" = "ml"\n'
+    )
+
+    from_file = load_settings(config_path=config, environ={})
+    assert (from_file.verify_tls, from_file.ca_bundle) == (False, tmp_path / "ca.pem")
+    assert from_file.api_key == "from-file"
+    assert from_file.headers == {"X-Team": "ml"}
+    assert "from-file" not in repr(from_file)
+
+    from_env = load_settings(config_path=config, environ={"OLLAMA_API_KEY": " env-key "})
+    assert from_env.api_key == "env-key"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[network]\nca_bundle = "missing.pem"', "network.ca_bundle: expected a PEM file"),
+        ('[network.headers]\n"Bad Name" = "x"', "network.headers: expected a table of header"),
+        ('[network.headers]\n"X-A" = "a\\nb"', "network.headers: expected a table of header"),
+    ],
+)
+def test_remote_host_settings_are_checked(tmp_path: Path, text: str, message: str) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        load_settings(config_path=config, environ={})

@@ -11,6 +11,7 @@ import pytest
     [
         ("ollama_tui.ollama", ("textual",)),
         ("ollama_tui.chat.store", ("textual", "httpx")),
+        ("ollama_tui.chat.context", ("textual", "httpx")),
         ("ollama_tui.config", ("textual",)),
         ("ollama_tui.cli", ("textual",)),
     ],

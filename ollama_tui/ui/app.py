@@ -75,6 +75,25 @@ class LiveReply:
         self.message.thinking = "".join(self.thinking)
 
 
+def request_headers(settings: Settings) -> dict[str, str]:
+    """The configured extra headers, plus the bearer token when there is one."""
+    headers = dict(settings.headers)
+    if settings.api_key:
+        headers["Authorization"] = f"Bearer {settings.api_key}"
+    return headers
+
+
+def transport_warning(settings: Settings) -> str:
+    """A one-line warning when the connection to the server can be read or altered, else ""."""
+    secure = settings.host.startswith("https://")
+    if secure and not settings.verify_tls and settings.ca_bundle is None:
+        return "TLS not verified"
+    loopback = settings.host.startswith(("http://127.", "http://localhost", "http://[::1]"))
+    if settings.api_key and not secure and not loopback:
+        return "API key sent unencrypted"
+    return ""
+
+
 class OllamaTUI(App[None]):
     """A keyboard-driven chat client for Ollama."""
 
@@ -102,6 +121,8 @@ class OllamaTUI(App[None]):
             settings.host,
             connect_timeout=settings.connect_timeout,
             stall_timeout=settings.stall_timeout,
+            headers=request_headers(settings),
+            verify=str(settings.ca_bundle) if settings.ca_bundle else settings.verify_tls,
         )
         self.conversation = self._new_conversation()
         """The conversation on screen; it may be new and not yet saved."""
@@ -148,6 +169,14 @@ class OllamaTUI(App[None]):
     async def on_mount(self) -> None:
         self._fit_panels(self.size.width)
         self.status.host = self.settings.host
+        self.status.warning = transport_warning(self.settings)
+        if self.status.warning:
+            self.notify(
+                f"{self.status.warning} for {self.settings.host}: others on the network path "
+                "could read or change your conversations (see [network] in the config).",
+                severity="warning",
+                markup=False,
+            )
         self.sidebar.set_summaries(self.store.list())
         if self.settings.theme not in self.available_themes:
             self.notify(

@@ -15,6 +15,7 @@ from textual.widgets import Input, OptionList
 from textual.widgets.option_list import Option
 
 from ollama_tui.ollama import ModelSummary
+from ollama_tui.ui.inert import inert
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +40,7 @@ def model_choices(models: list[ModelSummary]) -> list[Choice]:
             *(c for c in model.capabilities if c in ("thinking", "vision", "tools")),
         ]
         label = Content.assemble(
-            Content(model.name), ("   " + " · ".join(d for d in details if d), "dim")
+            inert(model.name), ("   " + " · ".join(d for d in details if d), "dim")
         )
         choices.append(Choice(model.name, label, model.name))
     return choices

@@ -14,6 +14,8 @@ from textual.widgets import Collapsible, Markdown, Static
 from textual.widgets._markdown import MarkdownStream
 
 from ollama_tui.chat.conversation import Conversation, Message, MessageState, Role
+from ollama_tui.sanitize import sanitize
+from ollama_tui.ui.inert import inert
 
 FLUSH_INTERVAL = 0.05
 """Seconds between renders while streaming: fast enough to look live, slow enough to batch."""
@@ -67,9 +69,9 @@ class MessageView(Vertical):
         if self.message.role is Role.ASSISTANT:
             with Collapsible(title="Thinking", collapsed=True, classes="thinking") as thinking:
                 thinking.display = bool(self.message.thinking)
-                yield Static(Content(self.message.thinking), classes="thinking-text")
+                yield Static(inert(self.message.thinking), classes="thinking-text")
         streaming = self.message.is_reply_in_progress
-        yield MessageBody("" if streaming else self.message.content)
+        yield MessageBody("" if streaming else sanitize(self.message.content))
         yield Static("", classes="message-error")
 
     def header(self) -> Content:
@@ -81,7 +83,9 @@ class MessageView(Vertical):
             if message.state is MessageState.UNSENT:
                 parts_user.append(("  " + _STATE_NOTES[message.state], "bold $warning"))
             return Content.assemble(*parts_user)
-        parts: list[str | tuple[str, str]] = [(message.model or "assistant", "bold $accent")]
+        parts: list[str | tuple[str, str]] = [
+            (sanitize(message.model or "assistant"), "bold $accent")
+        ]
         details = [when]
         speed = tokens_per_second(message.stats)
         if speed is not None:
@@ -113,7 +117,7 @@ class MessageView(Vertical):
         self.query_one(".message-header", Static).update(self.header())
         error = self.query_one(".message-error", Static)
         error.display = bool(self.message.error)
-        error.update(Content.styled(f"⚠ {self.message.error}", "$warning"))
+        error.update(inert(f"⚠ {self.message.error}", "$warning"))
         for state in MessageState:
             self.set_class(self.message.state is state, f"-{state.value}")
 
@@ -127,7 +131,7 @@ class MessageView(Vertical):
         self._stream = Markdown.get_stream(self.query_one(MessageBody))
         if content_so_far:
             self._has_text = True
-            await self._stream.write(content_so_far)
+            await self._stream.write(sanitize(content_so_far))
         self._timer = self.set_interval(FLUSH_INTERVAL, self._flush)
 
     def append_content(self, text: str) -> None:
@@ -143,7 +147,7 @@ class MessageView(Vertical):
             if not thinking.display:
                 thinking.display = True
                 thinking.collapsed = False
-            self.query_one(".thinking-text", Static).update(Content(self.message.thinking))
+            self.query_one(".thinking-text", Static).update(inert(self.message.thinking))
             self.refresh_header()
         if self._pending and self._stream is not None:
             text = "".join(self._pending)

@@ -13,6 +13,7 @@ from textual.validation import Integer, Number, ValidationResult, Validator
 from textual.widgets import Input, Label, Select, Static, TextArea
 
 from ollama_tui.chat.conversation import OPTION_SPECS, Conversation, Options, OptionSpec
+from ollama_tui.ui.inert import inert
 
 
 def _validators(spec: OptionSpec, maximum: float | None) -> list[Validator]:
@@ -84,7 +85,7 @@ class ParameterPanel(VerticalScroll, can_focus=False):
         self._model_names = list(dict.fromkeys([*names, current] if current else names))
         select: Select[str] = self.query_one("#model-select", Select)
         with self.prevent(Select.Changed):
-            select.set_options((Content(name), name) for name in self._model_names)
+            select.set_options((inert(name), name) for name in self._model_names)
             self.set_model(current)
 
     def set_model(self, model: str) -> None:

@@ -9,6 +9,7 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option, OptionDoesNotExist
 
 from ollama_tui.chat.store import ConversationSummary
+from ollama_tui.ui.inert import inert
 
 
 def _when(iso: str, now: datetime | None = None) -> str:
@@ -30,7 +31,7 @@ def _when(iso: str, now: datetime | None = None) -> str:
 
 def _prompt(summary: ConversationSummary) -> Content:
     meta = " · ".join(part for part in (_when(summary.updated_at), summary.model) if part)
-    return Content.assemble(Content(summary.title), "\n", (meta, "dim"))
+    return Content.assemble(inert(summary.title), "\n", (meta, "dim"))
 
 
 class ConversationSidebar(OptionList):

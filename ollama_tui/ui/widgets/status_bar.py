@@ -8,6 +8,8 @@ from textual.content import Content
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from ollama_tui.sanitize import sanitize
+
 
 class Connection(StrEnum):
     CONNECTING = "connecting"
@@ -31,6 +33,7 @@ class StatusBar(Static):
     model = reactive("")
     activity = reactive("")
     speed: reactive[float | None] = reactive(None)
+    warning = reactive("")
 
     def render(self) -> Content:
         symbol, style = _CONNECTION_STYLE[self.connection]
@@ -41,8 +44,9 @@ class StatusBar(Static):
             (f"{symbol} ", style),
             (self.host, "bold"),
             (f" {state}", style if self.connection is Connection.UNREACHABLE else "dim"),
+            (f"  ⚠ {self.warning}" if self.warning else "", "bold $warning"),
             ("  │  model ", "dim"),
-            (self.model or "none — press ctrl+l", "bold" if self.model else "$warning"),
+            (sanitize(self.model) or "none — press ctrl+l", "bold" if self.model else "$warning"),
         ]
         if self.speed is not None:
             parts += [("  │  last reply ", "dim"), f"{self.speed:.1f} tok/s"]

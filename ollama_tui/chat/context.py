@@ -1,0 +1,460 @@
+"""What is sent: fitting a conversation's history into the model's context window.
+
+Ollama silently drops the oldest part of a prompt longer than num_ctx (the system prompt first),
+so every request is planned here against an explicit budget: num_ctx minus room for the reply.
+Tokens are estimated with a cheap heuristic, calibrated per model from the server's own
+prompt_eval_count. Planning never changes a conversation; only `apply_summary` stores a summary.
+
+How the app sends a message under the conversation's memory strategy::
+
+    plan = plan_request(conversation, num_ctx=..., reserve=..., estimator_for_model=...)
+    while plan.needs_summary:                     # SUMMARY only; usually zero or one round
+        text = <non-streamed /api/chat with plan.summary_request()>   # on error: WINDOW
+        apply_summary(conversation, text, plan.needs_summary, model)
+        plan = plan_request(...)                  # same arguments
+    if not plan.fits: <warn; for FULL offer WINDOW and SUMMARY>
+    <send plan.messages with request_options(conversation.options, plan.num_ctx)>
+    calibration.observe(model, plan.messages, prompt_eval_count)   # when the reply is done
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ollama_tui.atomic import write_atomic
+from ollama_tui.chat.conversation import (
+    Conversation,
+    MemoryStrategy,
+    Message,
+    Options,
+    Role,
+    Summary,
+)
+
+MESSAGE_OVERHEAD = 4
+"""Tokens the chat template adds around each message (role header, separators)."""
+REQUEST_OVERHEAD = 3
+"""Tokens the chat template adds once per request (the header of the reply to come)."""
+FALLBACK_NUM_CTX = 4096
+SUMMARY_PREFIX = "Summary of the earlier conversation:\n"
+KEEP_FRACTION = 0.5
+"""After summarising, the turns kept verbatim fill at most this share of the room left, so the
+next turns fit without summarising again at once."""
+
+MIN_FACTOR, MAX_FACTOR = 0.5, 3.0
+MIN_RATIO, MAX_RATIO = 0.25, 4.0
+"""Observations outside this ratio to the estimate are not believed: servers that count only the
+uncached part of the prompt, or a prompt that was truncated, report far fewer tokens."""
+CALIBRATION_DECAY = 0.7
+CALIBRATION_PRIOR = 200
+"""Weight, in tokens, of the uncalibrated factor 1.0: one short prompt cannot swing the factor."""
+CALIBRATION_VERSION = 1
+_CACHE_LIMIT = 50_000
+_ROLE_NAMES = {role: role.value for role in Role}  # Role.value is slow in a loop of thousands
+
+
+def estimate_text_tokens(text: str) -> int:
+    """Uncalibrated tokens of a text: the mean of chars/4 and 4/3 per word, plus extra for
+    non-ASCII characters (which tokenizers split more finely)."""
+    if not text:
+        return 0
+    extra_bytes = 0 if text.isascii() else len(text.encode()) - len(text)
+    return math.ceil((len(text) / 4 + len(text.split()) * 4 / 3) / 2 + extra_bytes / 2)
+
+
+class TokenEstimator:
+    """Estimated prompt tokens for one model: the heuristic times the model's calibration.
+
+    Per-message estimates are cached by content, so planning a long conversation again (on
+    every keystroke, for the meter) costs a dictionary lookup per message.
+    """
+
+    def __init__(self, factor: float = 1.0, cache: dict[str, int] | None = None) -> None:
+        self.factor = factor
+        self._cache: dict[str, int] = {} if cache is None else cache
+
+    def message_tokens(self, content: str) -> int:
+        """Calibrated tokens of one message with this content, template overhead included."""
+        return self._scale(self._raw_message(content))
+
+    def request_tokens(self, messages: Iterable[Mapping[str, str]]) -> int:
+        """Calibrated tokens of a whole /api/chat request with these messages."""
+        return self._scale(self._raw_request(messages))
+
+    def _raw_message(self, content: str) -> int:
+        raw = self._cache.get(content)
+        if raw is None:
+            if len(self._cache) >= _CACHE_LIMIT:
+                self._cache.clear()
+            raw = self._cache[content] = MESSAGE_OVERHEAD + estimate_text_tokens(content)
+        return raw
+
+    def _raw_request(self, messages: Iterable[Mapping[str, str]]) -> int:
+        return REQUEST_OVERHEAD + sum(self._raw_message(m["content"]) for m in messages)
+
+    def _scale(self, raw: int) -> int:
+        return math.ceil(raw * self.factor - 1e-9)
+
+    def _raw_limit(self, budget: int) -> int:
+        """The largest uncalibrated count whose calibrated estimate is within `budget`."""
+        if budget <= 0:
+            return 0
+        raw = math.floor(budget / self.factor)
+        while raw > 0 and self._scale(raw) > budget:
+            raw -= 1
+        while self._scale(raw + 1) <= budget:
+            raw += 1
+        return raw
+
+
+EstimatorForModel = Callable[[str], TokenEstimator]
+
+
+class Calibration:
+    """Per-model correction of the token heuristic, learnt from prompt_eval_count.
+
+    For each model it keeps exponentially decayed sums of actual and estimated prompt tokens;
+    the factor is their ratio, so long prompts weigh more than short ones (whose fixed template
+    tokens would mislead) and old observations fade.
+    """
+
+    def __init__(self, sums: dict[str, tuple[float, float]] | None = None) -> None:
+        self._sums: dict[str, tuple[float, float]] = dict(sums or {})
+        self._cache: dict[str, int] = {}
+
+    def factor(self, model: str) -> float:
+        """Actual tokens per estimated token for `model`; 1.0 until it has been observed."""
+        actual, estimated = self._sums.get(model, (CALIBRATION_PRIOR, CALIBRATION_PRIOR))
+        return min(MAX_FACTOR, max(MIN_FACTOR, actual / estimated))
+
+    def estimator(self, model: str) -> TokenEstimator:
+        """An estimator for `model` with its current factor (pass as `estimator_for_model`)."""
+        return TokenEstimator(self.factor(model), self._cache)
+
+    def observe(self, model: str, messages: Sequence[Mapping[str, str]], actual: int) -> bool:
+        """Learn from a reply: the `messages` that were sent and the prompt_eval_count the
+        server reported for them. Returns False when the count was not believable and ignored."""
+        estimated = TokenEstimator(cache=self._cache)._raw_request(messages)
+        if actual <= 0 or not MIN_RATIO <= actual / estimated <= MAX_RATIO:
+            return False
+        old_actual, old_estimated = self._sums.get(model, (CALIBRATION_PRIOR, CALIBRATION_PRIOR))
+        self._sums[model] = (
+            old_actual * CALIBRATION_DECAY + actual,
+            old_estimated * CALIBRATION_DECAY + estimated,
+        )
+        return True
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": CALIBRATION_VERSION,
+            "models": {
+                model: {"actual": actual, "estimated": estimated}
+                for model, (actual, estimated) in self._sums.items()
+            },
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Calibration:
+        """Read saved calibration; anything unreadable is skipped (it is only a refinement)."""
+        sums: dict[str, tuple[float, float]] = {}
+        if not isinstance(data, dict) or data.get("version") != CALIBRATION_VERSION:
+            return cls()
+        models = data.get("models")
+        for model, item in models.items() if isinstance(models, dict) else ():
+            if not isinstance(item, dict):
+                continue
+            actual, estimated = item.get("actual"), item.get("estimated")
+            if _positive_number(actual) and _positive_number(estimated):
+                sums[str(model)] = (float(actual), float(estimated))
+        return cls(sums)
+
+    @classmethod
+    def load(cls, path: Path) -> Calibration:
+        """Read the calibration file; a missing or damaged one gives an empty calibration."""
+        try:
+            return cls.from_dict(json.loads(path.read_bytes()))
+        except (OSError, ValueError):
+            return cls()
+
+    def save(self, path: Path) -> None:
+        """Write the calibration file atomically; raises OSError."""
+        write_atomic(path, json.dumps(self.to_dict(), ensure_ascii=False).encode())
+
+
+def _positive_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+
+
+def effective_num_ctx(
+    conversation_num_ctx: int | None,
+    default_num_ctx: int | None,
+    model_max: int | None,
+    fallback: int = FALLBACK_NUM_CTX,
+) -> int:
+    """The num_ctx to send: the conversation's, else the config default, else `fallback`;
+    never above the model's own maximum (from /api/show) when that is known."""
+    num_ctx = conversation_num_ctx or default_num_ctx or fallback
+    return min(num_ctx, model_max) if model_max else num_ctx
+
+
+def reply_reserve(num_ctx: int, num_predict: int | None, configured: int | None = None) -> int:
+    """Tokens kept free for the reply: num_predict when it is a limit, else the configured
+    reserve, else a quarter of the context up to 1024; at most half of num_ctx either way."""
+    if num_predict is not None and num_predict > 0:
+        reserve = num_predict
+    elif configured is not None:
+        reserve = configured
+    else:
+        reserve = min(1024, num_ctx // 4)
+    return max(0, min(reserve, num_ctx // 2))
+
+
+def request_options(options: Options, num_ctx: int) -> dict[str, int | float]:
+    """The `options` object for /api/chat, with num_ctx always set explicitly."""
+    return {**options.to_request(), "num_ctx": num_ctx}
+
+
+def summary_words(budget: int) -> int:
+    """How long a summary may be for a request budget: about an eighth of it, 60 to 400 words."""
+    return max(60, min(400, budget // 8))
+
+
+@dataclass(frozen=True, slots=True)
+class ContextPlan:
+    """What to send for the next request, and what it costs against the budget."""
+
+    messages: list[dict[str, str]]
+    """Exactly what to send: system prompt first, then the summary if used, then turns."""
+    estimated_tokens: int
+    budget: int
+    """num_ctx minus the room kept for the reply."""
+    num_ctx: int
+    strategy: MemoryStrategy
+    """The strategy this plan applied (the conversation's, or the override)."""
+    fits: bool
+    omitted_count: int
+    """Messages of the conversation's history not sent verbatim (summarised or dropped)."""
+    first_message_id: str | None
+    """The earliest message sent verbatim: where the model's memory begins on screen."""
+    summary_used: bool
+    needs_summary: list[Message] | None
+    """SUMMARY: older messages to fold into the summary before sending; None if nothing."""
+    previous_summary: Summary | None
+    """The conversation's summary when it still matches its messages: what the fold extends."""
+    summary_words: int
+
+    def summary_request(self) -> list[dict[str, str]]:
+        """The messages of the non-streamed /api/chat call that folds `needs_summary` in."""
+        if not self.needs_summary:
+            raise ValueError("nothing to summarise")
+        return summary_request(
+            self.previous_summary, self.needs_summary, max_words=self.summary_words
+        )
+
+
+def plan_request(
+    conversation: Conversation,
+    *,
+    num_ctx: int,
+    reserve: int,
+    estimator_for_model: EstimatorForModel,
+    strategy: MemoryStrategy | None = None,
+    draft: str = "",
+) -> ContextPlan:
+    """Plan the next request of `conversation` under its memory strategy (or `strategy`).
+
+    `draft` is a user message not yet added (for the meter while typing). Turns are kept
+    whole and the latest one is always sent; when even the system prompt, the summary and the
+    latest turn exceed the budget the plan says so with fits=False instead of cutting.
+    """
+    strategy = strategy or conversation.memory
+    estimator = estimator_for_model(conversation.model)
+    budget = max(0, num_ctx - reserve)
+    limit = estimator._raw_limit(budget)
+    words = summary_words(budget)
+
+    history = conversation.history_messages()
+    roles = [message.role for message in history]
+    contents = [message.content for message in history]
+    if draft:
+        roles.append(Role.USER)
+        contents.append(draft)
+    costs = [estimator._raw_message(content) for content in contents]
+
+    head: list[dict[str, str]] = []
+    if conversation.system_prompt.strip():
+        head.append({"role": "system", "content": conversation.system_prompt})
+    head_raw = estimator._raw_request(head)
+
+    previous, covered = _matching_summary(conversation.summary, history)
+    summary_raw = estimator._raw_message(SUMMARY_PREFIX + previous.text) if previous else 0
+
+    def plan(
+        start: int, summary: Summary | None = None, needs: list[Message] | None = None
+    ) -> ContextPlan:
+        sent = list(head)
+        if summary is not None:
+            sent.append({"role": "system", "content": SUMMARY_PREFIX + summary.text})
+        sent.extend(
+            {"role": _ROLE_NAMES[role], "content": content}
+            for role, content in zip(roles[start:], contents[start:], strict=True)
+        )
+        # The same sum request_tokens(sent) would make, from the costs already known.
+        raw = head_raw + (summary_raw if summary else 0) + sum(costs[start:])
+        estimated = estimator._scale(raw)
+        return ContextPlan(
+            messages=sent,
+            estimated_tokens=estimated,
+            budget=budget,
+            num_ctx=num_ctx,
+            strategy=strategy,
+            fits=estimated <= budget,
+            omitted_count=min(start, len(history)),
+            first_message_id=history[start].id if start < len(history) else None,
+            summary_used=summary is not None,
+            needs_summary=needs or None,
+            previous_summary=previous,
+            summary_words=words,
+        )
+
+    if strategy is MemoryStrategy.FULL or head_raw + sum(costs) <= limit:
+        return plan(0)
+    if strategy is MemoryStrategy.WINDOW:
+        return plan(_window_start(roles, costs, 0, limit - head_raw))
+
+    if previous and head_raw + summary_raw + sum(costs[covered:]) <= limit:
+        return plan(covered, previous)
+
+    # The history no longer fits: fold older turns into the summary, leaving the recent turns
+    # room to grow. Meanwhile the plan is what could be sent as things stand.
+    latest = _window_start(roles, costs, covered, 0)
+    if head_raw + sum(costs[latest:]) > limit:  # no summary could make room for the latest turn
+        return plan(latest)
+    use_previous = previous is not None and head_raw + summary_raw + sum(costs[latest:]) <= limit
+    room = limit - head_raw - (summary_raw if use_previous else 0)
+    start = _window_start(roles, costs, covered if use_previous else 0, room)
+
+    # Room for the summary to come: the current one, or one of the length asked for.
+    allowance = max(summary_raw, _raw_summary_allowance(words))
+    keep = _window_start(roles, costs, covered, int((limit - head_raw - allowance) * KEEP_FRACTION))
+    # The summarising call must fit too, with room left for the summary it writes.
+    fold_limit = min(limit, estimator._raw_limit(num_ctx - estimator._scale(allowance)))
+    fold_cap = fold_limit - estimator._raw_request(summary_request(previous, [], max_words=words))
+    fold_end = _fold_end(roles, costs, covered, min(keep, len(history)), fold_cap)
+    return plan(start, previous if use_previous else None, history[covered:fold_end])
+
+
+def _raw_summary_allowance(words: int) -> int:
+    """Uncalibrated tokens of a summary message of `words` words (about 1.5 tokens a word)."""
+    return MESSAGE_OVERHEAD + estimate_text_tokens(SUMMARY_PREFIX) + math.ceil(words * 1.5)
+
+
+def _matching_summary(
+    summary: Summary | None, history: list[Message]
+) -> tuple[Summary | None, int]:
+    """The summary if the message it ends at is still in the history, and how many it covers."""
+    if summary is not None:
+        for index, message in enumerate(history):
+            if message.id == summary.covers_until:
+                return summary, index + 1
+    return None, 0
+
+
+def _window_start(roles: list[Role], costs: list[int], low: int, room: int) -> int:
+    """Where the most recent whole turns within `room` begin (never before `low`).
+
+    A turn is a user message and the replies after it. The latest turn is always included,
+    even when it alone exceeds `room`.
+    """
+    start = end = len(costs)
+    used = 0
+    while end > low:
+        begin = end - 1
+        while begin > low and roles[begin] is not Role.USER:
+            begin -= 1
+        turn = sum(costs[begin:end])
+        if start < len(costs) and used + turn > room:
+            break
+        used += turn
+        start = end = begin
+    return start
+
+
+def _fold_end(roles: list[Role], costs: list[int], low: int, high: int, cap: int) -> int:
+    """The end of the next stretch to summarise: whole turns from `low` within `cap` tokens;
+    of a first turn too long for `cap`, as many of its messages as fit, but at least one."""
+    end, used = low, 0
+    while end < high:
+        stop = end + 1
+        while stop < high and roles[stop] is not Role.USER:
+            stop += 1
+        turn = sum(costs[end:stop])
+        if used + turn > cap:
+            break
+        used += turn
+        end = stop
+    if end == low < high:
+        end, used = low + 1, costs[low]
+        while end < high and roles[end] is not Role.USER and used + costs[end] <= cap:
+            used += costs[end]
+            end += 1
+    return end
+
+
+SUMMARY_INSTRUCTIONS = (
+    "You keep a running summary of a conversation between a user and an assistant. Update the "
+    "summary with the new part of the conversation. Keep facts, names, numbers, decisions, code "
+    "identifiers, the user's preferences and open questions; leave out pleasantries. Write in "
+    "the language of the conversation, as short paragraphs or bullet points, at most {words} "
+    "words. Reply with the summary only."
+)
+
+
+def summary_request(
+    previous: Summary | None, new_messages: list[Message], *, max_words: int = 250
+) -> list[dict[str, str]]:
+    """Messages for a non-streamed /api/chat call that updates the running summary.
+
+    Only the previous summary and the newly covered messages are sent, so the cost of each
+    update does not grow with the length of the conversation.
+    """
+    transcript = "\n\n".join(
+        f"{'User' if message.role is Role.USER else 'Assistant'}: {message.content}"
+        for message in new_messages
+    )
+    so_far = previous.text if previous else "(none yet)"
+    return [
+        {"role": "system", "content": SUMMARY_INSTRUCTIONS.format(words=max_words)},
+        {
+            "role": "user",
+            "content": f"Summary so far:\n{so_far}\n\nNew part of the conversation:\n\n"
+            f"{transcript}\n\nReply with the updated summary.",
+        },
+    ]
+
+
+def apply_summary(
+    conversation: Conversation, text: str, covered: list[Message], model: str
+) -> Summary:
+    """Store `text` as the conversation's summary of everything up to the last of `covered`.
+
+    Raises ValueError for an empty summary or messages no longer in the history (the app then
+    falls back to WINDOW). The messages themselves are never changed.
+    """
+    text = text.strip()
+    if not text or not covered:
+        raise ValueError("the summary is empty")
+    history = conversation.history_messages()
+    until = covered[-1].id
+    position = next((i for i, message in enumerate(history) if message.id == until), None)
+    if position is None:
+        raise ValueError("the summarised messages are no longer in the conversation")
+    summary = Summary(text=text, covers_until=until, covered_count=position + 1, model=model)
+    conversation.summary = summary
+    conversation.touch()
+    return summary

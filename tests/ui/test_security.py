@@ -1,0 +1,146 @@
+"""Untrusted text never drives the terminal or the app: markup, escapes, links, secrets."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from textual.widgets import Markdown
+
+from ollama_tui.chat.conversation import Conversation, MessageState
+from ollama_tui.chat.store import ConversationStore
+from ollama_tui.ui.app import OllamaTUI
+from ollama_tui.ui.widgets.message_list import MessageView
+from tests.fake_ollama import FakeModel, FakeOllama
+from tests.ui.conftest import MakeApp, connected, send, settle, wait_until
+
+HOSTILE = (
+    "[@click=app.quit]click me[/] [bold red]loud[/] arr[/0] "
+    "\x1b]52;c;aGVsbG8=\x07 \x1b]0;pwned title\x1b\\ \x1b[2J \x07 \x9b31m "
+    "\u202egnirts desrever\u202c \x00nul"
+)
+
+# What Textual itself writes: SGR styles and cursor moves. Anything else came from the content.
+_CSI = re.compile(r"\x1b\[[0-9;:?]*[A-Za-z]")
+
+
+def terminal_output(app: OllamaTUI) -> str:
+    """The exact text a real terminal would receive for a full repaint of the screen."""
+    update = app.screen._compositor.render_full_update()
+    return update.render_segments(app.console)
+
+
+def assert_inert(output: str) -> None:
+    leftover = _CSI.sub("", output)
+    assert "\x1b" not in leftover, "an escape sequence reached the terminal"
+    for forbidden in ("\x07", "\x9b", "\u202e", "\x00"):
+        assert forbidden not in output
+    assert not re.search(r"\x1b\[[0-9;]*J", output), "a screen clear reached the terminal"
+
+
+async def test_hostile_reply_title_and_error_are_shown_as_inert_text(
+    fake_ollama: FakeOllama, build_app: MakeApp, data_dir: Path
+) -> None:
+    saved = Conversation(model="llama3.2:latest")
+    saved.add_user_message(HOSTILE)
+    saved.title = HOSTILE  # as if an old file had been edited by hand
+    ConversationStore(data_dir).save(saved)
+    fake_ollama.queue_reply(HOSTILE + "\n\n" + HOSTILE)
+    fake_ollama.queue_reply(status=500, error=HOSTILE)
+
+    app = build_app(fake_ollama.url)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await connected(pilot, app)
+        await send(pilot, app, "say something nasty")
+        await settle(pilot, app)
+        reply = app.conversation.messages[-1]
+        assert reply.state is MessageState.COMPLETE
+        assert "[@click=app.quit]click me[/]" in reply.content  # the words survive, inert
+        await send(pilot, app, "and fail nastily")
+        await settle(pilot, app)
+        failed = app.conversation.messages[-1]
+        assert failed.state is MessageState.FAILED
+        assert "[@click=app.quit]" in (failed.error or "")
+
+        # Click every place the hostile text is shown; no action may run.
+        for view in app.query(MessageView):
+            await pilot.click(view, offset=(4, 1))
+            await pilot.click(view, offset=(4, 2))
+        await pilot.click(app.sidebar, offset=(3, 1))
+        await pilot.pause()
+        assert app.is_running
+
+        assert_inert(terminal_output(app))
+        text = terminal_output(app)
+        assert "click me" in text and "pwned title" in text
+
+        # The saved conversation holds the raw text in its message: open it and look again.
+        app.sidebar.focus()
+        app.sidebar.highlighted = app.sidebar.get_option_index(saved.id)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.conversation.id == saved.id)
+        await pilot.pause()
+        assert app.conversation.messages[0].content == HOSTILE  # stored as typed
+        assert_inert(terminal_output(app))
+        assert app.is_running
+
+
+async def test_hostile_model_names_are_inert(build_app: MakeApp) -> None:
+    hostile_model = "[@click=app.quit]evil[/]\x1b]0;t\x07"
+    model = FakeModel(
+        name=hostile_model,
+        family="llama",
+        parameter_size="1B",
+        quantization="[b]Q4[/b]",
+        context_length=4096,
+        capabilities=("completion",),
+        size=1,
+        modified_at="2026-01-02T03:04:05Z",
+    )
+    with FakeOllama(models=[model]) as server:
+        app = build_app(server.url, model=hostile_model)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_until(pilot, lambda: bool(app.models))
+            await pilot.press("ctrl+l")
+            await pilot.pause()
+            assert_inert(terminal_output(app))
+            await pilot.press("escape")
+            assert app.is_running
+            assert_inert(terminal_output(app))
+
+
+@pytest.mark.parametrize(
+    ("href", "opened"),
+    [
+        ("https://ollama.com/library", True),
+        ("http://localhost:8000/docs", True),
+        ("javascript:alert(1)", False),
+        ("file:///etc/passwd", False),
+        ("app.quit", False),
+    ],
+)
+async def test_links_open_only_on_request_and_only_for_http(
+    fake_ollama: FakeOllama,
+    build_app: MakeApp,
+    monkeypatch: pytest.MonkeyPatch,
+    href: str,
+    opened: bool,
+) -> None:
+    fake_ollama.queue_reply(f"See [the page]({href}) for more.")
+    app = build_app(fake_ollama.url)
+    urls: list[str] = []
+    monkeypatch.setattr(app, "open_url", lambda url, **_: urls.append(url))
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await connected(pilot, app)
+        await send(pilot, app, "a link please")
+        await settle(pilot, app)
+        assert urls == []  # nothing opens by itself
+
+        body = app.query(MessageView).last().query_one(Markdown)
+        body.post_message(Markdown.LinkClicked(body, href))
+        await pilot.pause()
+
+        assert urls == ([href] if opened else [])
+        if not opened:
+            assert any("only http and https" in n.message for n in app._notifications)
