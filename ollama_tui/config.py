@@ -22,7 +22,7 @@ import platformdirs
 import tomli_w
 
 from ollama_tui.atomic import write_atomic
-from ollama_tui.chat.conversation import OPTION_SPECS, OptionSpec
+from ollama_tui.chat.conversation import OPTION_SPECS, MemoryStrategy, OptionSpec
 from ollama_tui.ollama.host import DEFAULT_HOST, parse_ollama_host
 from ollama_tui.sanitize import sanitize
 
@@ -51,6 +51,7 @@ class OptionDefaults:
     """Defaults for new conversations; None leaves an option at the model's own default."""
 
     system_prompt: str = ""
+    memory: str = "summary"
     temperature: float | None = None
     top_p: float | None = None
     top_k: int | None = None
@@ -75,6 +76,8 @@ class Settings:
     ca_bundle: Path | None = None
     api_key: str = field(default="", repr=False)
     headers: dict[str, str] = field(default_factory=dict, repr=False)
+    reply_reserve: int = 0
+    summary_model: str = ""
     data_dir: Path = field(default_factory=default_data_dir)
     config_path: Path = field(default_factory=default_config_path)
     defaults: OptionDefaults = field(default_factory=OptionDefaults)
@@ -145,6 +148,20 @@ def _headers(value: object) -> dict[str, str]:
     return dict(value)
 
 
+def _memory(value: object) -> str:
+    names = [strategy.value for strategy in MemoryStrategy]
+    if value not in names:
+        raise InvalidValue(" or ".join(f'"{name}"' for name in names))
+    return str(value)
+
+
+def _reserve(value: object) -> int:
+    expected = "a whole number of tokens, 0 or more (0 = automatic)"
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidValue(expected)
+    return value
+
+
 def _positive(value: object) -> float:
     number = _as_float(value, "a number greater than 0")
     if number <= 0:
@@ -184,7 +201,8 @@ _SCHEMA: dict[str, dict[str, _Check]] = {
         "api_key": _string,
         "headers": _headers,
     },
-    "defaults": {"system_prompt": _string, **OPTION_CHECKS},
+    "memory": {"reply_reserve": _reserve, "summary_model": _string},
+    "defaults": {"system_prompt": _string, "memory": _memory, **OPTION_CHECKS},
 }
 
 # What save_preferences may write, and the table each key lives in.

@@ -232,7 +232,7 @@ def test_reads_os_environ_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
 # --- validation: one line naming the file and the key ----------------------------------------
 
 _ADDRESS = "an Ollama address such as http://127.0.0.1:11434"
-_TOP_KEYS = "host, model, theme, data_dir, [ui], [network], [defaults]"
+_TOP_KEYS = "host, model, theme, data_dir, [ui], [network], [memory], [defaults]"
 
 
 @pytest.mark.parametrize(
@@ -327,7 +327,7 @@ _TOP_KEYS = "host, model, theme, data_dir, [ui], [network], [defaults]"
         ),
         (
             "[defaults]\nmin_p = 0.1",
-            "defaults.min_p: unknown key (known: system_prompt, temperature, top_p, top_k, "
+            "defaults.min_p: unknown key (known: system_prompt, memory, temperature, top_p, top_k, "
             "num_ctx, num_predict, repeat_penalty, seed)",
         ),
         ("ui = true", "ui: expected a table ([ui]), got true"),
@@ -402,7 +402,10 @@ def test_invalid_host_flag_names_the_flag() -> None:
 
 
 def test_option_checks_cover_every_option() -> None:
-    assert set(OPTION_CHECKS) == {f.name for f in fields(OptionDefaults)} - {"system_prompt"}
+    assert set(OPTION_CHECKS) == {f.name for f in fields(OptionDefaults)} - {
+        "system_prompt",
+        "memory",
+    }
     assert OPTION_CHECKS["temperature"](1) == 1.0
     assert OPTION_CHECKS["num_ctx"](2048) == 2048
     with pytest.raises(InvalidValue, match=r"^expected a number from 0 to 2$"):
@@ -417,6 +420,10 @@ def test_example_file_loads_and_shows_the_defaults() -> None:
     assert settings == Settings(config_path=EXAMPLE)
 
 
+def document_keys(text: str, table: str) -> list[str]:
+    return list(tomllib.loads(text)[table])
+
+
 def test_example_file_documents_every_key_with_a_valid_value(tmp_path: Path) -> None:
     text = EXAMPLE.read_text(encoding="utf-8")
     # Uncomment the optional settings ("# key = value" lines) and load the result.
@@ -424,8 +431,18 @@ def test_example_file_documents_every_key_with_a_valid_value(tmp_path: Path) -> 
     settings = load_settings(config_path=write(tmp_path, uncommented), environ={})
     for name, value in vars(settings.defaults).items():
         assert value is not None, f"defaults.{name} is not shown in config.example.toml"
+    assert set(document_keys(uncommented, "memory")) == {"reply_reserve", "summary_model"}
     document = tomllib.loads(uncommented)
-    assert set(document) == {"host", "model", "theme", "data_dir", "ui", "network", "defaults"}
+    assert set(document) == {
+        "host",
+        "model",
+        "theme",
+        "data_dir",
+        "ui",
+        "network",
+        "memory",
+        "defaults",
+    }
     assert set(document["ui"]) == {"show_sidebar", "show_parameters"}
     assert set(document["network"]) == {
         "connect_timeout",
@@ -564,4 +581,19 @@ def test_remote_host_settings_are_checked(tmp_path: Path, text: str, message: st
     config = tmp_path / "config.toml"
     config.write_text(text)
     with pytest.raises(ConfigError, match=message):
+        load_settings(config_path=config, environ={})
+
+
+def test_memory_settings(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[memory]\nreply_reserve = 512\nsummary_model = "qwen3:0.6b"\n'
+        '[defaults]\nmemory = "window"\n'
+    )
+    settings = load_settings(config_path=config, environ={})
+    assert (settings.reply_reserve, settings.summary_model) == (512, "qwen3:0.6b")
+    assert settings.defaults.memory == "window"
+
+    config.write_text('[defaults]\nmemory = "everything"\n')
+    with pytest.raises(ConfigError, match='defaults.memory: expected "full" or "window" or'):
         load_settings(config_path=config, environ={})

@@ -6,18 +6,36 @@ import asyncio
 import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from functools import partial
 from time import monotonic
 
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.events import Resize
 from textual.screen import Screen
 from textual.widgets import Footer, Markdown
 from textual.worker import Worker
 
-from ollama_tui.chat.conversation import Conversation, Message, MessageState, Options, Role
+from ollama_tui.chat.context import (
+    Calibration,
+    ContextPlan,
+    apply_summary,
+    effective_num_ctx,
+    plan_request,
+    reply_reserve,
+    request_options,
+)
+from ollama_tui.chat.conversation import (
+    Conversation,
+    MemoryStrategy,
+    Message,
+    MessageState,
+    Options,
+    Role,
+)
 from ollama_tui.chat.store import ConversationStore, ConversationSummary, StoreError
 from ollama_tui.config import ConfigError, Settings, save_preferences
 from ollama_tui.ollama import (
@@ -35,7 +53,9 @@ from ollama_tui.ollama import (
 )
 from ollama_tui.sanitize import one_line, sanitize
 from ollama_tui.ui.screens.help import HelpScreen
-from ollama_tui.ui.screens.picker import PickerScreen, model_choices
+from ollama_tui.ui.screens.picker import Choice, PickerScreen, model_choices
+from ollama_tui.ui.screens.summary import SummaryScreen
+from ollama_tui.ui.widgets.memory_marker import MemoryMarker
 from ollama_tui.ui.widgets.message_list import MessageList, MessageView, tokens_per_second
 from ollama_tui.ui.widgets.parameter_panel import ParameterPanel
 from ollama_tui.ui.widgets.prompt import PromptArea
@@ -66,6 +86,8 @@ class LiveReply:
     content: list[str] = field(default_factory=list)
     thinking: list[str] = field(default_factory=list)
     worker: Worker[None] | None = None
+    plan: ContextPlan | None = None
+    """What the request carried, to calibrate token estimates against the server's count."""
     redraw: bool = False
     """Set when a merge brought in messages from elsewhere: show them once the reply ends."""
 
@@ -73,6 +95,31 @@ class LiveReply:
         """Copy the text received so far into the message (joined once, not per token)."""
         self.message.content = "".join(self.content)
         self.message.thinking = "".join(self.thinking)
+
+
+SEND_ANYWAY = "send-anyway"
+
+
+def overflow_choices(plan: ContextPlan) -> list[Choice]:
+    """What the user can do when full memory will not fit the context window."""
+    size = f"~{plan.estimated_tokens:,} tokens for a window of {plan.num_ctx:,}"
+    return [
+        Choice(
+            MemoryStrategy.SUMMARY.value,
+            Content(f"Summary: summarise older turns, send them with the latest ({size})"),
+            "summary",
+        ),
+        Choice(
+            MemoryStrategy.WINDOW.value,
+            Content("Window: send only the latest turns that fit"),
+            "window",
+        ),
+        Choice(
+            SEND_ANYWAY,
+            Content("Send everything anyway: Ollama will silently drop the oldest part"),
+            "send anyway full",
+        ),
+    ]
 
 
 def request_headers(settings: Settings) -> dict[str, str]:
@@ -130,6 +177,8 @@ class OllamaTUI(App[None]):
         self._live: dict[str, LiveReply] = {}
         """Replies being streamed, by conversation id; at most one per conversation."""
         self._context_limits: dict[str, int | None] = {}
+        self.calibration_path = settings.data_dir / "calibration.json"
+        self.calibration = Calibration.load(self.calibration_path)
         self._reconnect_now = asyncio.Event()
         if settings.theme in self.available_themes:
             self.theme = settings.theme
@@ -186,6 +235,7 @@ class OllamaTUI(App[None]):
             )
         for path in self.store.set_aside:
             self.notify(f"A damaged conversation file was moved to {path}", severity="warning")
+        await self.message_list.mount(MemoryMarker("", id="memory-marker"))
         await self._show(self.conversation)
         self._watch_connection()
 
@@ -218,6 +268,7 @@ class OllamaTUI(App[None]):
         return Conversation(
             model=self.settings.model,
             system_prompt=defaults.system_prompt,
+            memory=MemoryStrategy(defaults.memory),
             options=Options(
                 temperature=defaults.temperature,
                 top_p=defaults.top_p,
@@ -243,6 +294,7 @@ class OllamaTUI(App[None]):
         self.parameters.show_conversation(conversation)
         self.sidebar.highlight_id(conversation.id if conversation.messages else None)
         self._model_changed()
+        self._show_memory()
         self.refresh_bindings()
 
     def _save(self, conversation: Conversation) -> bool:
@@ -291,6 +343,10 @@ class OllamaTUI(App[None]):
 
     # Sending and streaming
 
+    @on(PromptArea.Changed, "#prompt")
+    def _draft_changed(self) -> None:
+        self._show_memory()
+
     @on(PromptArea.Submitted)
     async def _send(self, event: PromptArea.Submitted) -> None:
         conversation = self.conversation
@@ -308,7 +364,29 @@ class OllamaTUI(App[None]):
                 f"Invalid, so not sent: {', '.join(invalid)}; the model's defaults apply.",
                 severity="warning",
             )
-        user_message = conversation.add_user_message(event.text)
+        plan = self._plan(conversation, draft=event.text)
+        if not plan.fits and conversation.memory is MemoryStrategy.FULL:
+            self.prompt.text = event.text
+            self.push_screen(
+                PickerScreen("Too long for the context window", overflow_choices(plan)),
+                partial(self._after_overflow_choice, conversation, event.text),
+            )
+            return
+        await self._submit(conversation, event.text)
+
+    async def _after_overflow_choice(
+        self, conversation: Conversation, text: str, choice: str | None
+    ) -> None:
+        """Send as the user decided when full memory would not fit, or keep the draft."""
+        if choice is None or conversation is not self.conversation:
+            return
+        if choice != SEND_ANYWAY:
+            self._set_memory(MemoryStrategy(choice))
+        self.prompt.clear()
+        await self._submit(conversation, text)
+
+    async def _submit(self, conversation: Conversation, text: str) -> None:
+        user_message = conversation.add_user_message(text)
         await self.message_list.add(user_message)
         await self._begin_reply(conversation, conversation.start_reply())
 
@@ -351,18 +429,27 @@ class OllamaTUI(App[None]):
                 await view.end_stream()
                 if live.redraw:
                     await self.message_list.show(conversation)
-            self._reply_finished(reply)
+            self._reply_finished(live)
 
     async def _receive(self, live: LiveReply) -> None:
         """Stream the reply into `live`; a busy server is retried a few times, visibly."""
         conversation, reply = live.conversation, live.message
+        model = reply.model or conversation.model
+        await self._ensure_context_limit(model)
+        plan = live.plan = await self._fit_history(live)
+        if not plan.fits:
+            self.notify(
+                f"The request (~{plan.estimated_tokens:,} tokens) exceeds the context window "
+                f"({plan.num_ctx:,}); Ollama will cut its start. Raise Context in the panel.",
+                severity="warning",
+            )
         last_checkpoint = monotonic()
         for attempt in range(len(BUSY_RETRY_DELAYS) + 1):
             try:
                 async for event in self.client.chat(
-                    reply.model or conversation.model,
-                    conversation.request_messages(),
-                    options=conversation.options.to_request() or None,
+                    model,
+                    plan.messages,
+                    options=request_options(conversation.options, plan.num_ctx),
                 ):
                     self._take(live, event)
                     if monotonic() - last_checkpoint > CHECKPOINT_SECONDS:
@@ -381,6 +468,118 @@ class OllamaTUI(App[None]):
                 )
                 await asyncio.sleep(delay)
                 self._note(live, "")
+
+    def _plan(
+        self,
+        conversation: Conversation,
+        *,
+        strategy: MemoryStrategy | None = None,
+        draft: str = "",
+    ) -> ContextPlan:
+        """What the next request would carry, fitted to the model's context window."""
+        num_ctx = effective_num_ctx(
+            conversation.options.num_ctx,
+            self.settings.defaults.num_ctx,
+            self._context_limits.get(conversation.model),
+        )
+        reserve = reply_reserve(
+            num_ctx, conversation.options.num_predict, self.settings.reply_reserve or None
+        )
+        return plan_request(
+            conversation,
+            num_ctx=num_ctx,
+            reserve=reserve,
+            estimator_for_model=self.calibration.estimator,
+            strategy=strategy,
+            draft=draft,
+        )
+
+    async def _fit_history(self, live: LiveReply) -> ContextPlan:
+        """Plan the request; under summary memory, fold older turns into the summary first.
+
+        A failed summary falls back to the latest turns that fit; the conversation itself is
+        never changed by this beyond storing the summary.
+        """
+        conversation = live.conversation
+        plan = self._plan(conversation)
+        while plan.needs_summary:
+            count = len(plan.needs_summary)
+            self._note(live, f"summarising {count} earlier messages to fit the context…")
+            model = self.settings.summary_model or conversation.model
+            try:
+                answer = await self.client.chat_once(
+                    model, plan.summary_request(), options={"num_ctx": plan.num_ctx}
+                )
+                apply_summary(conversation, answer.content, plan.needs_summary, model)
+            except (OllamaError, ValueError) as error:
+                self.notify(
+                    f"Could not summarise earlier messages ({one_line(str(error), 120)}); "
+                    "sending the latest turns that fit instead.",
+                    severity="warning",
+                    markup=False,
+                )
+                return self._plan(conversation, strategy=MemoryStrategy.WINDOW)
+            finally:
+                self._note(live, "")
+            self._save(conversation)
+            plan = self._plan(conversation)
+        return plan
+
+    async def _ensure_context_limit(self, model: str) -> None:
+        """Learn the model's own maximum context before planning, if it is not known yet."""
+        if model in self._context_limits:
+            return
+        try:
+            details = await self.client.show(model)
+        except OllamaError:
+            return  # the chat request will report what is wrong
+        self._context_limits[model] = details.context_length
+
+    def _show_memory(self) -> None:
+        """Update the context meter and the marker where the model's memory begins."""
+        conversation = self.conversation
+        plan = self._plan(conversation, draft=self.prompt.text)
+        self.status.context_size = plan.num_ctx
+        self.status.context_used = plan.estimated_tokens
+        self.status.context_exact = False
+        marker = self.query_one(MemoryMarker)
+        first = next((m for m in conversation.messages if m.id == plan.first_message_id), None)
+        view = self.message_list.view_of(first) if first and plan.omitted_count else None
+        marker.display = view is not None
+        if view is None:
+            return
+        if plan.summary_used:
+            text = f"▲ {plan.omitted_count} earlier messages are summarised for the model · "
+            text += "Enter on this line shows the summary"
+        else:
+            text = f"▲ {plan.omitted_count} earlier messages no longer fit the model's context "
+            text += f"({conversation.memory.value} memory)"
+        marker.update(Content.styled(text, "italic $warning"))
+        self.message_list.move_child(marker, before=view)
+
+    @on(MemoryMarker.Opened)
+    def _open_summary(self) -> None:
+        summary = self.conversation.summary
+        if summary is None:
+            self.notify("No summary: the earlier messages are simply not sent (window memory).")
+            return
+        self.push_screen(
+            SummaryScreen(summary.text, summary.covered_count, summary.model),
+            self._summary_edited,
+        )
+
+    def _summary_edited(self, result: tuple[str, str] | None) -> None:
+        conversation = self.conversation
+        if result is None or conversation.summary is None:
+            return
+        action, text = result
+        if action == "drop" or not text.strip():
+            conversation.summary = None
+            self.notify("Summary dropped; it is rebuilt when the conversation no longer fits.")
+        else:
+            conversation.summary = replace(conversation.summary, text=text.strip())
+        self._save(conversation)
+        self._show_memory()
 
     def _take(self, live: LiveReply, event: ChatEvent) -> None:
         """Add one stream event to the reply, and to its view when it is on screen."""
@@ -454,7 +653,23 @@ class OllamaTUI(App[None]):
             return None
         return self.message_list.view_of(live.message)
 
-    def _reply_finished(self, reply: Message) -> None:
+    def _reply_finished(self, live: LiveReply) -> None:
+        reply = live.message
+        prompt_tokens = reply.stats.get("prompt_eval_count")
+        calibrated = (
+            live.plan is not None
+            and prompt_tokens
+            and reply.model
+            and self.calibration.observe(reply.model, live.plan.messages, prompt_tokens)
+        )
+        if calibrated:
+            with contextlib.suppress(OSError):
+                self.calibration.save(self.calibration_path)
+        if live.conversation is self.conversation:
+            self._show_memory()
+            if live.plan is not None and prompt_tokens:
+                self.status.context_used = prompt_tokens + reply.stats.get("eval_count", 0)
+                self.status.context_exact = True
         speed = tokens_per_second(reply.stats)
         if speed is not None:
             self.status.speed = speed
@@ -538,6 +753,7 @@ class OllamaTUI(App[None]):
             self._context_limits[model] = details.context_length
         if model == self.conversation.model:
             self.parameters.set_context_limit(self._context_limits[model])
+            self._show_memory()
 
     async def _refresh_models(self) -> None:
         try:
@@ -594,12 +810,26 @@ class OllamaTUI(App[None]):
         self.conversation.options = replace(event.options)
         if self.conversation.messages:
             self._save(self.conversation)
+        self._show_memory()
+
+    @on(ParameterPanel.MemoryChanged)
+    def _memory_chosen(self, event: ParameterPanel.MemoryChanged) -> None:
+        self._set_memory(event.memory)
+
+    def _set_memory(self, memory: MemoryStrategy) -> None:
+        """Change what requests carry; the conversation's messages stay exactly as they are."""
+        self.conversation.memory = memory
+        self.parameters.show_memory(memory)
+        if self.conversation.messages:
+            self._save(self.conversation)
+        self._show_memory()
 
     @on(ParameterPanel.SystemPromptChanged)
     def _system_prompt_changed(self, event: ParameterPanel.SystemPromptChanged) -> None:
         self.conversation.system_prompt = event.system_prompt
         if self.conversation.messages:
             self._save(self.conversation)
+        self._show_memory()
 
     # Panels, help, palette, preferences
 

@@ -104,7 +104,8 @@ async def test_invalid_parameters_are_marked_and_never_sent(
         await send(pilot, app, "hi")
         await settle(pilot, app)
 
-        assert "options" not in fake_ollama.chat_requests()[-1]
+        # Neither invalid value is sent; num_ctx is always sent, here the fallback size.
+        assert fake_ollama.chat_requests()[-1]["options"] == {"num_ctx": 4096}
         assert app.conversation.options.temperature is None
 
 

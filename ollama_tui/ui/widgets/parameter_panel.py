@@ -12,8 +12,20 @@ from textual.message import Message
 from textual.validation import Integer, Number, ValidationResult, Validator
 from textual.widgets import Input, Label, Select, Static, TextArea
 
-from ollama_tui.chat.conversation import OPTION_SPECS, Conversation, Options, OptionSpec
+from ollama_tui.chat.conversation import (
+    OPTION_SPECS,
+    Conversation,
+    MemoryStrategy,
+    Options,
+    OptionSpec,
+)
 from ollama_tui.ui.inert import inert
+
+MEMORY_LABELS = {
+    MemoryStrategy.SUMMARY: "summary of older turns",
+    MemoryStrategy.WINDOW: "latest turns that fit",
+    MemoryStrategy.FULL: "everything",
+}
 
 
 def _validators(spec: OptionSpec, maximum: float | None) -> list[Validator]:
@@ -36,6 +48,10 @@ class ParameterPanel(VerticalScroll, can_focus=False):
         options: Options
 
     @dataclass
+    class MemoryChanged(Message):
+        memory: MemoryStrategy
+
+    @dataclass
     class SystemPromptChanged(Message):
         system_prompt: str
 
@@ -49,6 +65,15 @@ class ParameterPanel(VerticalScroll, can_focus=False):
     def compose(self) -> ComposeResult:
         yield Label("Model", classes="field-label")
         yield Select[str]([], prompt="no model", id="model-select", compact=True)
+        yield Label("Memory", classes="field-label")
+        yield Select[MemoryStrategy](
+            [(label, strategy) for strategy, label in MEMORY_LABELS.items()],
+            allow_blank=False,
+            value=MemoryStrategy.SUMMARY,
+            id="memory-select",
+            compact=True,
+            tooltip="What each request carries once the conversation outgrows the context",
+        )
         yield Label("System prompt", classes="field-label")
         yield TextArea(id="system-prompt", soft_wrap=True, tab_behavior="focus", compact=True)
         yield Label("Options", classes="field-label")
@@ -78,7 +103,12 @@ class ParameterPanel(VerticalScroll, can_focus=False):
                 field.remove_class("-invalid")
                 self._show_note(spec, None)
             self.query_one("#system-prompt", TextArea).text = conversation.system_prompt
+            self.query_one("#memory-select", Select).value = conversation.memory
             self.set_model(conversation.model)
+
+    def show_memory(self, memory: MemoryStrategy) -> None:
+        with self.prevent(Select.Changed):
+            self.query_one("#memory-select", Select).value = memory
 
     def set_models(self, names: list[str], current: str) -> None:
         """Offer these models; the current one stays listed even when the server lacks it."""
@@ -114,6 +144,12 @@ class ParameterPanel(VerticalScroll, can_focus=False):
         event.stop()
         if isinstance(event.value, str):
             self.post_message(self.ModelChosen(event.value))
+
+    @on(Select.Changed, "#memory-select")
+    def _memory_changed(self, event: Select.Changed) -> None:
+        event.stop()
+        if isinstance(event.value, MemoryStrategy):
+            self.post_message(self.MemoryChanged(event.value))
 
     @on(TextArea.Changed, "#system-prompt")
     def _system_prompt_changed(self, event: TextArea.Changed) -> None:

@@ -10,6 +10,9 @@ from textual.widgets import Static
 
 from ollama_tui.sanitize import sanitize
 
+WARN_SHARE = 0.85
+"""Share of the context window from which the meter turns to the warning colour."""
+
 
 class Connection(StrEnum):
     CONNECTING = "connecting"
@@ -34,6 +37,9 @@ class StatusBar(Static):
     activity = reactive("")
     speed: reactive[float | None] = reactive(None)
     warning = reactive("")
+    context_used: reactive[int | None] = reactive(None)
+    context_size: reactive[int | None] = reactive(None)
+    context_exact = reactive(False)
 
     def render(self) -> Content:
         symbol, style = _CONNECTION_STYLE[self.connection]
@@ -48,6 +54,14 @@ class StatusBar(Static):
             ("  │  model ", "dim"),
             (sanitize(self.model) or "none — press ctrl+l", "bold" if self.model else "$warning"),
         ]
+        if self.context_used is not None and self.context_size:
+            share = self.context_used / self.context_size
+            level = "$error" if share > 1 else "$warning" if share >= WARN_SHARE else ""
+            approximate = "" if self.context_exact else "~"
+            parts += [
+                ("  │  context ", "dim"),
+                (f"{approximate}{self.context_used:,}/{self.context_size:,}", level),
+            ]
         if self.speed is not None:
             parts += [("  │  last reply ", "dim"), f"{self.speed:.1f} tok/s"]
         if self.activity:
