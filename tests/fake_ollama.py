@@ -8,13 +8,15 @@ status codes, error texts and content types follow /work/shared/OLLAMA_API.md.
 Command line (point the app at the printed URL; Ctrl+C stops it)::
 
     python tests/fake_ollama.py --port 11434 --token-delay 0.03
-    options: --host 127.0.0.1, --port 11434, --token-delay 0.03 (s), --load-delay 0 (s)
+    options: --host 127.0.0.1, --port 11434, --token-delay 0.03 (s), --load-delay 0 (s),
+             --pull-speed 50e6 (bytes/s)
 
 Python API (tests/conftest.py has the fixtures `fake_ollama`, a started server, and
 `unused_url`, a loopback URL where nothing listens)::
 
     FakeOllama(*, models=DEFAULT_MODELS, token_delay=0.005, load_delay=0.0, version="0.32.15",
-               host="127.0.0.1", port=0, html_safe=True)
+               host="127.0.0.1", port=0, html_safe=True, catalogue=PULLABLE_MODELS,
+               pull_speed=4e9)
 
     with FakeOllama() as server:                       # or FakeOllama().start() ... .stop()
         server.url, server.port                        # "http://127.0.0.1:54321", 54321
@@ -31,12 +33,18 @@ Python API (tests/conftest.py has the fixtures `fake_ollama`, a started server, 
         await server.wait_for_requests_async("/api/chat", 1)   # …or not the event loop
         server.wait_until(lambda: server.streams_cancelled == 1)   # also wait_until_async
         server.streams_cancelled                       # replies the client hung up on
+        server.pull_speed = 1e8                        # bytes/s a pulled layer grows by
+        release = server.hold_pull(n=4)                # next pull pauses after 4 lines…
+        server.pulls_cancelled                         # …pulls the client hung up on
+        server.models                                  # installed now (pull adds, delete removes)
+        server.frozen_clock_ns = 1_767_345_300 * 10**9  # fixed expires_at and pulled modified_at
         server.stop()                                  # closes every connection: the server "dies"
         server.start()                                 # comes back on the same port
 
-The wait_* helpers re-check their condition whenever a request arrives or a reply is abandoned,
-and raise TimeoutError after `timeout` seconds (default 5). Models are FakeModel values, listed
-by /api/tags in the order given (newest first, as Ollama sorts them).
+The wait_* helpers re-check their condition whenever a request arrives, a reply or pull is
+abandoned or the installed models change, and raise TimeoutError after `timeout` seconds
+(default 5). Models are FakeModel values, listed by /api/tags in the order given (newest first,
+as Ollama sorts them).
 
 `queue_reply(text=None, *, thinking=None, fault=None, fault_after=10, status=None, error=None)`
 scripts the next /api/chat request that would produce a reply (validation errors and load/unload
@@ -71,9 +79,26 @@ make the server misbehave on demand, so faults can be tried by hand:
 * ``#drop`` ``#error`` ``#stall`` ``#nodone`` ``#malformed`` ``#huge_line`` ``#split_utf8``
   ``#text_in_done``  the fault of that name (after 10 tokens).
 
+Models, as OLLAMA_API.md sections 5-7 and 1.6 describe them:
+
+* ``POST /api/pull`` fetches a model of `catalogue` (gemma3:1b, phi4-mini:latest and the default
+  models): "pulling manifest", then per layer (FakeModel.layers: weights, template, license,
+  params) "pulling <12 hex>" with its digest and total, then a line with `completed` every
+  PULL_TICK (60 ms) as the layer grows by `pull_speed` bytes/s; then "verifying sha256 digest",
+  "writing manifest" and "success", and the model is listed first by /api/tags. Layers of an
+  installed model report complete at once. A name not in the catalogue gives "pulling
+  manifest" then `{"error": UNKNOWN_MANIFEST}`; a malformed one `400 invalid model name`;
+  `stream: false` one `{"status":"success"}` or a 500, both `application/json`.
+* ``DELETE /api/delete`` answers 200 with an empty body (no content type), 404 `model 'NAME' not
+  found`, 400 `model is required` or `name "NAME" is invalid`; any other method 405.
+* ``GET /api/ps`` lists the models a chat loaded and whose keep_alive has not run out (a deleted
+  model stays loaded until then), longest time left first; a chat with no messages and
+  `keep_alive: 0` unloads at once (`done_reason: "unload"`).
+
 Endpoints: `GET|HEAD /`, `GET|HEAD /api/version`, `GET|HEAD /api/tags`, `GET /api/ps`,
-`POST /api/show`, `POST /api/chat`. Other paths answer 404 `404 page not found`; a known path
-with the wrong method 405. Model names match case-insensitively and `name` is `name:latest`.
+`POST /api/show`, `POST /api/chat`, `POST /api/pull`, `DELETE /api/delete`. Other paths answer
+404 `404 page not found`; a known path with the wrong method 405 with `Allow`. Model names match
+case-insensitively and `name` is `name:latest`.
 """
 
 from __future__ import annotations
@@ -87,7 +112,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.utils import formatdate
 from http import HTTPStatus
 from typing import Any
@@ -107,6 +132,8 @@ MIDSTREAM_ERROR = "an error was encountered while running the model: unexpected 
 STALL_SECONDS = 600.0
 SLOWLOAD_SECONDS = 3.0
 DEFAULT_KEEP_ALIVE = 300.0
+PULL_TICK = 0.06  # seconds between progress lines of a layer, as Ollama's download ticker
+UNKNOWN_MANIFEST = "pull model manifest: file does not exist"
 
 _ROUTES: dict[str, tuple[str, ...]] = {
     "/": ("GET", "HEAD"),
@@ -115,6 +142,8 @@ _ROUTES: dict[str, tuple[str, ...]] = {
     "/api/ps": ("GET",),
     "/api/show": ("POST",),
     "/api/chat": ("POST",),
+    "/api/pull": ("POST",),
+    "/api/delete": ("DELETE",),
 }
 _ERROR_TEXTS = {
     500: "model runner has unexpectedly stopped, this may be due to resource limitations or an "
@@ -199,6 +228,22 @@ class FakeModel:
     def digest(self) -> str:
         return hashlib.sha256(self.name.encode()).hexdigest()
 
+    @property
+    def layers(self) -> list[tuple[str, int]]:
+        """(sha256 hex, bytes) of each blob a pull fetches: weights, template, license, params.
+
+        The blobs add up to `size`, as the layers of a real manifest add up to the size
+        /api/tags reports.
+        """
+        params = json.dumps(dict(self.parameters)) if self.parameters else ""
+        small = [
+            (hashlib.sha256(blob).hexdigest(), len(blob))
+            for text in (self.template, self.license, params)
+            if (blob := text.encode())
+        ]
+        weights = hashlib.sha256(f"{self.name} weights".encode()).hexdigest()
+        return [(weights, self.size - sum(size for _, size in small)), *small]
+
     def details(self, *, with_lengths: bool) -> dict[str, object]:
         """The `details` object; /api/tags adds the context and embedding lengths."""
         details: dict[str, object] = {
@@ -282,6 +327,40 @@ DEFAULT_MODELS: tuple[FakeModel, ...] = (
         license="Apache License\nVersion 2.0, January 2004",
     ),
 )
+
+
+PULLABLE_MODELS: tuple[FakeModel, ...] = (
+    FakeModel(
+        name="gemma3:1b",
+        family="gemma3",
+        parameter_size="999.89M",
+        quantization="Q4_K_M",
+        context_length=32768,
+        capabilities=("completion",),
+        size=815319791,
+        modified_at="2025-04-01T10:00:00-07:00",
+        embedding_length=1152,
+        parameters=(("stop", ("<end_of_turn>",)), ("temperature", 1.0), ("top_k", 64)),
+        template="{{- range .Messages }}<start_of_turn>{{ .Role }}\n{{ .Content }}<end_of_turn>\n"
+        "{{ end }}<start_of_turn>model\n",
+        license="Gemma Terms of Use\nLast modified: February 21, 2024",
+    ),
+    FakeModel(
+        name="phi4-mini:latest",
+        family="phi3",
+        parameter_size="3.8B",
+        quantization="Q4_K_M",
+        context_length=131072,
+        capabilities=("completion", "tools"),
+        size=2491876774,
+        modified_at="2025-04-01T10:00:00-07:00",
+        embedding_length=3072,
+        template="{{- range .Messages }}<|{{ .Role }}|>{{ .Content }}<|end|>{{ end }}<|assistant|>",
+        license="Microsoft.\nCopyright (c) Microsoft Corporation.\n\nMIT License",
+    ),
+    *DEFAULT_MODELS,
+)
+"""What /api/pull can fetch: two models not installed by default, and every default one."""
 
 
 # --------------------------------------------------------------------------- wire helpers
@@ -426,10 +505,16 @@ def _long_text() -> str:
     return "\n\n".join(paragraphs)
 
 
+QUOTE_LIMIT = 400
+"""Characters of the last user message the unscripted answer quotes back."""
+
+
 def default_reply(model: str, messages: Sequence[dict[str, Any]], body: str = _FILLER) -> str:
     """The unscripted answer: says what arrived, so a test can check the whole history did."""
     users = [m for m in messages if m.get("role") == "user"]
     last = str(users[-1].get("content", "")) if users else ""
+    if len(last) > QUOTE_LIMIT:  # like a model asked to be brief, it does not echo a transcript
+        last = last[:QUOTE_LIMIT] + "…"
     quoted = "\n".join(f"> {line}" if line else ">" for line in last.splitlines()) or "> …"
     return (
         f"**model** `{model}` · **history** {_plural(len(messages), 'message')} "
@@ -683,7 +768,9 @@ def _decode_body(body: bytes, struct: str) -> dict[str, Any]:
     return {key.lower(): item for key, item in value.items()}  # Go matches names ignoring case
 
 
-def _typed(data: dict[str, Any], key: str, kind: type, go_type: str) -> Any:
+def _typed(
+    data: dict[str, Any], key: str, kind: type, go_type: str, struct: str = "ChatRequest"
+) -> Any:
     """data[key] if absent, null or of the right JSON type; else Go's decode error."""
     value = data.get(key)
     if value is None:
@@ -692,7 +779,7 @@ def _typed(data: dict[str, Any], key: str, kind: type, go_type: str) -> Any:
         raise _ApiError(
             400,
             f"json: cannot unmarshal {_go_type(value)} into Go struct field "
-            f"ChatRequest.{key} of type {go_type}",
+            f"{struct}.{key} of type {go_type}",
         )
     return value
 
@@ -798,8 +885,14 @@ class FakeOllama:
         host: str = "127.0.0.1",
         port: int = 0,
         html_safe: bool = True,
+        catalogue: Iterable[FakeModel] | None = None,
+        pull_speed: float = 4e9,
     ) -> None:
         self.models = list(DEFAULT_MODELS if models is None else models)
+        self.catalogue = list(PULLABLE_MODELS if catalogue is None else catalogue)
+        self.pull_speed = pull_speed  # bytes a layer grows per second of a pull
+        # When set, the server's clock for expires_at and a pulled model's modified_at.
+        self.frozen_clock_ns: int | None = None
         # False writes < > & U+2028 U+2029 raw, as JSON encoders other than Go's (e.g. in a
         # proxy) may; a client must not split lines on U+2028.
         self.html_safe = html_safe
@@ -810,10 +903,13 @@ class FakeOllama:
         self.port = port
         self.requests: list[RecordedRequest] = []
         self.streams_cancelled = 0
+        self.pulls_cancelled = 0
         self._changed = threading.Condition()
         self._scripts: deque[_Script] = deque()
         self._holds: deque[tuple[int, threading.Event]] = deque()
-        self._loaded: dict[str, tuple[int, int]] = {}  # name → (expiry ns, num_ctx)
+        self._pull_holds: deque[tuple[int, threading.Event]] = deque()
+        # name → (expiry ns, num_ctx, model); a deleted model stays loaded until it expires.
+        self._loaded: dict[str, tuple[int, int, FakeModel]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._server: asyncio.Server | None = None
@@ -901,6 +997,13 @@ class FakeOllama:
             self._holds.append((n, release))
         return release
 
+    def hold_pull(self, n: int = 3) -> threading.Event:
+        """Make the next pull pause after `n` lines until the returned event is set."""
+        release = threading.Event()
+        with self._changed:
+            self._pull_holds.append((n, release))
+        return release
+
     def chat_requests(self) -> list[dict[str, Any]]:
         """The parsed JSON bodies of every POST /api/chat so far."""
         with self._changed:
@@ -955,6 +1058,14 @@ class FakeOllama:
         with self._changed:
             self.streams_cancelled += 1
             self._changed.notify_all()
+
+    def _note_pull_cancelled(self) -> None:
+        with self._changed:
+            self.pulls_cancelled += 1
+            self._changed.notify_all()
+
+    def _now_ns(self) -> int:
+        return time.time_ns() if self.frozen_clock_ns is None else self.frozen_clock_ns
 
     def _next_script(self) -> tuple[_Script | None, tuple[int, threading.Event] | None]:
         with self._changed:
@@ -1019,6 +1130,11 @@ class FakeOllama:
         try:
             if request.path == "/api/show":
                 return await self._respond_json(conn, request, self._show(request.body))
+            if request.path == "/api/delete":
+                self._delete(request.body)
+                return await self._respond(conn, request, 200, b"", None)
+            if request.path == "/api/pull":
+                return await self._pull(conn, request)
             return await self._chat(conn, request)
         except _ApiError as exc:
             return await self._respond_error(conn, request, exc)
@@ -1029,11 +1145,13 @@ class FakeOllama:
         request: _Request,
         status: int,
         body: bytes,
-        content_type: str,
+        content_type: str | None,
         *,
         extra: Sequence[tuple[str, str]] = (),
     ) -> bool:
-        headers = [*extra, ("Content-Type", content_type), ("Content-Length", str(len(body)))]
+        headers = [*extra, ("Content-Length", str(len(body)))]
+        if content_type is not None:
+            headers.insert(len(extra), ("Content-Type", content_type))
         payload = b"" if request.method == "HEAD" else body
         await conn.send(self._head(request, status, headers) + payload)
         return not request.wants_close
@@ -1055,9 +1173,11 @@ class FakeOllama:
 
     # -- models
 
-    def _find(self, name: str) -> FakeModel | None:
+    def _find(self, name: str, models: Iterable[FakeModel] | None = None) -> FakeModel | None:
+        """The installed model (or the one in `models`) of that name."""
         wanted = _full_name(name).lower()
-        return next((m for m in self.models if _full_name(m.name).lower() == wanted), None)
+        choices = self.models if models is None else models
+        return next((m for m in choices if _full_name(m.name).lower() == wanted), None)
 
     def _resolve(self, name: str) -> FakeModel:
         """Checks 2 and 3 of /api/chat: name present and valid, model installed."""
@@ -1088,13 +1208,8 @@ class FakeOllama:
 
     def _ps(self) -> dict[str, object]:
         """Models loaded by a chat and not yet expired, longest time left first."""
-        now = time.time_ns()
-        loaded = [
-            (expiry, num_ctx, model)
-            for model in self.models
-            for expiry, num_ctx in [self._loaded.get(model.name, (0, 0))]
-            if expiry > now
-        ]
+        now = self._now_ns()
+        loaded = [entry for entry in self._loaded.values() if entry[0] > now]
         loaded.sort(key=lambda entry: entry[0], reverse=True)
         return {
             "models": [
@@ -1118,8 +1233,9 @@ class FakeOllama:
             keep_alive = 292 * 365 * 86400.0  # "forever", as Go's max duration
         num_ctx = chat.options.get("num_ctx")
         self._loaded[model.name] = (
-            time.time_ns() + int(keep_alive * 1e9),
+            self._now_ns() + int(keep_alive * 1e9),
             int(num_ctx) if isinstance(num_ctx, int | float) else 4096,
+            model,
         )
 
     def _show(self, body: bytes) -> dict[str, object]:
@@ -1179,6 +1295,100 @@ class FakeOllama:
         answer["capabilities"] = list(model.capabilities)
         answer["modified_at"] = model.modified_at
         return answer
+
+    # -- /api/delete and /api/pull
+
+    def _delete(self, body: bytes) -> None:
+        data = _decode_body(body, "DeleteRequest")
+        name = data.get("model") or data.get("name") or ""
+        if not isinstance(name, str) or not name.strip():
+            raise _ApiError(400, "model is required")
+        if not _MODEL_NAME.fullmatch(name):
+            raise _ApiError(400, f'name "{name}" is invalid')
+        model = self._find(name)
+        if model is None:
+            raise _ApiError(404, f"model '{name}' not found")
+        with self._changed:
+            self.models.remove(model)
+            self._changed.notify_all()
+
+    async def _pull(self, conn: _Connection, request: _Request) -> bool:
+        """Progress as NDJSON (or, with `stream: false`, one answer at the end); OLLAMA_API.md 6."""
+        data = _decode_body(request.body, "PullRequest")
+        name = data.get("model") or data.get("name") or ""
+        if not isinstance(name, str) or not _MODEL_NAME.fullmatch(name):
+            raise _ApiError(400, "invalid model name")
+        stream = _typed(data, "stream", bool, "bool", "PullRequest") is not False
+        with self._changed:
+            hold = self._pull_holds.popleft() if self._pull_holds else None
+        gone = asyncio.create_task(conn.watch_for_close())
+        out = _LineWriter(conn, split=False)
+        sent = 0
+
+        async def emit(progress: dict[str, object]) -> None:
+            nonlocal sent
+            if stream:
+                await out.line(self._encode(progress))
+            sent += 1
+            if hold is not None and sent == hold[0]:
+                await self._wait_for_release(hold[1], gone)
+
+        try:
+            if stream:
+                headers = [("Content-Type", NDJSON), ("Transfer-Encoding", "chunked")]
+                await conn.send(self._head(request, 200, headers))
+            error = await self._download(name, emit, gone)
+            if stream:
+                if error is not None:
+                    await out.line(self._encode({"error": error}))
+                await conn.send(b"0\r\n\r\n")
+                return not request.wants_close
+            if error is not None:
+                return await self._respond_error(conn, request, _ApiError(500, error, JSON_BARE))
+            return await self._respond(
+                conn, request, 200, self._encode({"status": "success"}), JSON_BARE
+            )
+        except (_ClientGone, ConnectionError):
+            self._note_pull_cancelled()
+            return False
+        finally:
+            await _stop_watching(gone)
+
+    async def _download(
+        self,
+        name: str,
+        emit: Callable[[dict[str, object]], Awaitable[None]],
+        gone: asyncio.Task[None],
+    ) -> str | None:
+        """Fetch `name` from the catalogue layer by layer and install it; the error, if any."""
+        await emit({"status": "pulling manifest"})
+        await self._pause(PULL_TICK, gone)
+        model = self._find(name, self.catalogue) or self._find(name)
+        if model is None:
+            return UNKNOWN_MANIFEST
+        present = self._find(name) is not None
+        for digest, total in model.layers:
+            line: dict[str, object] = {
+                "status": f"pulling {digest[:12]}",
+                "digest": f"sha256:{digest}",
+            }
+            if present:  # blobs already on disk report complete at once
+                await emit({**line, "total": total, "completed": total})
+                continue
+            await emit({**line, "total": total})
+            completed = 0
+            while completed < total:
+                await self._pause(PULL_TICK, gone)
+                completed = min(total, completed + max(1, int(self.pull_speed * PULL_TICK)))
+                await emit({**line, "total": total, "completed": completed})
+        for status in ("verifying sha256 digest", "writing manifest"):
+            await emit({"status": status})
+        pulled = replace(model, modified_at=go_time(self._now_ns(), utc=False))
+        with self._changed:  # a new manifest: listed first, as the newest
+            self.models[:] = [pulled, *(m for m in self.models if m.name != model.name)]
+            self._changed.notify_all()
+        await emit({"status": "success"})
+        return None
 
     # -- /api/chat
 
@@ -1426,13 +1636,20 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=11434)
     parser.add_argument("--token-delay", type=float, default=0.03, help="seconds between tokens")
     parser.add_argument("--load-delay", type=float, default=0.0, help="seconds before a reply")
+    parser.add_argument("--pull-speed", type=float, default=50e6, help="bytes/s of a pull")
     args = parser.parse_args(argv)
     server = FakeOllama(
-        host=args.host, port=args.port, token_delay=args.token_delay, load_delay=args.load_delay
+        host=args.host,
+        port=args.port,
+        token_delay=args.token_delay,
+        load_delay=args.load_delay,
+        pull_speed=args.pull_speed,
     ).start()
     triggers = " ".join([*CONTENT_TRIGGERS, *(f"#{name}" for name in sorted(FAULTS))])
     print(f"fake Ollama listening on {server.url}", flush=True)
     print(f"models: {', '.join(m.name for m in server.models)}", flush=True)
+    pullable = [m.name for m in server.catalogue if server._find(m.name) is None]
+    print(f"to pull: {', '.join(pullable)}", flush=True)
     print(f"trigger words: {triggers}", flush=True)
     try:
         threading.Event().wait()

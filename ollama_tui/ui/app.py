@@ -70,6 +70,10 @@ NARROW_WIDTH = 110
 VERY_NARROW_WIDTH = 70
 """Below this many columns the conversation list starts hidden too (ctrl+b shows it)."""
 
+MAX_SUMMARY_ROUNDS = 8
+"""Summarising calls per request at most: one is usual; a long backlog in a small context
+window takes a few, each fitting the window."""
+
 BUSY_RETRY_DELAYS = (1.0, 2.0, 4.0)
 """Seconds to wait before each new try when Ollama answers 503 (its queue is full)."""
 
@@ -502,7 +506,9 @@ class OllamaTUI(App[None]):
         """
         conversation = live.conversation
         plan = self._plan(conversation)
-        while plan.needs_summary:
+        for _ in range(MAX_SUMMARY_ROUNDS):
+            if not plan.needs_summary:
+                return plan
             count = len(plan.needs_summary)
             self._note(live, f"summarising {count} earlier messages to fit the context…")
             model = self.settings.summary_model or conversation.model
@@ -523,7 +529,14 @@ class OllamaTUI(App[None]):
                 self._note(live, "")
             self._save(conversation)
             plan = self._plan(conversation)
-        return plan
+        if not plan.needs_summary:
+            return plan
+        self.notify(
+            "The summary of earlier messages does not fit the context window; "
+            "sending the latest turns that fit instead.",
+            severity="warning",
+        )
+        return self._plan(conversation, strategy=MemoryStrategy.WINDOW)
 
     async def _ensure_context_limit(self, model: str) -> None:
         """Learn the model's own maximum context before planning, if it is not known yet."""
