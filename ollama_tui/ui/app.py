@@ -52,6 +52,8 @@ from ollama_tui.ollama import (
     Unreachable,
 )
 from ollama_tui.sanitize import one_line, sanitize
+from ollama_tui.ui.inert import inert
+from ollama_tui.ui.screens.confirm import ConfirmScreen
 from ollama_tui.ui.screens.help import HelpScreen
 from ollama_tui.ui.screens.picker import Choice, PickerScreen, model_choices
 from ollama_tui.ui.screens.summary import SummaryScreen
@@ -339,6 +341,72 @@ class OllamaTUI(App[None]):
                 return
         await self._show(conversation)
         self.prompt.focus()
+
+    @on(ConversationSidebar.DeleteRequested)
+    def _delete_requested(self, event: ConversationSidebar.DeleteRequested) -> None:
+        self._ask_delete(event.conversation_id)
+
+    def action_delete_conversation(self) -> None:
+        if not self.conversation.messages:
+            self.notify("This conversation is not saved yet; there is nothing to delete.")
+            return
+        self._ask_delete(self.conversation.id)
+
+    def _ask_delete(self, conversation_id: str) -> None:
+        if conversation_id in self._live:
+            self.notify("A reply is still arriving there: stop it (escape) before deleting.")
+            return
+        option = self.sidebar.get_option(conversation_id)
+        title = str(option.prompt).split("\n", 1)[0]
+        self.push_screen(
+            ConfirmScreen(
+                "Delete conversation",
+                f"Move “{title}” to the trash? “Restore deleted conversation” in the "
+                "command palette (ctrl+p) brings it back.",
+                yes="Delete",
+                danger=True,
+            ),
+            partial(self._delete, conversation_id),
+        )
+
+    async def _delete(self, conversation_id: str, confirmed: bool | None) -> None:
+        if not confirmed:
+            return
+        try:
+            self.store.delete(conversation_id)
+        except StoreError as error:
+            self.notify(str(error), title="Not deleted", severity="error", markup=False)
+            return
+        self.sidebar.remove_option(conversation_id)
+        if self.conversation.id == conversation_id:
+            await self._show(self._new_conversation())
+        self.notify("Moved to the trash; ctrl+p → “Restore deleted conversation” undoes it.")
+
+    def action_restore_conversation(self) -> None:
+        trashed = self.store.trashed()
+        if not trashed:
+            self.notify("The trash is empty.")
+            return
+        choices = [
+            Choice(s.id, Content.assemble(inert(s.title), (f"   {s.model}", "dim")), s.title)
+            for s in trashed
+        ]
+        self.push_screen(
+            PickerScreen("Deleted conversation", choices, hint="type part of a title"),
+            self._restore,
+        )
+
+    async def _restore(self, conversation_id: str | None) -> None:
+        if conversation_id is None:
+            return
+        try:
+            conversation = self.store.restore(conversation_id)
+        except StoreError as error:
+            self.notify(str(error), title="Not restored", severity="error", markup=False)
+            return
+        self.sidebar.upsert(ConversationSummary.of(conversation))
+        await self._show(conversation)
+        self.notify(f"Restored “{conversation.title}”.", markup=False)
 
     async def action_new_conversation(self) -> None:
         if self.conversation.messages:
@@ -890,6 +958,7 @@ class OllamaTUI(App[None]):
             ("ctrl+l", "pick a model: type part of its name, Enter"),
             ("ctrl+b", "show, focus or hide the conversation list (up/down, Enter opens)"),
             ("ctrl+r", "show, focus or hide the parameter panel"),
+            ("delete", "in the conversation list: move the highlighted one to the trash"),
             ("tab / shift+tab", "move between the prompt and the panels"),
             ("pageup / pagedown", "scroll the messages (earlier ones load at the top)"),
             ("f1", "this help"),
@@ -917,6 +986,16 @@ class OllamaTUI(App[None]):
             "Toggle parameters",
             "Show or hide the parameter panel (ctrl+r)",
             self.action_toggle_parameters,
+        )
+        yield SystemCommand(
+            "Delete conversation",
+            "Move the open conversation to the trash (Delete in the list)",
+            self.action_delete_conversation,
+        )
+        yield SystemCommand(
+            "Restore deleted conversation",
+            "Bring a conversation back from the trash",
+            self.action_restore_conversation,
         )
         yield SystemCommand("Help", "List every key (F1)", self.action_help)
 

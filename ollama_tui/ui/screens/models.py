@@ -33,8 +33,8 @@ from ollama_tui.ui.screens.confirm import ConfirmScreen
 LOADED_REFRESH_SECONDS = 10.0
 """How often the list of loaded models is asked for again while the screen is open."""
 
-BADGES = ("vision", "thinking", "tools", "embedding")
-"""Capabilities worth a badge in the list; "completion" is what every chat model has."""
+BADGES = {"vision": "vision", "thinking": "think", "tools": "tools", "embedding": "embed"}
+"""Capabilities worth a badge in the list, and its label; every chat model has "completion"."""
 
 SORT_COLUMNS: dict[str, tuple[str, bool]] = {
     "name": ("Name", False),
@@ -107,13 +107,15 @@ def duration(seconds: float) -> str:
 
 def badges(capabilities: tuple[str, ...]) -> Text:
     """The notable capabilities as short reversed labels, e.g. " vision  tools "."""
-    text = Text()
-    for capability in capabilities:
-        if capability in BADGES:
-            text.append(f" {capability} ", style="reverse")
-            text.append(" ")
-    text.rstrip()
-    return text
+    labels = [label for capability, label in BADGES.items() if capability in capabilities]
+    return Text(" ").join(Text(f" {label} ", style="reverse") for label in labels)
+
+
+def tidy_parameters(parameters: str) -> str:
+    """Ollama pads each parameter name to 30 columns; pad to the longest name instead."""
+    rows = [line.split(None, 1) for line in parameters.splitlines() if line.strip()]
+    width = max((len(row[0]) for row in rows), default=0)
+    return "\n".join(f"{row[0].ljust(width)}  {row[-1] if len(row) > 1 else ''}" for row in rows)
 
 
 def processor(model: RunningModel) -> str:
@@ -164,13 +166,13 @@ class LayerProgress(Horizontal):
     LayerProgress {
         height: 1;
         & > .layer-name {
-            width: 14;
+            width: 13;
             color: $text-muted;
         }
         & > ProgressBar {
-            width: 30;
+            width: 25;
             & Bar {
-                width: 22;
+                width: 18;
             }
         }
         & > .layer-stats {
@@ -197,7 +199,7 @@ class LayerProgress(Horizontal):
         if total is None:
             return
         self.rate.add(now, done)
-        parts = [f"{human_bytes(done)} / {human_bytes(total)}"]
+        parts = [f"{human_bytes(done)}/{human_bytes(total)}"]
         if done < total:
             speed = self.rate.speed
             left = self.rate.seconds_left(total)
@@ -213,7 +215,9 @@ class ModelsScreen(Screen[None]):
 
     DEFAULT_CSS = """
     ModelsScreen {
-        layout: horizontal;
+        & #models-main {
+            height: 1fr;
+        }
         & #models-left {
             width: 1fr;
             height: 1fr;
@@ -255,7 +259,7 @@ class ModelsScreen(Screen[None]):
             height: auto;
         }
         & #model-details {
-            width: 44;
+            width: 40;
             height: 1fr;
             border: round $panel-lighten-2;
             border-title-color: $text-muted;
@@ -300,7 +304,7 @@ class ModelsScreen(Screen[None]):
         self.client = client
         self._clock = clock
         self._models: list[ModelSummary] = []
-        self._running: list[RunningModel] = []
+        self._loaded_models: list[RunningModel] = []
         self._details: dict[str, ModelDetails] = {}
         self._shown: str | None = None
         self._sort = "modified"
@@ -310,19 +314,22 @@ class ModelsScreen(Screen[None]):
     # Layout
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="models-left"):
-            yield DataTable(id="installed", cursor_type="row")
-            yield DataTable(id="loaded", cursor_type="row")
-            with Vertical(id="pull-panel"):
-                yield Input(placeholder="name of a model, e.g. gemma3:1b", id="pull-name")
-                yield Static(id="pull-status")
-                yield Vertical(id="pull-layers")
-        with VerticalScroll(id="model-details"):
-            yield Static(id="details-summary")
-            for key, title in SECTIONS:
-                yield Label(title, classes="details-heading")
-                with VerticalScroll(id=f"details-{key}", classes="details-section"):
-                    yield Static(id=f"details-{key}-text")
+        with Horizontal(id="models-main"):
+            with Vertical(id="models-left"):
+                yield DataTable(id="installed", cursor_type="row")
+                yield DataTable(id="loaded", cursor_type="row")
+                with Vertical(id="pull-panel"):
+                    yield Input(
+                        placeholder="name of a model, e.g. gemma3:1b", id="pull-name", compact=True
+                    )
+                    yield Static(id="pull-status")
+                    yield Vertical(id="pull-layers")
+            with VerticalScroll(id="model-details"):
+                yield Static(id="details-summary")
+                for key, title in SECTIONS:
+                    yield Label(title, classes="details-heading")
+                    with VerticalScroll(id=f"details-{key}", classes="details-section"):
+                        yield Static(id=f"details-{key}-text")
         yield Footer()
 
     @property
@@ -336,7 +343,7 @@ class ModelsScreen(Screen[None]):
     @property
     def pulling(self) -> bool:
         """True while a pull runs."""
-        return self._pull_worker is not None and self._pull_worker.is_running
+        return self._pull_worker is not None
 
     def on_mount(self) -> None:
         self.installed.border_title = "Installed"
@@ -347,9 +354,9 @@ class ModelsScreen(Screen[None]):
         pull_panel.border_title = "Pull a model"
         pull_panel.border_subtitle = "enter pull · escape cancel"
         self._fill_installed()
-        self._fill_loaded()
+        self._fill_running()
         self.action_refresh()
-        self.set_interval(LOADED_REFRESH_SECONDS, self._refresh_loaded_quietly)
+        self.set_interval(LOADED_REFRESH_SECONDS, self._refresh_running_quietly)
 
     # Installed models
 
@@ -361,7 +368,7 @@ class ModelsScreen(Screen[None]):
         key = table.coordinate_to_cell_key(Coordinate(row, 0)).row_key.value
         return str(key) if key is not None else None
 
-    def _sort_key(self, model: ModelSummary) -> tuple[float, str] | str:
+    def _sort_key(self, model: ModelSummary) -> tuple[float, str]:
         match self._sort:
             case "params":
                 return (parameter_count(model.parameter_size), model.name)
@@ -371,12 +378,13 @@ class ModelsScreen(Screen[None]):
                 return (model.size if model.size is not None else -1, model.name)
             case "modified":
                 return (timestamp(model.modified_at) or 0, model.name)
-        return model.name.lower()
+        return (0, model.name.lower())
 
     def _fill_installed(self, select: str | None = None) -> None:
         """Show the models in the chosen order, keeping the cursor on `select` or where it was."""
         table = self.installed
         current = select or self._highlighted(table)
+        row = table.cursor_row
         table.clear(columns=True)
         for key, (label, _) in SORT_COLUMNS.items():
             arrow = (" ▼" if self._reverse else " ▲") if key == self._sort else ""
@@ -395,8 +403,8 @@ class ModelsScreen(Screen[None]):
                 key=model.name,
             )
         names = [model.name for model in models]
-        if current in names:
-            table.move_cursor(row=names.index(current))
+        # On the same model, or, when it is gone, on the one that took its place.
+        table.move_cursor(row=names.index(current) if current in names else row)
         self._show_details(self._highlighted(table))
         self.refresh_bindings()
 
@@ -428,7 +436,7 @@ class ModelsScreen(Screen[None]):
 
     def action_refresh(self) -> None:
         self._load_installed()
-        self._load_loaded()
+        self._load_running()
 
     @work(group="installed", exclusive=True, exit_on_error=False)
     async def _load_installed(self, select: str | None = None) -> None:
@@ -473,7 +481,7 @@ class ModelsScreen(Screen[None]):
             summary.update(Content.styled(note, "italic $text-muted"))
             texts = {key: "" for key, _ in SECTIONS}
         else:
-            size = " · ".join(part for part in (details.parameter_size, details.quantization) if part)
+            size = " · ".join(filter(None, (details.parameter_size, details.quantization)))
             context = f"{details.context_length:,} tokens" if details.context_length else None
             rows = [
                 ("Family", details.family),
@@ -488,7 +496,7 @@ class ModelsScreen(Screen[None]):
                 )
             )
             texts = {
-                "parameters": details.parameters,
+                "parameters": tidy_parameters(details.parameters),
                 "template": details.template,
                 "license": details.license,
             }
@@ -499,12 +507,12 @@ class ModelsScreen(Screen[None]):
 
     # Loaded models
 
-    def _fill_loaded(self) -> None:
+    def _fill_running(self) -> None:
         table = self.loaded
         current = self._highlighted(table)
         table.clear()
         now = self._clock()
-        for model in self._running:
+        for model in self._loaded_models:
             table.add_row(
                 Text(model.name),
                 Text(human_bytes(model.size) if model.size is not None else "", justify="right"),
@@ -513,24 +521,24 @@ class ModelsScreen(Screen[None]):
                 Text(time_left(model.expires_at, now)),
                 key=model.name,
             )
-        names = [model.name for model in self._running]
+        names = [model.name for model in self._loaded_models]
         if current in names:
             table.move_cursor(row=names.index(current))
         self.refresh_bindings()
 
     @work(group="loaded", exclusive=True, exit_on_error=False)
-    async def _load_loaded(self, *, quiet: bool = False) -> None:
+    async def _load_running(self, *, quiet: bool = False) -> None:
         try:
-            self._running = await self.client.ps()
+            self._loaded_models = await self.client.ps()
         except OllamaError as error:
             if not quiet:
                 self._error(error)
             return
-        self._fill_loaded()
+        self._fill_running()
 
-    def _refresh_loaded_quietly(self) -> None:
+    def _refresh_running_quietly(self) -> None:
         """The periodic look: expiry moves on and models unload by themselves."""
-        self._load_loaded(quiet=True)
+        self._load_running(quiet=True)
 
     def action_unload(self) -> None:
         """Unload the model highlighted in the loaded list."""
@@ -546,7 +554,7 @@ class ModelsScreen(Screen[None]):
             self._error(error)
         else:
             self.notify(f"Unloaded {name}.", markup=False)
-        self._load_loaded()
+        self._load_running()
 
     # Delete
 
@@ -561,8 +569,7 @@ class ModelsScreen(Screen[None]):
                 self._delete(name)
 
         question = (
-            f"Delete {name}? Its files are removed from the server; "
-            "pull it again to get it back."
+            f"Delete {name}? Its files are removed from the server; pull it again to get it back."
         )
         self.app.push_screen(
             ConfirmScreen("Delete model", question, yes="Delete", danger=True), confirmed
@@ -614,13 +621,14 @@ class ModelsScreen(Screen[None]):
         layers: dict[str, LayerProgress] = {}
         try:
             async for progress in self.client.pull(name):
-                status.update(Content(progress.status))
                 if progress.digest is None:
+                    status.update(Content(progress.status))
                     continue
                 layer = layers.get(progress.digest)
                 if layer is None:
                     layer = layers[progress.digest] = LayerProgress(progress.digest)
                     await layers_box.mount(layer)
+                    status.update(Content(f"pulling {name}, layer {len(layers)}"))
                 layer.show(progress.total, progress.completed, time.monotonic())
         except asyncio.CancelledError:
             self.notify(f"Pull of {name} cancelled.", markup=False)
@@ -634,15 +642,16 @@ class ModelsScreen(Screen[None]):
         else:
             self.notify(f"Pulled {name}.", markup=False)
             self._close_pull()
-            self._changed(select=name)
+            self._changed(select=name if ":" in name.rsplit("/", 1)[-1] else f"{name}:latest")
         finally:
-            self.call_later(self.refresh_bindings)
+            self._pull_worker = None
+            self.refresh_bindings()
 
     # Closing, keys, errors
 
     def action_close(self) -> None:
         """Escape: stop the pull if one runs, else close the pull prompt, else the screen."""
-        if self._pull_worker is not None and self.pulling:
+        if self._pull_worker is not None:
             self._pull_worker.cancel()
         elif self.query_one("#pull-panel").has_class("-open"):
             self._close_pull()
@@ -654,14 +663,14 @@ class ModelsScreen(Screen[None]):
             return None
         if action == "delete" and not self._models:
             return None
-        if action == "unload" and not self._running:
+        if action == "unload" and not self._loaded_models:
             return None
         return True
 
     def _changed(self, select: str | None = None) -> None:
         """After a pull or delete: list again here, and tell the app."""
         self._load_installed(select)
-        self._load_loaded()
+        self._load_running()
         self.app.post_message(self.ModelsChanged())
 
     def _error(self, error: OllamaError) -> None:

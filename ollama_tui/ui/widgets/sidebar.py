@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
+from textual.binding import Binding
 from textual.content import Content
+from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option, OptionDoesNotExist
 
@@ -35,11 +38,22 @@ def _prompt(summary: ConversationSummary) -> Content:
 
 
 class ConversationSidebar(OptionList):
-    """Saved conversations; Enter opens the highlighted one."""
+    """Saved conversations; Enter opens the highlighted one, Delete moves it to the trash."""
+
+    BINDINGS = [Binding("delete", "delete", "Delete", id="sidebar.delete")]
+
+    @dataclass
+    class DeleteRequested(Message):
+        conversation_id: str
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, markup=False)
         self.border_title = "Conversations"
+
+    def action_delete(self) -> None:
+        option = self.highlighted_option
+        if option is not None and option.id is not None:
+            self.post_message(self.DeleteRequested(option.id))
 
     def on_focus(self) -> None:
         if self.highlighted is None and self.option_count:
