@@ -108,6 +108,7 @@ import asyncio
 import hashlib
 import json
 import re
+import ssl
 import threading
 import time
 from collections import deque
@@ -887,8 +888,10 @@ class FakeOllama:
         html_safe: bool = True,
         catalogue: Iterable[FakeModel] | None = None,
         pull_speed: float = 4e9,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.models = list(DEFAULT_MODELS if models is None else models)
+        self.tls = tls  # serve https:// with this context, as Ollama behind a TLS proxy
         self.catalogue = list(PULLABLE_MODELS if catalogue is None else catalogue)
         self.pull_speed = pull_speed  # bytes a layer grows per second of a pull
         # When set, the server's clock for expires_at and a pulled model's modified_at.
@@ -920,7 +923,7 @@ class FakeOllama:
     @property
     def url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}"
 
     def start(self) -> FakeOllama:
         """Listen (on `port`, or a free one) and serve from a background thread."""
@@ -957,7 +960,9 @@ class FakeOllama:
         self.stop()
 
     async def _listen(self) -> asyncio.Server:
-        server = await asyncio.start_server(self._serve_connection, self.host, self.port)
+        server = await asyncio.start_server(
+            self._serve_connection, self.host, self.port, ssl=self.tls
+        )
         self.port = server.sockets[0].getsockname()[1]
         return server
 

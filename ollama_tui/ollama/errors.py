@@ -25,10 +25,12 @@ class Unreachable(OllamaError):
     def __init__(self, host: str, reason: str) -> None:
         self.host = host
         self.reason = one_line(reason)
-        super().__init__(
-            f"cannot reach Ollama at {host} ({self.reason}); "
-            "start it with `ollama serve` or check --host"
+        advice = (
+            "trust its certificate authority with network.ca_bundle in the config"
+            if "TLS" in self.reason
+            else "start it with `ollama serve` or check --host"
         )
+        super().__init__(f"cannot reach Ollama at {host} ({self.reason}); {advice}")
 
 
 class ModelNotFound(OllamaError):
@@ -81,6 +83,17 @@ class StreamError(OllamaError):
         super().__init__(
             f"Ollama stopped the reply with an error: {self.detail}; send again to retry"
         )
+
+
+class PullFailed(OllamaError):
+    """The server could not pull a model, e.g. because no model has that name."""
+
+    def __init__(self, model: str, detail: str) -> None:
+        self.model = one_line(model, 100)
+        self.detail = one_line(detail)
+        unknown = "file does not exist" in self.detail
+        hint = "check the name on ollama.com/library" if unknown else "try again"
+        super().__init__(f"could not pull '{self.model}': {self.detail}; {hint}")
 
 
 BrokenKind = Literal["dropped", "incomplete", "malformed"]
