@@ -8,12 +8,15 @@ from pathlib import Path
 import pytest
 
 from ollama_tui.chat.conversation import (
+    MIGRATIONS,
     SCHEMA_VERSION,
     Conversation,
     FormatError,
+    MemoryStrategy,
     MessageState,
     Options,
     Role,
+    migrate,
     title_from,
 )
 from ollama_tui.chat.store import ConversationStore, StoreError
@@ -207,3 +210,49 @@ def test_not_this_schema_is_a_format_error() -> None:
     with pytest.raises(FormatError):
         Conversation.from_dict([])
     assert Role("user") is Role.USER
+
+
+# Schema migrations: one stored fixture per old version, loaded by the current code.
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def test_version_1_files_are_migrated(tmp_path: Path) -> None:
+    store = ConversationStore(tmp_path)
+    store.folder.mkdir(parents=True)
+    original = (FIXTURES / "conversation-v1.json").read_text()
+    (store.folder / "0f1e2d3c4b5a6978.json").write_text(original)
+
+    conversation = store.load("0f1e2d3c4b5a6978")
+
+    assert conversation.title == "How do tides work?"
+    assert conversation.memory is MemoryStrategy.SUMMARY
+    assert conversation.options == Options(temperature=0.4, num_ctx=8192)
+    assert [m.content for m in conversation.messages][:3] == [
+        "How do tides work?",
+        "The Moon's gravity pulls the oceans into two bulges…",
+        "And spring tides?",
+    ]
+    assert conversation.messages[1].stats["eval_count"] == 42
+    assert conversation.messages[-1].state is MessageState.INTERRUPTED
+
+    store.save(conversation)
+    rewritten = json.loads(store.path_of(conversation.id).read_text())
+    assert rewritten["schema_version"] == SCHEMA_VERSION == 2
+    assert rewritten["memory"] == "summary"
+
+
+def test_every_old_version_has_a_migration_step_and_a_fixture() -> None:
+    for version in range(1, SCHEMA_VERSION):
+        assert version in MIGRATIONS
+        document = json.loads((FIXTURES / f"conversation-v{version}.json").read_text())
+        assert migrate(document)["schema_version"] == SCHEMA_VERSION
+
+
+@pytest.mark.parametrize(
+    ("version", "reason"),
+    [(SCHEMA_VERSION + 1, "newer ollama-tui"), (0, "unsupported"), ("1", "no valid")],
+)
+def test_unknown_versions_are_format_errors(version: object, reason: str) -> None:
+    with pytest.raises(FormatError, match=reason):
+        migrate({"schema_version": version})

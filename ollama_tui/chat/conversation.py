@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -15,7 +16,7 @@ from typing import Any
 
 from ollama_tui.sanitize import sanitize
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 TITLE_LIMIT = 60
 UNTITLED = "New conversation"
 
@@ -256,6 +257,41 @@ def _better_copy(theirs: Message, ours: Message) -> bool:
     return len(theirs.content) > len(ours.content)
 
 
+def _v1_to_v2(document: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 gives each conversation a memory strategy (version 1 always sent everything,
+    and left it to the server to cut) and each message an explicit state."""
+    messages = [
+        {"state": MessageState.COMPLETE.value, **message} if isinstance(message, dict) else message
+        for message in document.get("messages", [])
+    ]
+    return {
+        **document,
+        "schema_version": 2,
+        "memory": MemoryStrategy.SUMMARY.value,
+        "messages": messages,
+    }
+
+
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2}
+"""One step per version: MIGRATIONS[n] turns a version-n document into version n + 1."""
+
+
+def migrate(document: dict[str, Any]) -> dict[str, Any]:
+    """Bring a saved document up to SCHEMA_VERSION, one step at a time."""
+    version = document.get("schema_version")
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise FormatError(f"no valid schema_version ({version!r})")
+    if version > SCHEMA_VERSION:
+        raise FormatError(f"schema_version {version} is from a newer ollama-tui")
+    while version < SCHEMA_VERSION:
+        step = MIGRATIONS.get(version)
+        if step is None:
+            raise FormatError(f"unsupported schema_version {version}")
+        document = step(document)
+        version = document["schema_version"]
+    return document
+
+
 def _memory_from(value: Any) -> MemoryStrategy:
     """A saved memory strategy; anything unknown falls back to the default."""
     try:
@@ -401,9 +437,7 @@ class Conversation:
         """Read a saved conversation; raise FormatError for anything that is not this schema."""
         if not isinstance(data, dict):
             raise FormatError("not a JSON object")
-        version = data.get("schema_version")
-        if version != SCHEMA_VERSION:
-            raise FormatError(f"unsupported schema_version {version!r}")
+        data = migrate(data)
         try:
             conversation_id = str(data["id"])
             if not is_valid_id(conversation_id):
