@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from textual import events
 from textual.widgets import Input, Markdown, Static
 
 from ollama_tui.chat.conversation import Conversation, MessageState, Role
@@ -347,3 +348,25 @@ async def test_model_output_markup_and_escapes_are_inert(
         assert app.is_running
     document = json.loads(next((data_dir / "conversations").iterdir()).read_text())
     assert "\x1b" not in document["messages"][1]["content"]
+
+
+async def test_keys_arriving_in_a_burst_are_sent_in_order(
+    fake_ollama: FakeOllama, build_app: MakeApp
+) -> None:
+    """Typing faster than the app drains its queue (a paste, tmux) must not lose the Enter."""
+    app = build_app(fake_ollama.url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await connected(pilot, app)
+        app.prompt.focus()
+        await pilot.pause()
+        for key, character in [
+            *((c, c) for c in "first"),
+            ("ctrl+j", "\n"),
+            *((c, c) for c in "line"),
+            ("enter", "\r"),
+        ]:
+            app.post_message(events.Key(key, character))
+        await wait_until(pilot, lambda: len(app.conversation.messages) == 2)
+        await settle(pilot, app)
+        assert app.conversation.messages[0].content == "first\nline"
+        assert app.prompt.text == ""

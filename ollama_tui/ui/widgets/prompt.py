@@ -42,13 +42,20 @@ class PromptArea(TextArea):
             placeholder="Message — Enter to send, ctrl+j for a new line",
         )
 
+    # Priority bindings run as soon as the app sees the key, while characters typed just before
+    # may still wait in this widget's queue (fast typing, a terminal multiplexer). Acting through
+    # the same queue keeps Enter and ctrl+j after the text they follow.
+
     def action_submit(self) -> None:
+        self.call_later(self._submit)
+
+    def action_newline(self) -> None:
+        self.call_later(self.insert, "\n")
+
+    def _submit(self) -> None:
         if self.text.strip():
             self.post_message(self.Submitted(self.text))
             self.clear()
-
-    def action_newline(self) -> None:
-        self.insert("\n")
 
     def on_text_area_changed(self) -> None:
         lines = min(MAX_LINES, max(1, self.wrapped_document.height))
