@@ -930,6 +930,10 @@ class OllamaTUI(App[None]):
             self.prompt.focus()
         else:
             panel.display = True
+            if self.size.width < NARROW_WIDTH:
+                # No room for both beside the messages: showing one hides the other.
+                other = self.parameters if panel is self.sidebar else self.sidebar
+                other.display = False
             if isinstance(panel, ConversationSidebar):
                 panel.focus()
             else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
@@ -21,16 +21,13 @@ class HelpScreen(ModalScreen[None]):
         self._keys = keys
 
     def compose(self) -> ComposeResult:
-        width = max(len(key) for key, _ in self._keys) + 3
-        rows = [
-            Content.assemble((key.ljust(width), "bold $accent"), description)
-            for key, description in self._keys
-        ]
-        body = Content("\n").join(rows)
         with VerticalScroll(id="help-dialog") as dialog:
             dialog.border_title = "Keys"
             dialog.border_subtitle = "escape to close"
-            yield Static(body)
+            for key, description in self._keys:
+                with Horizontal(classes="help-row"):
+                    yield Static(Content.styled(key, "bold $accent"), classes="help-key")
+                    yield Static(description, classes="help-description")
             yield Static(
                 Content.styled(
                     "Every command is also in the command palette (ctrl+p).", "dim italic"

@@ -46,24 +46,25 @@ class StatusBar(Static):
         state = self.connection.value
         if self.connection is Connection.CONNECTED and self.version:
             state = f"Ollama {self.version}"
+        host = self.host.removeprefix("http://")
         parts: list[str | tuple[str, str]] = [
             (f"{symbol} ", style),
-            (self.host, "bold"),
+            (host, "bold"),
             (f" {state}", style if self.connection is Connection.UNREACHABLE else "dim"),
             (f"  ⚠ {self.warning}" if self.warning else "", "bold $warning"),
-            ("  │  model ", "dim"),
-            (sanitize(self.model) or "none — press ctrl+l", "bold" if self.model else "$warning"),
+            (" │ ", "dim"),
+            (sanitize(self.model) or "no model — ctrl+l", "bold" if self.model else "$warning"),
         ]
         if self.context_used is not None and self.context_size:
             share = self.context_used / self.context_size
             level = "$error" if share > 1 else "$warning" if share >= WARN_SHARE else ""
             approximate = "" if self.context_exact else "~"
             parts += [
-                ("  │  context ", "dim"),
+                (" │ ctx ", "dim"),
                 (f"{approximate}{self.context_used:,}/{self.context_size:,}", level),
             ]
         if self.speed is not None:
-            parts += [("  │  last reply ", "dim"), f"{self.speed:.1f} tok/s"]
+            parts += [(" │ ", "dim"), f"{self.speed:.1f} tok/s"]
         if self.activity:
-            parts += [("  │  ", "dim"), (self.activity, "italic $accent")]
+            parts += [(" │ ", "dim"), (self.activity, "italic $accent")]
         return Content.assemble(*parts)
