@@ -292,6 +292,15 @@ def migrate(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
+THINK_LEVELS = ("low", "medium", "high")
+
+
+def _think_from(value: Any) -> bool | str | None:
+    if isinstance(value, bool) or value in THINK_LEVELS:
+        return value
+    return None
+
+
 def _memory_from(value: Any) -> MemoryStrategy:
     """A saved memory strategy; anything unknown falls back to the default."""
     try:
@@ -324,6 +333,8 @@ class Conversation:
     updated_at: str = field(default_factory=now_iso)
     memory: MemoryStrategy = MemoryStrategy.SUMMARY
     summary: Summary | None = None
+    think: bool | str | None = None
+    """For thinking models: False, True or a level ("low", "medium", "high"); None = default."""
 
     @property
     def has_title(self) -> bool:
@@ -430,7 +441,17 @@ class Conversation:
         }
         if self.summary is not None:
             data["summary"] = self.summary.to_dict()
+        if self.think is not None:
+            data["think"] = self.think
         return data
+
+    def duplicate(self) -> Conversation:
+        """A copy under a new id, for trying another direction without touching this one."""
+        copy = Conversation.from_dict(self.to_dict())
+        copy.id, copy.created_at = new_id(), now_iso()
+        copy.title = f"{self.title[: TITLE_LIMIT - 7]} (copy)"
+        copy.touch()
+        return copy
 
     @classmethod
     def from_dict(cls, data: Any) -> Conversation:
@@ -455,6 +476,7 @@ class Conversation:
                 options=Options.from_dict(data.get("options") or {}),
                 messages=[Message.from_dict(item) for item in messages],
                 memory=_memory_from(data.get("memory")),
+                think=_think_from(data.get("think")),
                 summary=_summary_from(data.get("summary")),
             )
         except (KeyError, TypeError, AttributeError) as error:

@@ -42,6 +42,7 @@ from ollama_tui.ollama import (
     ChatDone,
     ChatEvent,
     ContentDelta,
+    ModelDetails,
     ModelSummary,
     OllamaClient,
     OllamaError,
@@ -57,6 +58,7 @@ from ollama_tui.ui.screens.confirm import ConfirmScreen
 from ollama_tui.ui.screens.help import HelpScreen
 from ollama_tui.ui.screens.picker import Choice, PickerScreen, model_choices
 from ollama_tui.ui.screens.summary import SummaryScreen
+from ollama_tui.ui.screens.text_prompt import TextPromptScreen
 from ollama_tui.ui.widgets.memory_marker import MemoryMarker
 from ollama_tui.ui.widgets.message_list import MessageList, MessageView, tokens_per_second
 from ollama_tui.ui.widgets.parameter_panel import ParameterPanel
@@ -157,6 +159,7 @@ class OllamaTUI(App[None]):
         Binding("escape", "stop_reply", "Stop", id="reply.stop"),
         Binding("f5", "retry", "Retry", id="reply.retry"),
         Binding("ctrl+n", "new_conversation", "New", id="conversation.new"),
+        Binding("f2", "rename_conversation", "Rename", show=False, id="conversation.rename"),
         Binding("ctrl+l", "pick_model", "Model", id="model.pick"),
         Binding("ctrl+b", "toggle_sidebar", "Chats", id="sidebar.toggle"),
         Binding("ctrl+r", "toggle_parameters", "Params", id="parameters.toggle"),
@@ -182,7 +185,7 @@ class OllamaTUI(App[None]):
         self.models: list[ModelSummary] = []
         self._live: dict[str, LiveReply] = {}
         """Replies being streamed, by conversation id; at most one per conversation."""
-        self._context_limits: dict[str, int | None] = {}
+        self._model_details: dict[str, ModelDetails] = {}
         self.calibration_path = settings.data_dir / "calibration.json"
         self.calibration = Calibration.load(self.calibration_path)
         self._reconnect_now = asyncio.Event()
@@ -408,6 +411,36 @@ class OllamaTUI(App[None]):
         await self._show(conversation)
         self.notify(f"Restored “{conversation.title}”.", markup=False)
 
+    def action_rename_conversation(self) -> None:
+        if not self.conversation.messages:
+            self.notify("Send a first message; the conversation gets its title from it.")
+            return
+        self.push_screen(
+            TextPromptScreen("Rename conversation", self.conversation.title),
+            self._renamed,
+        )
+
+    def _renamed(self, title: str | None) -> None:
+        if title is None or not title.strip():
+            return
+        self.conversation.rename(title)
+        self._save(self.conversation)
+        self.sidebar.upsert(ConversationSummary.of(self.conversation))
+        self.sidebar.highlight_id(self.conversation.id)
+
+    async def action_duplicate_conversation(self) -> None:
+        if not self.conversation.messages:
+            self.notify("Nothing to duplicate yet.")
+            return
+        live = self._live.get(self.conversation.id)
+        if live is not None:
+            live.sync()
+        copy = self.conversation.duplicate()
+        if self._save(copy):
+            self.sidebar.upsert(ConversationSummary.of(copy))
+            await self._show(copy)
+            self.notify(f"Duplicated as “{copy.title}”.", markup=False)
+
     async def action_new_conversation(self) -> None:
         if self.conversation.messages:
             await self._show(self._new_conversation())
@@ -507,7 +540,7 @@ class OllamaTUI(App[None]):
         """Stream the reply into `live`; a busy server is retried a few times, visibly."""
         conversation, reply = live.conversation, live.message
         model = reply.model or conversation.model
-        await self._ensure_context_limit(model)
+        details = await self._details_of(model)
         plan = live.plan = await self._fit_history(live)
         if not plan.fits:
             self.notify(
@@ -522,6 +555,7 @@ class OllamaTUI(App[None]):
                     model,
                     plan.messages,
                     options=request_options(conversation.options, plan.num_ctx),
+                    think=conversation.think if details and details.can_think else None,
                 ):
                     self._take(live, event)
                     if monotonic() - last_checkpoint > CHECKPOINT_SECONDS:
@@ -552,7 +586,7 @@ class OllamaTUI(App[None]):
         num_ctx = effective_num_ctx(
             conversation.options.num_ctx,
             self.settings.defaults.num_ctx,
-            self._context_limits.get(conversation.model),
+            self._context_limit(conversation.model),
         )
         reserve = reply_reserve(
             num_ctx, conversation.options.num_predict, self.settings.reply_reserve or None
@@ -606,15 +640,18 @@ class OllamaTUI(App[None]):
         )
         return self._plan(conversation, strategy=MemoryStrategy.WINDOW)
 
-    async def _ensure_context_limit(self, model: str) -> None:
-        """Learn the model's own maximum context before planning, if it is not known yet."""
-        if model in self._context_limits:
-            return
-        try:
-            details = await self.client.show(model)
-        except OllamaError:
-            return  # the chat request will report what is wrong
-        self._context_limits[model] = details.context_length
+    async def _details_of(self, model: str) -> ModelDetails | None:
+        """The model's /api/show facts (context size, capabilities), fetched once per model."""
+        if model not in self._model_details:
+            try:
+                self._model_details[model] = await self.client.show(model)
+            except OllamaError:
+                return None  # a chat request will report what is wrong
+        return self._model_details[model]
+
+    def _context_limit(self, model: str) -> int | None:
+        details = self._model_details.get(model)
+        return details.context_length if details else None
 
     def _show_memory(self) -> None:
         """Update the context meter and the marker where the model's memory begins."""
@@ -822,18 +859,16 @@ class OllamaTUI(App[None]):
         self.status.model = model
         self.parameters.set_model(model)
         if model:
-            self._load_context_limit(model)
+            self._load_model_details(model)
 
     @work(group="model-details", exclusive=True, exit_on_error=False)
-    async def _load_context_limit(self, model: str) -> None:
-        if model not in self._context_limits:
-            try:
-                details = await self.client.show(model)
-            except OllamaError:
-                return
-            self._context_limits[model] = details.context_length
+    async def _load_model_details(self, model: str) -> None:
+        details = await self._details_of(model)
         if model == self.conversation.model:
-            self.parameters.set_context_limit(self._context_limits[model])
+            self.parameters.set_context_limit(details.context_length if details else None)
+            self.parameters.show_thinking(
+                details is not None and details.can_think, self.conversation.think
+            )
             self._show_memory()
 
     async def _refresh_models(self) -> None:
@@ -892,6 +927,12 @@ class OllamaTUI(App[None]):
         if self.conversation.messages:
             self._save(self.conversation)
         self._show_memory()
+
+    @on(ParameterPanel.ThinkChanged)
+    def _think_chosen(self, event: ParameterPanel.ThinkChanged) -> None:
+        self.conversation.think = event.think
+        if self.conversation.messages:
+            self._save(self.conversation)
 
     @on(ParameterPanel.MemoryChanged)
     def _memory_chosen(self, event: ParameterPanel.MemoryChanged) -> None:
@@ -990,6 +1031,16 @@ class OllamaTUI(App[None]):
             "Toggle parameters",
             "Show or hide the parameter panel (ctrl+r)",
             self.action_toggle_parameters,
+        )
+        yield SystemCommand(
+            "Rename conversation",
+            "Give the open conversation a new title (F2)",
+            self.action_rename_conversation,
+        )
+        yield SystemCommand(
+            "Duplicate conversation",
+            "Copy the open conversation under a new id",
+            self.action_duplicate_conversation,
         )
         yield SystemCommand(
             "Delete conversation",

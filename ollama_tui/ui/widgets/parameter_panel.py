@@ -21,6 +21,16 @@ from ollama_tui.chat.conversation import (
 )
 from ollama_tui.ui.inert import inert
 
+THINK_CHOICES: dict[str, tuple[str, bool | str | None]] = {
+    "default": ("model default", None),
+    "on": ("on", True),
+    "off": ("off", False),
+    "low": ("low effort", "low"),
+    "medium": ("medium effort", "medium"),
+    "high": ("high effort", "high"),
+}
+"""Select values (strings, as Select needs) and the `think` value each one sends."""
+
 MEMORY_LABELS = {
     MemoryStrategy.SUMMARY: "summary of older turns",
     MemoryStrategy.WINDOW: "latest turns that fit",
@@ -48,6 +58,10 @@ class ParameterPanel(VerticalScroll, can_focus=False):
         options: Options
 
     @dataclass
+    class ThinkChanged(Message):
+        think: bool | str | None
+
+    @dataclass
     class MemoryChanged(Message):
         memory: MemoryStrategy
 
@@ -65,6 +79,15 @@ class ParameterPanel(VerticalScroll, can_focus=False):
     def compose(self) -> ComposeResult:
         yield Label("Model", classes="field-label")
         yield Select[str]([], prompt="no model", id="model-select", compact=True)
+        yield Label("Thinking", classes="field-label", id="think-label")
+        yield Select[str](
+            [(label, value) for value, (label, _) in THINK_CHOICES.items()],
+            allow_blank=False,
+            value="default",
+            id="think-select",
+            compact=True,
+            tooltip="Whether the model reasons before answering (thinking models only)",
+        )
         yield Label("Memory", classes="field-label")
         yield Select[MemoryStrategy](
             [(label, strategy) for strategy, label in MEMORY_LABELS.items()],
@@ -105,6 +128,21 @@ class ParameterPanel(VerticalScroll, can_focus=False):
             self.query_one("#system-prompt", TextArea).text = conversation.system_prompt
             self.query_one("#memory-select", Select).value = conversation.memory
             self.set_model(conversation.model)
+        self.show_thinking(False, conversation.think)
+
+    def show_thinking(self, available: bool, think: bool | str | None) -> None:
+        """Offer the thinking switch only for models whose capabilities include thinking."""
+        for widget in (self.query_one("#think-label"), self.query_one("#think-select")):
+            widget.display = available
+        value = next((v for v, (_, t) in THINK_CHOICES.items() if t == think), "default")
+        with self.prevent(Select.Changed):
+            self.query_one("#think-select", Select).value = value
+
+    @on(Select.Changed, "#think-select")
+    def _think_changed(self, event: Select.Changed) -> None:
+        event.stop()
+        if isinstance(event.value, str):
+            self.post_message(self.ThinkChanged(THINK_CHOICES[event.value][1]))
 
     def show_memory(self, memory: MemoryStrategy) -> None:
         with self.prevent(Select.Changed):

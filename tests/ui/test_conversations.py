@@ -1,0 +1,98 @@
+"""Working with conversations: rename, duplicate, and thinking models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.widgets import Collapsible, Select
+
+from ollama_tui.chat.conversation import MessageState
+from ollama_tui.chat.store import ConversationStore
+from ollama_tui.ui.screens.text_prompt import TextPromptScreen
+from ollama_tui.ui.widgets.message_list import MessageView
+from tests.fake_ollama import FakeOllama
+from tests.ui.conftest import MakeApp, connected, send, settle, wait_until
+
+
+async def test_rename_with_f2(fake_ollama: FakeOllama, build_app: MakeApp, data_dir: Path) -> None:
+    app = build_app(fake_ollama.url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await connected(pilot, app)
+        await send(pilot, app, "a title nobody wants")
+        await settle(pilot, app)
+        await pilot.press("f2")
+        await wait_until(pilot, lambda: isinstance(app.screen, TextPromptScreen))
+        await pilot.press("ctrl+u", *"Tides and moons", "enter")
+        await wait_until(pilot, lambda: app.conversation.title == "Tides and moons")
+        option = app.sidebar.get_option_at_index(0)
+        assert str(option.prompt).startswith("Tides and moons")
+    (summary,) = ConversationStore(data_dir).list()
+    assert summary.title == "Tides and moons"
+
+
+async def test_duplicate_from_the_palette(
+    fake_ollama: FakeOllama, build_app: MakeApp, data_dir: Path
+) -> None:
+    app = build_app(fake_ollama.url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await connected(pilot, app)
+        await send(pilot, app, "the original")
+        await settle(pilot, app)
+        original = app.conversation
+        await pilot.press("ctrl+p", *"Duplicate conversation")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.conversation.id != original.id)
+        assert app.conversation.title == "the original (copy)"
+        assert [m.content for m in app.conversation.messages] == [
+            m.content for m in original.messages
+        ]
+    titles = sorted(s.title for s in ConversationStore(data_dir).list())
+    assert titles == ["the original", "the original (copy)"]
+
+
+async def test_thinking_streams_into_a_block_that_folds_when_the_answer_starts(
+    fake_ollama: FakeOllama, build_app: MakeApp, data_dir: Path
+) -> None:
+    fake_ollama.queue_reply("The answer is 4.", thinking="Two plus two. Count: three, four.")
+    app = build_app(fake_ollama.url, model="qwen3:0.6b")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await connected(pilot, app)
+        think = app.query_one("#think-select", Select)
+        await wait_until(pilot, lambda: think.display)
+        await send(pilot, app, "2+2?")
+        await settle(pilot, app)
+
+        reply = app.conversation.messages[-1]
+        assert reply.state is MessageState.COMPLETE
+        assert reply.thinking == "Two plus two. Count: three, four."
+        assert reply.content == "The answer is 4."
+        view = app.message_list.view_of(reply)
+        assert isinstance(view, MessageView)
+        block = view.query_one(Collapsible)
+        assert block.display and block.collapsed
+        assert "think" not in fake_ollama.chat_requests()[-1]  # model default
+
+        think.value = "off"
+        await wait_until(pilot, lambda: app.conversation.think is False)
+        await send(pilot, app, "and 3+3?")
+        await settle(pilot, app)
+        assert fake_ollama.chat_requests()[-1]["think"] is False
+        assert app.conversation.messages[-1].thinking == ""
+
+    saved = ConversationStore(data_dir).load(app.conversation.id)
+    assert saved.messages[1].thinking == "Two plus two. Count: three, four."
+    assert saved.think is False
+
+
+async def test_no_thinking_switch_for_models_that_cannot_think(
+    fake_ollama: FakeOllama, build_app: MakeApp
+) -> None:
+    app = build_app(fake_ollama.url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await connected(pilot, app)
+        await wait_until(pilot, lambda: app.query_one("#num_ctx-note").display)
+        assert not app.query_one("#think-select").display
+        await send(pilot, app, "hi")
+        await settle(pilot, app)
+        assert "think" not in fake_ollama.chat_requests()[-1]
