@@ -23,6 +23,7 @@ import tomli_w
 
 from ollama_tui.atomic import write_atomic
 from ollama_tui.chat.conversation import OPTION_SPECS, MemoryStrategy, OptionSpec
+from ollama_tui.keymap import COMMANDS, is_command, is_key_list
 from ollama_tui.ollama.host import DEFAULT_HOST, parse_ollama_host
 from ollama_tui.sanitize import sanitize
 
@@ -76,6 +77,7 @@ class Settings:
     ca_bundle: Path | None = None
     api_key: str = field(default="", repr=False)
     headers: dict[str, str] = field(default_factory=dict, repr=False)
+    keys: dict[str, str] = field(default_factory=dict)
     reply_reserve: int = 0
     summary_model: str = ""
     data_dir: Path = field(default_factory=default_data_dir)
@@ -239,8 +241,11 @@ def _validate(document: Mapping[str, Any], path: Path) -> dict[str, object]:
     def fail(message: str) -> ConfigError:
         return ConfigError(f"config error in {path}: {message}")
 
-    top_level = list(_SCHEMA[""]) + [f"[{name}]" for name in _SCHEMA if name]
+    top_level = [*_SCHEMA[""], *(f"[{name}]" for name in _SCHEMA if name), "[keys]"]
     for key, value in document.items():
+        if key == "keys":
+            checked["keys"] = _keymap(value, fail)
+            continue
         if key in _SCHEMA[""]:
             entries, prefix = {key: value}, ""
             checks = _SCHEMA[""]
@@ -259,6 +264,30 @@ def _validate(document: Mapping[str, Any], path: Path) -> dict[str, object]:
             except InvalidValue as invalid:
                 raise fail(_problem(prefix + name, item, invalid)) from None
     return checked
+
+
+def _keymap(value: object, fail: Callable[[str], ConfigError]) -> dict[str, str]:
+    """`[keys]`: command id = keys. TOML reads `reply.stop = "x"` as a nested table; both
+    that and the quoted form `"reply.stop" = "x"` are accepted."""
+    if not isinstance(value, dict):
+        raise fail(f"keys: expected a table ([keys]), got {_describe(value)}")
+    keymap: dict[str, str] = {}
+    pending = [(f"{name}", item) for name, item in value.items()]
+    while pending:
+        name, item = pending.pop(0)
+        if isinstance(item, dict):
+            pending += [(f"{name}.{inner}", inner_item) for inner, inner_item in item.items()]
+            continue
+        if not is_command(name):
+            known = ", ".join(command.id for command in COMMANDS)
+            raise fail(f"keys.{name}: unknown command (known: {known})")
+        if not isinstance(item, str) or not is_key_list(item):
+            raise fail(
+                f'keys.{name}: expected key names such as "ctrl+s" or "f10,ctrl+s", '
+                f"got {_describe(item)}"
+            )
+        keymap[name] = item
+    return keymap
 
 
 def _read_document(path: Path, *, required: bool) -> dict[str, Any]:
@@ -306,7 +335,9 @@ def load_settings(
         raise ConfigError(f"config error in {path}: cannot read: {reason}") from None
     for dotted, value in _validate(document, path).items():
         table, _, name = dotted.rpartition(".")
-        if dotted == "data_dir":
+        if dotted == "keys":
+            settings.keys = dict(value)  # type: ignore[call-overload]
+        elif dotted == "data_dir":
             if value:
                 # Relative to the file's folder, so the file means the same from anywhere.
                 settings.data_dir = path.parent / Path(str(value)).expanduser()

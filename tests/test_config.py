@@ -19,6 +19,7 @@ from ollama_tui.config import (
     load_settings,
     save_preferences,
 )
+from ollama_tui.keymap import COMMANDS
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.toml"
 
@@ -232,7 +233,7 @@ def test_reads_os_environ_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
 # --- validation: one line naming the file and the key ----------------------------------------
 
 _ADDRESS = "an Ollama address such as http://127.0.0.1:11434"
-_TOP_KEYS = "host, model, theme, data_dir, [ui], [network], [memory], [defaults]"
+_TOP_KEYS = "host, model, theme, data_dir, [ui], [network], [memory], [defaults], [keys]"
 
 
 @pytest.mark.parametrize(
@@ -442,6 +443,7 @@ def test_example_file_documents_every_key_with_a_valid_value(tmp_path: Path) -> 
         "network",
         "memory",
         "defaults",
+        "keys",
     }
     assert set(document["ui"]) == {"show_sidebar", "show_parameters"}
     assert set(document["network"]) == {
@@ -595,5 +597,35 @@ def test_memory_settings(tmp_path: Path) -> None:
     assert settings.defaults.memory == "window"
 
     config.write_text('[defaults]\nmemory = "everything"\n')
-    with pytest.raises(ConfigError, match='defaults.memory: expected "full" or "window" or'):
+    with pytest.raises(ConfigError, match=re.escape('defaults.memory: expected "full" or "window" or')):
         load_settings(config_path=config, environ={})
+
+
+def test_keys_rebind_commands(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[keys]\nreply.stop = "ctrl+x"\n"model.pick" = "f4,ctrl+l"\n')
+    settings = load_settings(config_path=config, environ={})
+    assert settings.keys == {"reply.stop": "ctrl+x", "model.pick": "f4,ctrl+l"}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[keys]\nfly = "f9"', "keys.fly: unknown command (known: prompt.send, "),
+        ('[keys]\nreply.stop = 3', 'keys.reply.stop: expected key names such as "ctrl+s"'),
+        ('[keys]\nreply.stop = "ctrl x"', "keys.reply.stop: expected key names"),
+        ("keys = 1", "keys: expected a table"),
+    ],
+)
+def test_bad_keys_are_one_line_errors(tmp_path: Path, text: str, message: str) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(text)
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_settings(config_path=config, environ={})
+
+
+def test_example_file_lists_every_command_with_its_default_key(tmp_path: Path) -> None:
+    text = EXAMPLE.read_text(encoding="utf-8")
+    uncommented = re.sub(r"^# ([\w.]+ = \S.*)$", r"\1", text, flags=re.MULTILINE)
+    settings = load_settings(config_path=write(tmp_path, uncommented), environ={})
+    assert settings.keys == {command.id: command.keys for command in COMMANDS}

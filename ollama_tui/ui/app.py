@@ -38,6 +38,7 @@ from ollama_tui.chat.conversation import (
 )
 from ollama_tui.chat.store import ConversationStore, ConversationSummary, StoreError
 from ollama_tui.config import ConfigError, Settings, save_preferences
+from ollama_tui.keymap import COMMANDS, default_keys
 from ollama_tui.ollama import (
     ChatDone,
     ChatEvent,
@@ -156,17 +157,39 @@ class OllamaTUI(App[None]):
     TITLE = "ollama-tui"
     AUTO_FOCUS = "#prompt"
     BINDINGS = [
-        Binding("escape", "stop_reply", "Stop", id="reply.stop"),
-        Binding("f5", "retry", "Retry", id="reply.retry"),
-        Binding("ctrl+n", "new_conversation", "New", id="conversation.new"),
-        Binding("f2", "rename_conversation", "Rename", show=False, id="conversation.rename"),
-        Binding("ctrl+l", "pick_model", "Model", id="model.pick"),
-        Binding("ctrl+b", "toggle_sidebar", "Chats", id="sidebar.toggle"),
-        Binding("ctrl+r", "toggle_parameters", "Params", id="parameters.toggle"),
-        Binding("f1", "help", "Help", id="app.help"),
-        Binding("pageup", "scroll_messages(-1)", "Scroll up", show=False, priority=True),
-        Binding("pagedown", "scroll_messages(1)", "Scroll down", show=False, priority=True),
-        Binding("ctrl+q", "quit", "Quit", priority=True, id="app.quit"),
+        Binding(default_keys("reply.stop"), "stop_reply", "Stop", id="reply.stop"),
+        Binding(default_keys("reply.retry"), "retry", "Retry", id="reply.retry"),
+        Binding(default_keys("conversation.new"), "new_conversation", "New", id="conversation.new"),
+        Binding(
+            default_keys("conversation.rename"),
+            "rename_conversation",
+            "Rename",
+            show=False,
+            id="conversation.rename",
+        ),
+        Binding(default_keys("model.pick"), "pick_model", "Model", id="model.pick"),
+        Binding(default_keys("sidebar.toggle"), "toggle_sidebar", "Chats", id="sidebar.toggle"),
+        Binding(
+            default_keys("parameters.toggle"), "toggle_parameters", "Params", id="parameters.toggle"
+        ),
+        Binding(default_keys("app.help"), "help", "Help", id="app.help"),
+        Binding(
+            default_keys("messages.up"),
+            "scroll_messages(-1)",
+            "Scroll up",
+            show=False,
+            priority=True,
+            id="messages.up",
+        ),
+        Binding(
+            default_keys("messages.down"),
+            "scroll_messages(1)",
+            "Scroll down",
+            show=False,
+            priority=True,
+            id="messages.down",
+        ),
+        Binding(default_keys("app.quit"), "quit", "Quit", priority=True, id="app.quit"),
     ]
 
     def __init__(self, settings: Settings) -> None:
@@ -186,6 +209,7 @@ class OllamaTUI(App[None]):
         self._live: dict[str, LiveReply] = {}
         """Replies being streamed, by conversation id; at most one per conversation."""
         self._model_details: dict[str, ModelDetails] = {}
+        self.set_keymap(settings.keys)
         self.calibration_path = settings.data_dir / "calibration.json"
         self.calibration = Calibration.load(self.calibration_path)
         self._reconnect_now = asyncio.Event()
@@ -993,23 +1017,14 @@ class OllamaTUI(App[None]):
         self.push_screen(HelpScreen(self.key_help()))
 
     def key_help(self) -> list[tuple[str, str]]:
-        """Every key of the main screen with what it does, in the order the README lists them."""
-        return [
-            ("enter", "send the message"),
-            ("ctrl+j", "new line in the prompt (shift+enter where the terminal reports it)"),
-            ("escape", "stop the reply as it arrives"),
-            ("f5", "retry: send an unsent message again, or regenerate the last reply"),
-            ("ctrl+n", "new conversation"),
-            ("ctrl+l", "pick a model: type part of its name, Enter"),
-            ("ctrl+b", "show, focus or hide the conversation list (up/down, Enter opens)"),
-            ("ctrl+r", "show, focus or hide the parameter panel"),
-            ("delete", "in the conversation list: move the highlighted one to the trash"),
-            ("tab / shift+tab", "move between the prompt and the panels"),
-            ("pageup / pagedown", "scroll the messages (earlier ones load at the top)"),
-            ("f1", "this help"),
-            ("ctrl+p", "command palette: every command by name"),
-            ("ctrl+q", "quit (a reply still arriving is saved as interrupted)"),
+        """Every command with the keys it has now (the config may rebind them)."""
+        rows = [
+            (self._keymap.get(command.id, command.keys).replace(",", " / "), command.description)
+            for command in COMMANDS
         ]
+        rows.insert(-2, ("tab / shift+tab", "move between the prompt and the panels"))
+        rows.insert(-1, ("ctrl+p", "command palette: every command by name"))
+        return rows
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

@@ -370,3 +370,21 @@ async def test_keys_arriving_in_a_burst_are_sent_in_order(
         await settle(pilot, app)
         assert app.conversation.messages[0].content == "first\nline"
         assert app.prompt.text == ""
+
+
+async def test_keys_rebound_in_the_config_work_and_show_in_help(
+    fake_ollama: FakeOllama, build_app: MakeApp
+) -> None:
+    app = build_app(fake_ollama.url, keys={"conversation.new": "f9", "app.help": "f10"})
+    async with app.run_test(size=(120, 40)) as pilot:
+        await connected(pilot, app)
+        await send(pilot, app, "first")
+        await settle(pilot, app)
+        await pilot.press("ctrl+n")  # no longer bound
+        assert app.conversation.messages
+        await pilot.press("f9")
+        assert not app.conversation.messages
+        await pilot.press("f10")
+        await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        rows = [str(w.render()) for w in app.screen.query(".help-key")]
+        assert "f9" in rows and "f10" in rows and "ctrl+n" not in rows

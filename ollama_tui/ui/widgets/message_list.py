@@ -100,11 +100,31 @@ class MessageFence(MarkdownFence):
         return super().highlight(code, language, ansi=ansi, dark=dark)
 
 
+class MessageParagraph(MarkdownParagraph):
+    """A paragraph that asks for a layout only when its new text changes its height.
+
+    While a reply streams, its last paragraph is updated many times a second; most updates add
+    words to the last line. A layout re-arranges and repaints the whole message list, a repaint
+    only the paragraph, so this keeps most frames small.
+    """
+
+    def set_content(self, content: Content) -> None:
+        self._content = content
+        region = self.content_region
+        same_height = (
+            self.is_mounted
+            and region.width > 0
+            and content.get_height(self.styles, region.width) == region.height
+        )
+        self.update(content, layout=not same_height)
+
+
 class MessageBody(Markdown):
     """Markdown for untrusted text: links never open by themselves."""
 
     BLOCKS: ClassVar[dict[str, type[MarkdownBlock]]] = {
         **Markdown.BLOCKS,
+        "paragraph_open": MessageParagraph,
         "fence": MessageFence,
         "code_block": MessageFence,
     }

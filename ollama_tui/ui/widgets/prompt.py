@@ -8,6 +8,8 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import TextArea
 
+from ollama_tui.keymap import default_keys
+
 MAX_LINES = 8
 
 
@@ -15,9 +17,9 @@ class PromptArea(TextArea):
     """A multi-line prompt that grows with its text up to a few lines."""
 
     BINDINGS = [
-        Binding("enter", "submit", "Send", priority=True, id="prompt.send"),
+        Binding(default_keys("prompt.send"), "submit", "Send", priority=True, id="prompt.send"),
         Binding(
-            "ctrl+j,shift+enter",
+            default_keys("prompt.newline"),
             "newline",
             "Newline",
             key_display="^j",

@@ -15,6 +15,7 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option, OptionDoesNotExist
 
 from ollama_tui.chat.store import ConversationSummary
+from ollama_tui.keymap import default_keys
 from ollama_tui.ui.inert import inert
 
 
@@ -43,7 +44,7 @@ def _prompt(summary: ConversationSummary, now: datetime | None = None) -> Conten
 class ConversationSidebar(OptionList):
     """Saved conversations; Enter opens the highlighted one, Delete moves it to the trash."""
 
-    BINDINGS = [Binding("delete", "delete", "Delete", id="sidebar.delete")]
+    BINDINGS = [Binding(default_keys("sidebar.delete"), "delete", "Delete", id="sidebar.delete")]
 
     @dataclass
     class DeleteRequested(Message):
