@@ -597,7 +597,9 @@ def test_memory_settings(tmp_path: Path) -> None:
     assert settings.defaults.memory == "window"
 
     config.write_text('[defaults]\nmemory = "everything"\n')
-    with pytest.raises(ConfigError, match=re.escape('defaults.memory: expected "full" or "window" or')):
+    with pytest.raises(
+        ConfigError, match=re.escape('defaults.memory: expected "full" or "window" or')
+    ):
         load_settings(config_path=config, environ={})
 
 
@@ -612,7 +614,7 @@ def test_keys_rebind_commands(tmp_path: Path) -> None:
     ("text", "message"),
     [
         ('[keys]\nfly = "f9"', "keys.fly: unknown command (known: prompt.send, "),
-        ('[keys]\nreply.stop = 3', 'keys.reply.stop: expected key names such as "ctrl+s"'),
+        ("[keys]\nreply.stop = 3", 'keys.reply.stop: expected key names such as "ctrl+s"'),
         ('[keys]\nreply.stop = "ctrl x"', "keys.reply.stop: expected key names"),
         ("keys = 1", "keys: expected a table"),
     ],
