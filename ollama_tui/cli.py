@@ -1,17 +1,35 @@
-"""The `ollama-tui` command: parse arguments, build Settings, run the app.
+"""The `ollama-tui` command: parse arguments, build Settings, run the app or a subcommand.
 
-Textual is imported only when the app is built, so --help, --version and config errors are fast.
+Textual is imported only when the app is built, so --help, --version, config errors and the
+subcommands (list, export, import) are fast and work without a terminal UI.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import sys
+import unicodedata
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ollama_tui import __version__
+from ollama_tui.chat.conversation import is_valid_id
+from ollama_tui.chat.export import (
+    FORMATS,
+    ExportFormat,
+    TransferError,
+    dump_json,
+    export_text,
+    import_file,
+    local_minute,
+    write_export,
+)
+from ollama_tui.chat.store import ConversationStore, StoreError
 from ollama_tui.config import ConfigError, Settings, default_config_path, load_settings
+from ollama_tui.sanitize import one_line
 
 if TYPE_CHECKING:
     from ollama_tui.ui.app import OllamaTUI
@@ -30,12 +48,20 @@ def build_parser() -> argparse.ArgumentParser:
     """The command-line interface; the epilog lists the main keys and where settings come from."""
     epilog = (
         f"{_KEYS}\n"
+        "Without a command the chat app starts. The commands list, export and import work on\n"
+        "the saved conversations (ollama-tui COMMAND --help tells more).\n\n"
         "The server address comes from --host, else the OLLAMA_HOST environment variable,\n"
         "else the config file, else http://127.0.0.1:11434.\n"
         f"Config file: {default_config_path()} (see config.example.toml)."
     )
+    usage = (
+        "%(prog)s [--host URL] [--model NAME] [--config FILE] [--data-dir DIR]\n"
+        "       %(prog)s list [--json] | export ID [--format md|json] [-o FILE] | import FILE\n"
+        "       %(prog)s --version | --help"
+    )
     parser = argparse.ArgumentParser(
         prog="ollama-tui",
+        usage=usage,
         description="A keyboard-driven terminal chat client for Ollama.",
         epilog=epilog,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -44,13 +70,42 @@ def build_parser() -> argparse.ArgumentParser:
         "--host", metavar="URL", help="Ollama server address, written as OLLAMA_HOST is"
     )
     parser.add_argument("--model", metavar="NAME", help="model for new conversations")
-    parser.add_argument(
-        "--config", metavar="FILE", type=Path, help="config file to read instead of the default"
-    )
-    parser.add_argument(
-        "--data-dir", metavar="DIR", type=Path, help="folder for saved conversations"
-    )
+    config_help = "config file to read instead of the default"
+    data_dir_help = "folder for saved conversations"
+    parser.add_argument("--config", metavar="FILE", type=Path, help=config_help)
+    parser.add_argument("--data-dir", metavar="DIR", type=Path, help=data_dir_help)
     parser.add_argument("--version", action="version", version=f"ollama-tui {__version__}")
+
+    # --config and --data-dir may also follow the command; SUPPRESS keeps a value given
+    # before the command from being reset to None by the subparser's default.
+    shared = argparse.ArgumentParser(add_help=False)
+    shared.add_argument(
+        "--config", metavar="FILE", type=Path, default=argparse.SUPPRESS, help=config_help
+    )
+    shared.add_argument(
+        "--data-dir", metavar="DIR", type=Path, default=argparse.SUPPRESS, help=data_dir_help
+    )
+    commands = parser.add_subparsers(
+        dest="command", metavar="COMMAND", title="commands", prog="ollama-tui"
+    )
+    listing = commands.add_parser(
+        "list", parents=[shared], help="print the saved conversations, newest first"
+    )
+    listing.add_argument("--json", action="store_true", help="as JSON, for scripts")
+    export = commands.add_parser(
+        "export", parents=[shared], help="print or write a conversation as Markdown or JSON"
+    )
+    export.add_argument("id", metavar="ID", help="the conversation's id (see ollama-tui list)")
+    export.add_argument("--format", choices=FORMATS, default="md", help="default: md")
+    export.add_argument(
+        "-o", "--output", metavar="FILE", type=Path, help="write to FILE instead of stdout"
+    )
+    importing = commands.add_parser(
+        "import",
+        parents=[shared],
+        help="add a conversation from a JSON export (a new id if its id is taken)",
+    )
+    importing.add_argument("file", metavar="FILE", type=Path, help="a JSON export")
     return parser
 
 
@@ -62,7 +117,8 @@ def make_app(settings: Settings) -> OllamaTUI:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run ollama-tui; the exit status is 2 for a usage or config error."""
+    """Run ollama-tui or one of its commands; the exit status is 2 for a usage, config or
+    command error."""
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exit_:  # --help, --version, or a usage error already printed
@@ -72,8 +128,123 @@ def main(argv: list[str] | None = None) -> int:
             config_path=args.config, host=args.host, model=args.model, data_dir=args.data_dir
         )
     except ConfigError as error:
-        print(f"ollama-tui: {error}", file=sys.stderr)
-        return 2
+        return _fail(str(error))
+    if args.command == "list":
+        return list_conversations(settings, as_json=args.json)
+    if args.command == "export":
+        return export_conversation(settings, args.id, args.format, args.output)
+    if args.command == "import":
+        return import_conversation(settings, args.file)
     app = make_app(settings)
     app.run()
     return app.return_code or 0
+
+
+def list_conversations(settings: Settings, *, as_json: bool = False) -> int:
+    """`ollama-tui list`: id, date, message count, model and title of each, newest first."""
+    store = ConversationStore(settings.data_dir)
+    try:
+        summaries = store.list()
+    except OSError as error:
+        return _fail(f"cannot read {store.folder}: {error.strerror or error}")
+    for path in store.set_aside:
+        print(f"ollama-tui: a damaged file was moved to {path}", file=sys.stderr)
+    if as_json:
+        sys.stdout.write(dump_json([asdict(summary) for summary in summaries]))
+        return 0
+    if not summaries:
+        print(f"ollama-tui: no saved conversations in {settings.data_dir}", file=sys.stderr)
+        return 0
+    rows = [
+        (
+            summary.id,
+            local_minute(summary.updated_at),
+            str(summary.message_count),
+            one_line(summary.model, 30),
+            one_line(summary.title),
+        )
+        for summary in summaries
+    ]
+    header = ("ID", "UPDATED", "MSGS", "MODEL", "TITLE")
+    widths = [max(_cells(row[column]) for row in [header, *rows]) for column in range(4)]
+    width = _terminal_width()
+    title_room = max(width - sum(widths) - 2 * 4, 10) if width else None
+    for row in [header, *rows]:
+        cells = [
+            _pad(row[0], widths[0]),
+            _pad(row[1], widths[1]),
+            _pad(row[2], widths[2], right=True),
+            _pad(row[3], widths[3]),
+            _fit(row[4], title_room) if title_room else row[4],
+        ]
+        print("  ".join(cells).rstrip())
+    return 0
+
+
+def export_conversation(
+    settings: Settings, conversation_id: str, kind: ExportFormat, output: Path | None
+) -> int:
+    """`ollama-tui export`: Markdown or JSON to stdout, or atomically to a private file."""
+    store = ConversationStore(settings.data_dir)
+    if not is_valid_id(conversation_id) or not store.path_of(conversation_id).is_file():
+        shown = one_line(conversation_id, 80)
+        return _fail(f"no conversation with id '{shown}' (see ollama-tui list)")
+    try:
+        conversation = store.load(conversation_id)
+        if output is None:
+            sys.stdout.write(export_text(conversation, kind))
+        else:
+            write_export(conversation, output, kind)
+            print(f"wrote {one_line(str(output), 1000)}")
+    except (StoreError, TransferError) as error:
+        return _fail(str(error))
+    return 0
+
+
+def import_conversation(settings: Settings, path: Path) -> int:
+    """`ollama-tui import`: save a JSON export as a new conversation; print its id and title."""
+    try:
+        conversation = import_file(path, ConversationStore(settings.data_dir))
+    except TransferError as error:
+        return _fail(str(error))
+    print(f"{conversation.id}  {one_line(conversation.title)}")
+    return 0
+
+
+def _fail(message: str) -> int:
+    print(f"ollama-tui: {message}", file=sys.stderr)
+    return 2
+
+
+def _terminal_width() -> int | None:
+    """Columns of the terminal; None when the output goes to a file or a pipe."""
+    if "COLUMNS" in os.environ or sys.stdout.isatty():
+        return shutil.get_terminal_size().columns
+    return None
+
+
+def _cells(text: str) -> int:
+    """How many terminal columns `text` takes: wide characters two, combining marks none."""
+    return sum(
+        0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1
+        for c in text
+    )
+
+
+def _pad(text: str, width: int, *, right: bool = False) -> str:
+    padding = " " * (width - _cells(text))
+    return padding + text if right else text + padding
+
+
+def _fit(text: str, width: int) -> str:
+    """`text` cut to `width` columns, with "…" when it had to be cut."""
+    if _cells(text) <= width:
+        return text
+    kept: list[str] = []
+    used = 1  # the ellipsis
+    for character in text:
+        used += _cells(character)
+        if used > width:
+            break
+        kept.append(character)
+    return "".join(kept) + "…"

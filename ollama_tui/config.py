@@ -63,6 +63,18 @@ class OptionDefaults:
 
 
 @dataclass
+class HostSettings:
+    """One Ollama server and how to reach it."""
+
+    name: str
+    url: str
+    api_key: str = field(default="", repr=False)
+    headers: dict[str, str] = field(default_factory=dict, repr=False)
+    verify_tls: bool = True
+    ca_bundle: Path | None = None
+
+
+@dataclass
 class Settings:
     """Everything the app is configured with, after all sources have been merged."""
 
@@ -78,11 +90,37 @@ class Settings:
     api_key: str = field(default="", repr=False)
     headers: dict[str, str] = field(default_factory=dict, repr=False)
     keys: dict[str, str] = field(default_factory=dict)
+    hosts: dict[str, HostSettings] = field(default_factory=dict)
+    """Named servers from [hosts.NAME]; `host` above is the one used unless default_host says."""
+    default_host: str = ""
+    host_from_environment: bool = False
     reply_reserve: int = 0
     summary_model: str = ""
     data_dir: Path = field(default_factory=default_data_dir)
     config_path: Path = field(default_factory=default_config_path)
     defaults: OptionDefaults = field(default_factory=OptionDefaults)
+
+
+def active_host(settings: Settings) -> HostSettings:
+    """The server to start with: OLLAMA_HOST or --host when given, else default_host, else
+    the top-level `host` with the [network] settings."""
+    if settings.default_host and not settings.host_from_environment:
+        return settings.hosts[settings.default_host]
+    name = "default" if not settings.host_from_environment else settings.host.split("://")[-1]
+    return HostSettings(
+        name=name,
+        url=settings.host,
+        api_key=settings.api_key,
+        headers=dict(settings.headers),
+        verify_tls=settings.verify_tls,
+        ca_bundle=settings.ca_bundle,
+    )
+
+
+def all_hosts(settings: Settings) -> list[HostSettings]:
+    """Every server the user can switch to: the starting one first, then the named ones."""
+    first = active_host(settings)
+    return [first, *(host for name, host in settings.hosts.items() if name != first.name)]
 
 
 class InvalidValue(ValueError):
@@ -193,7 +231,13 @@ OPTION_CHECKS: dict[str, _Check] = {spec.name: _option(spec) for spec in OPTION_
 
 # Tables and their keys; "" is the top level. Key names match the Settings attributes.
 _SCHEMA: dict[str, dict[str, _Check]] = {
-    "": {"host": _host, "model": _string, "theme": _non_empty_string, "data_dir": _string},
+    "": {
+        "host": _host,
+        "default_host": _string,
+        "model": _string,
+        "theme": _non_empty_string,
+        "data_dir": _string,
+    },
     "ui": {"show_sidebar": _boolean, "show_parameters": _boolean},
     "network": {
         "connect_timeout": _positive,
@@ -241,10 +285,18 @@ def _validate(document: Mapping[str, Any], path: Path) -> dict[str, object]:
     def fail(message: str) -> ConfigError:
         return ConfigError(f"config error in {path}: {message}")
 
-    top_level = [*_SCHEMA[""], *(f"[{name}]" for name in _SCHEMA if name), "[keys]"]
+    top_level = [
+        *_SCHEMA[""],
+        *(f"[{name}]" for name in _SCHEMA if name),
+        "[keys]",
+        "[hosts.NAME]",
+    ]
     for key, value in document.items():
         if key == "keys":
             checked["keys"] = _keymap(value, fail)
+            continue
+        if key == "hosts":
+            checked["hosts"] = _host_tables(value, fail)
             continue
         if key in _SCHEMA[""]:
             entries, prefix = {key: value}, ""
@@ -264,6 +316,38 @@ def _validate(document: Mapping[str, Any], path: Path) -> dict[str, object]:
             except InvalidValue as invalid:
                 raise fail(_problem(prefix + name, item, invalid)) from None
     return checked
+
+
+_HOST_KEYS: dict[str, _Check] = {
+    "url": _host,
+    "api_key": _string,
+    "api_key_env": _string,
+    "headers": _headers,
+    "verify_tls": _boolean,
+    "ca_bundle": _string,
+}
+
+
+def _host_tables(value: object, fail: Callable[[str], ConfigError]) -> dict[str, dict[str, Any]]:
+    """`[hosts.NAME]` tables, checked key by key; `url` is required."""
+    if not isinstance(value, dict):
+        raise fail(f"hosts: expected tables such as [hosts.gpu-box], got {_describe(value)}")
+    hosts: dict[str, dict[str, Any]] = {}
+    for name, table in value.items():
+        if not isinstance(table, dict):
+            raise fail(f"hosts.{name}: expected a table ([hosts.{name}]), got {_describe(table)}")
+        if "url" not in table:
+            raise fail(f'hosts.{name}: missing url, e.g. url = "http://gpu-box:11434"')
+        checked: dict[str, Any] = {}
+        for key, item in table.items():
+            if key not in _HOST_KEYS:
+                raise fail(f"hosts.{name}.{key}: unknown key (known: {', '.join(_HOST_KEYS)})")
+            try:
+                checked[key] = _HOST_KEYS[key](item)
+            except InvalidValue as invalid:
+                raise fail(_problem(f"hosts.{name}.{key}", item, invalid)) from None
+        hosts[name] = checked
+    return hosts
 
 
 def _keymap(value: object, fail: Callable[[str], ConfigError]) -> dict[str, str]:
@@ -328,6 +412,7 @@ def load_settings(
     """
     path = default_config_path() if config_path is None else config_path
     settings = Settings(config_path=path)
+    named: dict[str, dict[str, Any]] = {}
     try:
         document = _read_document(path, required=config_path is not None)
     except OSError as error:
@@ -337,6 +422,10 @@ def load_settings(
         table, _, name = dotted.rpartition(".")
         if dotted == "keys":
             settings.keys = dict(value)  # type: ignore[call-overload]
+        elif dotted == "hosts":
+            named = value  # type: ignore[assignment]  # completed once [network] is known
+        elif dotted == "default_host":
+            settings.default_host = str(value)
         elif dotted == "data_dir":
             if value:
                 # Relative to the file's folder, so the file means the same from anywhere.
@@ -349,16 +438,49 @@ def load_settings(
 
     if environ.get("OLLAMA_API_KEY", "").strip():
         settings.api_key = environ["OLLAMA_API_KEY"].strip()
+    settings.hosts = {
+        name: _named_host(name, table, settings, path, environ) for name, table in named.items()
+    }
+    if settings.default_host and settings.default_host not in settings.hosts:
+        known = ", ".join(settings.hosts) or "none defined"
+        raise ConfigError(
+            f"config error in {path}: default_host: expected the name of a [hosts.NAME] "
+            f"table ({known}), got {_describe(settings.default_host)}"
+        )
     env_host = environ.get("OLLAMA_HOST", "")
     if env_host.strip(" \t\r\n\"'"):  # set to only spaces and quotes counts as unset
         settings.host = _host_from("OLLAMA_HOST", env_host)
+        settings.host_from_environment = True
     if host is not None:
         settings.host = _host_from("--host", host)
+        settings.host_from_environment = True
     if model is not None:
         settings.model = model
     if data_dir is not None:
         settings.data_dir = data_dir.expanduser()
     return settings
+
+
+def _named_host(
+    name: str,
+    table: dict[str, Any],
+    settings: Settings,
+    path: Path,
+    environ: Mapping[str, str],
+) -> HostSettings:
+    """A [hosts.NAME] table over the [network] defaults; the key may come from a variable."""
+    api_key = str(table.get("api_key", settings.api_key))
+    if table.get("api_key_env"):
+        api_key = environ.get(str(table["api_key_env"]), "").strip() or api_key
+    bundle = table.get("ca_bundle")
+    return HostSettings(
+        name=name,
+        url=str(table["url"]),
+        api_key=api_key,
+        headers={**settings.headers, **table.get("headers", {})},
+        verify_tls=bool(table.get("verify_tls", settings.verify_tls)),
+        ca_bundle=_ca_bundle(path, str(bundle)) if bundle else settings.ca_bundle,
+    )
 
 
 def _ca_bundle(config_path: Path, value: str) -> Path:

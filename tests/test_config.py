@@ -15,6 +15,8 @@ from ollama_tui.config import (
     InvalidValue,
     OptionDefaults,
     Settings,
+    active_host,
+    all_hosts,
     default_data_dir,
     load_settings,
     save_preferences,
@@ -233,7 +235,10 @@ def test_reads_os_environ_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
 # --- validation: one line naming the file and the key ----------------------------------------
 
 _ADDRESS = "an Ollama address such as http://127.0.0.1:11434"
-_TOP_KEYS = "host, model, theme, data_dir, [ui], [network], [memory], [defaults], [keys]"
+_TOP_KEYS = (
+    "host, default_host, model, theme, data_dir, [ui], [network], [memory], [defaults], "
+    "[keys], [hosts.NAME]"
+)
 
 
 @pytest.mark.parametrize(
@@ -436,6 +441,7 @@ def test_example_file_documents_every_key_with_a_valid_value(tmp_path: Path) -> 
     document = tomllib.loads(uncommented)
     assert set(document) == {
         "host",
+        "default_host",
         "model",
         "theme",
         "data_dir",
@@ -631,3 +637,39 @@ def test_example_file_lists_every_command_with_its_default_key(tmp_path: Path) -
     uncommented = re.sub(r"^# ([\w.]+ = \S.*)$", r"\1", text, flags=re.MULTILINE)
     settings = load_settings(config_path=write(tmp_path, uncommented), environ={})
     assert settings.keys == {command.id: command.keys for command in COMMANDS}
+
+
+def test_named_hosts(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        'default_host = "gpu"\n'
+        '[network]\nverify_tls = true\n[network.headers]\n"X-Team" = "ml"\n'
+        '[hosts.gpu]\nurl = "https://gpu-box"\napi_key_env = "GPU_KEY"\n'
+        '[hosts.laptop]\nurl = "127.0.0.1:11500"\n'
+    )
+    settings = load_settings(config_path=config, environ={"GPU_KEY": "k1"})
+    gpu = active_host(settings)
+    assert (gpu.name, gpu.url, gpu.api_key) == ("gpu", "https://gpu-box:443", "k1")
+    assert gpu.headers == {"X-Team": "ml"}
+    assert [h.name for h in all_hosts(settings)] == ["gpu", "laptop"]
+    assert settings.hosts["laptop"].url == "http://127.0.0.1:11500"
+
+    from_env = load_settings(config_path=config, environ={"OLLAMA_HOST": "10.0.0.5"})
+    assert active_host(from_env).url == "http://10.0.0.5:11434"
+    assert [h.name for h in all_hosts(from_env)] == ["10.0.0.5:11434", "gpu", "laptop"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('default_host = "nope"', "default_host: expected the name of a [hosts.NAME] table"),
+        ("[hosts.a]\nverify_tls = false", 'hosts.a: missing url, e.g. url = "http://'),
+        ('[hosts.a]\nurl = "x"\nport = 1', "hosts.a.port: unknown key (known: url, api_key"),
+        ('[hosts.a]\nurl = "ftp://x"', "hosts.a.url: expected an Ollama address"),
+    ],
+)
+def test_bad_hosts_are_one_line_errors(tmp_path: Path, text: str, message: str) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(text)
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_settings(config_path=config, environ={})

@@ -335,6 +335,8 @@ class Conversation:
     summary: Summary | None = None
     think: bool | str | None = None
     """For thinking models: False, True or a level ("low", "medium", "high"); None = default."""
+    host: str = ""
+    """Name of the server the conversation last talked to ("" before the first reply)."""
 
     @property
     def has_title(self) -> bool:
@@ -443,6 +445,8 @@ class Conversation:
             data["summary"] = self.summary.to_dict()
         if self.think is not None:
             data["think"] = self.think
+        if self.host:
+            data["host"] = self.host
         return data
 
     def duplicate(self) -> Conversation:
@@ -477,6 +481,7 @@ class Conversation:
                 messages=[Message.from_dict(item) for item in messages],
                 memory=_memory_from(data.get("memory")),
                 think=_think_from(data.get("think")),
+                host=str(data.get("host") or ""),
                 summary=_summary_from(data.get("summary")),
             )
         except (KeyError, TypeError, AttributeError) as error:

@@ -7,7 +7,7 @@ import json
 import os
 import socket
 import ssl
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import aclosing
 from types import TracebackType
 from typing import Any, Self
@@ -17,6 +17,7 @@ import httpx
 from ollama_tui.ollama.errors import (
     ModelNotFound,
     OllamaError,
+    PullFailed,
     RequestRejected,
     ServerBusy,
     ServerError,
@@ -28,10 +29,13 @@ from ollama_tui.ollama.errors import (
 from ollama_tui.ollama.events import (
     ChatDone,
     ChatEvent,
+    ChatReply,
     ContentDelta,
     ModelDetails,
     ModelSummary,
+    PullProgress,
     ReplyStats,
+    RunningModel,
     ThinkingDelta,
 )
 from ollama_tui.sanitize import sanitize
@@ -99,43 +103,96 @@ class OllamaClient:
         whose done_reason is "load". Use `contextlib.aclosing` when stopping early, so the
         connection is closed at once rather than when the generator is collected.
         """
-        body: dict[str, object] = {"model": model, "messages": messages, "stream": True}
-        extras = {
-            "options": dict(options) if options is not None else None,
-            "think": think,
-            "keep_alive": keep_alive,
-        }
-        body.update({key: value for key, value in extras.items() if value is not None})
+        body = _chat_body(
+            model, messages, stream=True, options=options, think=think, keep_alive=keep_alive
+        )
         done: ChatDone | None = None
-        try:
-            async with self._http.stream("POST", "/api/chat", json=body) as response:
-                if not response.is_success:
-                    await response.aread()
-                    raise self._status_error(response, model=model)
-                async with aclosing(self._lines(response)) as lines:
-                    async for line in lines:
-                        reply = _json_object(line)
-                        if "error" in reply:
-                            raise StreamError(str(reply["error"]))
-                        for delta in _deltas(reply.get("message")):
-                            yield delta
-                        if reply.get("done") is True:
-                            done = _chat_done(reply)
-                            break
-        except httpx.TransportError as exc:
-            raise self._transport_error(exc, streaming=True) from exc
+        replies = self._stream_objects("/api/chat", body, model=model, on_error=StreamError)
+        async with aclosing(replies):
+            async for reply in replies:
+                for delta in _deltas(reply.get("message")):
+                    yield delta
+                if reply.get("done") is True:
+                    done = _chat_done(reply)
+                    break
         if done is None:
             raise StreamBroken.incomplete()
         # Yielded after the response is closed, so a consumer that stops here leaks nothing.
         yield done
 
+    async def chat_once(
+        self,
+        model: str,
+        messages: list[dict[str, Any]],
+        *,
+        options: Mapping[str, object] | None = None,
+        think: bool | str | None = None,
+        keep_alive: str | float | None = None,
+    ) -> ChatReply:
+        """The whole reply in one answer (`stream: false`), e.g. for a summary nobody watches.
+
+        Nothing arrives until generation ends, so there is no read timeout: cancel the awaiting
+        task to give up, which closes the connection.
+        """
+        body = _chat_body(
+            model, messages, stream=False, options=options, think=think, keep_alive=keep_alive
+        )
+        reply = await self._request(
+            "POST", "/api/chat", body=body, model=model, timeout=self._stream_timeout
+        )
+        message = _mapping(reply.get("message"))
+        done = _chat_done(reply)
+        return ChatReply(
+            content=_text(message.get("content")) or "",
+            thinking=_text(message.get("thinking")) or "",
+            done_reason=done.done_reason,
+            stats=done.stats,
+        )
+
+    async def pull(self, model: str) -> AsyncIterator[PullProgress]:
+        """Download a model, yielding the server's progress lines up to the "success" one.
+
+        A failure the server reports mid-way raises PullFailed. Cancelling the consumer (or
+        closing this generator) closes the connection, which stops the download.
+        """
+        succeeded = False
+        lines = self._stream_objects(
+            "/api/pull",
+            {"model": model, "stream": True},
+            model=None,
+            on_error=lambda detail: PullFailed(model, detail),
+        )
+        async with aclosing(lines):
+            async for line in lines:
+                progress = PullProgress(
+                    status=_text(line.get("status")) or "",
+                    digest=_text(line.get("digest")),
+                    total=_integer(line.get("total")),
+                    completed=_integer(line.get("completed")),
+                )
+                succeeded = progress.status == "success"
+                yield progress
+        if not succeeded:
+            raise PullFailed(model, "the download ended before it finished")
+
     async def list_models(self) -> list[ModelSummary]:
         """The installed models, in the server's order (newest first)."""
         data = await self._request("GET", "/api/tags")
-        models = data.get("models") or []
-        if not isinstance(models, list):
-            raise StreamBroken.malformed(f"models: {models!r}")
-        return [summary for item in models if (summary := _summary(item)) is not None]
+        return [summary for item in _models(data) if (summary := _summary(item)) is not None]
+
+    async def ps(self) -> list[RunningModel]:
+        """The models loaded in memory, the one with the longest time left first."""
+        data = await self._request("GET", "/api/ps")
+        return [running for item in _models(data) if (running := _running(item)) is not None]
+
+    async def unload(self, model: str) -> None:
+        """Free the memory `model` holds now, rather than when its keep_alive runs out."""
+        body: dict[str, object] = {"model": model, "messages": [], "keep_alive": 0}
+        await self._request("POST", "/api/chat", body=body, model=model)
+
+    async def delete(self, model: str) -> None:
+        """Remove an installed model from the server's disk; ModelNotFound if it has none."""
+        await self._send("DELETE", "/api/delete", body={"model": model}, model=model)
 
     async def show(self, model: str) -> ModelDetails:
         """Details of one model; ModelNotFound when the server does not have it."""
@@ -169,17 +226,61 @@ class OllamaClient:
         *,
         body: dict[str, object] | None = None,
         model: str | None = None,
+        timeout: httpx.Timeout | None = None,
     ) -> dict[str, Any]:
         """One non-streaming call whose answer must be a JSON object."""
+        response = await self._send(method, path, body=body, model=model, timeout=timeout)
+        return _json_object(response.content)
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: dict[str, object] | None = None,
+        model: str | None = None,
+        timeout: httpx.Timeout | None = None,
+    ) -> httpx.Response:
+        """One non-streaming call; a failure or a non-2xx answer raises the matching error.
+
+        `model` names the model the call is about, so a 404 becomes ModelNotFound.
+        """
         try:
             response = await self._http.request(
-                method, path, json=body, timeout=self._request_timeout
+                method, path, json=body, timeout=timeout or self._request_timeout
             )
         except httpx.TransportError as exc:
             raise self._transport_error(exc, streaming=False) from exc
         if not response.is_success:
             raise self._status_error(response, model=model)
-        return _json_object(response.content)
+        return response
+
+    async def _stream_objects(
+        self,
+        path: str,
+        body: dict[str, object],
+        *,
+        model: str | None,
+        on_error: Callable[[str], OllamaError],
+    ) -> AsyncIterator[dict[str, Any]]:
+        """POST `body` and yield each NDJSON line of the answer as a JSON object.
+
+        A line carrying `error` (the server's way to fail after it has started) raises
+        `on_error(text)`; statuses and network failures map as for any request.
+        """
+        try:
+            async with self._http.stream("POST", path, json=body) as response:
+                if not response.is_success:
+                    await response.aread()
+                    raise self._status_error(response, model=model)
+                async with aclosing(self._lines(response)) as lines:
+                    async for line in lines:
+                        value = _json_object(line)
+                        if "error" in value:
+                            raise on_error(str(value["error"]))
+                        yield value
+        except httpx.TransportError as exc:
+            raise self._transport_error(exc, streaming=True) from exc
 
     async def _lines(self, response: httpx.Response) -> AsyncIterator[bytes]:
         """Yield the non-blank lines of an NDJSON body, each without its newline.
@@ -288,6 +389,26 @@ def _error_detail(response: httpx.Response) -> tuple[str, bool]:
     return text or response.reason_phrase or "no details", False
 
 
+def _chat_body(
+    model: str,
+    messages: list[dict[str, Any]],
+    *,
+    stream: bool,
+    options: Mapping[str, object] | None,
+    think: bool | str | None,
+    keep_alive: str | float | None,
+) -> dict[str, object]:
+    """A /api/chat request; parameters left as None are not sent, so the server's defaults hold."""
+    body: dict[str, object] = {"model": model, "messages": messages, "stream": stream}
+    extras = {
+        "options": dict(options) if options is not None else None,
+        "think": think,
+        "keep_alive": keep_alive,
+    }
+    body.update({key: value for key, value in extras.items() if value is not None})
+    return body
+
+
 def _json_object(raw: bytes) -> dict[str, Any]:
     text = raw.decode("utf-8", errors="replace")
     try:
@@ -314,6 +435,14 @@ def _chat_done(reply: dict[str, Any]) -> ChatDone:
     return ChatDone(done_reason=_text(reply.get("done_reason")), stats=ReplyStats.from_dict(reply))
 
 
+def _models(data: dict[str, Any]) -> list[object]:
+    """The `models` list of a /api/tags or /api/ps answer (null means none)."""
+    models = data.get("models") or []
+    if not isinstance(models, list):
+        raise StreamBroken.malformed(f"models: {models!r}")
+    return models
+
+
 def _summary(item: object) -> ModelSummary | None:
     entry = _mapping(item)
     name = _text(entry.get("name")) or _text(entry.get("model"))
@@ -329,6 +458,20 @@ def _summary(item: object) -> ModelSummary | None:
         modified_at=_text(entry.get("modified_at")),
         context_length=_integer(details.get("context_length")),
         capabilities=_capabilities(entry.get("capabilities")),
+    )
+
+
+def _running(item: object) -> RunningModel | None:
+    entry = _mapping(item)
+    name = _text(entry.get("name")) or _text(entry.get("model"))
+    if name is None:
+        return None
+    return RunningModel(
+        name=name,
+        size=_integer(entry.get("size")),
+        size_vram=_integer(entry.get("size_vram")),
+        expires_at=_text(entry.get("expires_at")),
+        context_length=_integer(entry.get("context_length")),
     )
 
 

@@ -1,4 +1,4 @@
-"""Typed values the client hands out: chat stream events and model descriptions."""
+"""Typed values the client hands out: chat events and replies, pull progress, model descriptions."""
 
 from __future__ import annotations
 
@@ -63,6 +63,30 @@ ChatEvent = ContentDelta | ThinkingDelta | ChatDone
 
 
 @dataclass(frozen=True, slots=True)
+class ChatReply:
+    """A whole reply, from a non-streamed chat request."""
+
+    content: str
+    thinking: str
+    done_reason: str | None
+    stats: ReplyStats
+
+
+@dataclass(frozen=True, slots=True)
+class PullProgress:
+    """One line of a pull: a phase ("pulling manifest", "success"…) or a layer's progress.
+
+    Layer lines have a status "pulling <12 hex digits>" and the layer's `digest`; `total` and
+    `completed` are bytes, and either may be missing early on.
+    """
+
+    status: str
+    digest: str | None
+    total: int | None
+    completed: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class ModelSummary:
     """One installed model as listed by /api/tags; newer fields may be missing on old servers."""
 
@@ -100,6 +124,17 @@ class ModelDetails:
     def can_think(self) -> bool:
         """True when the model accepts the `think` option."""
         return "thinking" in self.capabilities
+
+
+@dataclass(frozen=True, slots=True)
+class RunningModel:
+    """A model loaded in memory, as /api/ps lists it; `expires_at` is RFC 3339 with an offset."""
+
+    name: str
+    size: int | None
+    size_vram: int | None
+    expires_at: str | None
+    context_length: int | None
 
 
 def _is_int(value: object) -> bool:

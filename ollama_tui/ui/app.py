@@ -37,7 +37,14 @@ from ollama_tui.chat.conversation import (
     Role,
 )
 from ollama_tui.chat.store import ConversationStore, ConversationSummary, StoreError
-from ollama_tui.config import ConfigError, Settings, save_preferences
+from ollama_tui.config import (
+    ConfigError,
+    HostSettings,
+    Settings,
+    active_host,
+    all_hosts,
+    save_preferences,
+)
 from ollama_tui.keymap import COMMANDS, default_keys
 from ollama_tui.ollama import (
     ChatDone,
@@ -94,6 +101,8 @@ class LiveReply:
     message: Message
     content: list[str] = field(default_factory=list)
     thinking: list[str] = field(default_factory=list)
+    client: OllamaClient | None = None
+    """The client of the host the reply was asked of, kept if the user switches host."""
     worker: Worker[None] | None = None
     plan: ContextPlan | None = None
     """What the request carried, to calibrate token estimates against the server's count."""
@@ -131,21 +140,21 @@ def overflow_choices(plan: ContextPlan) -> list[Choice]:
     ]
 
 
-def request_headers(settings: Settings) -> dict[str, str]:
+def request_headers(host: HostSettings) -> dict[str, str]:
     """The configured extra headers, plus the bearer token when there is one."""
-    headers = dict(settings.headers)
-    if settings.api_key:
-        headers["Authorization"] = f"Bearer {settings.api_key}"
+    headers = dict(host.headers)
+    if host.api_key:
+        headers["Authorization"] = f"Bearer {host.api_key}"
     return headers
 
 
-def transport_warning(settings: Settings) -> str:
+def transport_warning(host: HostSettings) -> str:
     """A one-line warning when the connection to the server can be read or altered, else ""."""
-    secure = settings.host.startswith("https://")
-    if secure and not settings.verify_tls and settings.ca_bundle is None:
+    secure = host.url.startswith("https://")
+    if secure and not host.verify_tls and host.ca_bundle is None:
         return "TLS not verified"
-    loopback = settings.host.startswith(("http://127.", "http://localhost", "http://[::1]"))
-    if settings.api_key and not secure and not loopback:
+    loopback = host.url.startswith(("http://127.", "http://localhost", "http://[::1]"))
+    if host.api_key and not secure and not loopback:
         return "API key sent unencrypted"
     return ""
 
@@ -196,19 +205,16 @@ class OllamaTUI(App[None]):
         super().__init__()
         self.settings = settings
         self.store = ConversationStore(settings.data_dir)
-        self.client = OllamaClient(
-            settings.host,
-            connect_timeout=settings.connect_timeout,
-            stall_timeout=settings.stall_timeout,
-            headers=request_headers(settings),
-            verify=str(settings.ca_bundle) if settings.ca_bundle else settings.verify_tls,
-        )
+        self.host = active_host(settings)
+        """The server new replies go to; each conversation remembers the one it used."""
+        self._clients: dict[str, OllamaClient] = {}
         self.conversation = self._new_conversation()
         """The conversation on screen; it may be new and not yet saved."""
         self.models: list[ModelSummary] = []
         self._live: dict[str, LiveReply] = {}
         """Replies being streamed, by conversation id; at most one per conversation."""
-        self._model_details: dict[str, ModelDetails] = {}
+        self._model_details: dict[tuple[str, str], ModelDetails] = {}
+        """/api/show answers by (host name, model)."""
         self.set_keymap(settings.keys)
         self.calibration_path = settings.data_dir / "calibration.json"
         self.calibration = Calibration.load(self.calibration_path)
@@ -248,17 +254,39 @@ class OllamaTUI(App[None]):
     def prompt(self) -> PromptArea:
         return self.query_one(PromptArea)
 
-    async def on_mount(self) -> None:
-        self._fit_panels(self.size.width)
-        self.status.host = self.settings.host
-        self.status.warning = transport_warning(self.settings)
+    @property
+    def client(self) -> OllamaClient:
+        """The client of the current host."""
+        return self._client_for(self.host)
+
+    def _client_for(self, host: HostSettings) -> OllamaClient:
+        """One client per host, made when first needed."""
+        if host.name not in self._clients:
+            self._clients[host.name] = OllamaClient(
+                host.url,
+                connect_timeout=self.settings.connect_timeout,
+                stall_timeout=self.settings.stall_timeout,
+                headers=request_headers(host),
+                verify=str(host.ca_bundle) if host.ca_bundle else host.verify_tls,
+            )
+        return self._clients[host.name]
+
+    def _show_host(self) -> None:
+        host = self.host
+        named = host.name in self.settings.hosts
+        self.status.host = f"{host.name} {host.url}" if named else host.url
+        self.status.warning = transport_warning(host)
         if self.status.warning:
             self.notify(
-                f"{self.status.warning} for {self.settings.host}: others on the network path "
+                f"{self.status.warning} for {host.url}: others on the network path "
                 "could read or change your conversations (see [network] in the config).",
                 severity="warning",
                 markup=False,
             )
+
+    async def on_mount(self) -> None:
+        self._fit_panels(self.size.width)
+        self._show_host()
         self.sidebar.set_summaries(self.store.list())
         if self.settings.theme not in self.available_themes:
             self.notify(
@@ -279,7 +307,8 @@ class OllamaTUI(App[None]):
                 live.message.state = MessageState.INTERRUPTED
             self._save(live.conversation)
         self.store.flush_index()
-        await self.client.aclose()
+        for client in self._clients.values():
+            await client.aclose()
 
     @property
     def replies_in_progress(self) -> int:
@@ -326,9 +355,77 @@ class OllamaTUI(App[None]):
                 await view.start_stream(live.message.content)
         self.parameters.show_conversation(conversation)
         self.sidebar.highlight_id(conversation.id if conversation.messages else None)
+        self._follow_conversation_host(conversation)
         self._model_changed()
         self._show_memory()
         self.refresh_bindings()
+
+    def _follow_conversation_host(self, conversation: Conversation) -> None:
+        """Go back to the server a conversation was held on, or say why not."""
+        if not conversation.host or conversation.host == self.host.name:
+            return
+        hosts = {host.name: host for host in all_hosts(self.settings)}
+        host = hosts.get(conversation.host)
+        if host is not None and not self.settings.host_from_environment:
+            self._use_host(host)
+            self.notify(f"Switched to {host.name} ({host.url}), where this conversation was held.")
+            return
+        reason = "not in the config" if host is None else "not chosen: --host or OLLAMA_HOST"
+        self.notify(
+            f"This conversation was held on host “{conversation.host}” ({reason}); replies now "
+            f"go to {self.host.url}. ctrl+p → Switch host to change.",
+            severity="warning",
+            markup=False,
+        )
+
+    def _use_host(self, host: HostSettings) -> None:
+        """Send new replies to `host`; replies already streaming finish where they started."""
+        if host.name == self.host.name:
+            return
+        self.host = host
+        self.models = []
+        self.status.connection = Connection.CONNECTING
+        self.status.version = ""
+        self._show_host()
+        self._watch_connection()  # exclusive: replaces the watcher of the previous host
+        self._model_changed()
+
+    @work(group="hosts", exclusive=True, exit_on_error=False)
+    async def action_switch_host(self) -> None:
+        hosts = all_hosts(self.settings)
+        if len(hosts) < 2:
+            self.notify(
+                "Only one host is configured; add [hosts.NAME] tables to the config "
+                "(see config.example.toml)."
+            )
+            return
+        versions = await asyncio.gather(*(self._probe(host) for host in hosts))
+        choices = [
+            Choice(
+                host.name,
+                Content.assemble(
+                    inert(host.name),
+                    (f"   {host.url}", "dim"),
+                    (f"   ● Ollama {version}", "$success")
+                    if version
+                    else ("   ● unreachable", "$error"),
+                ),
+                f"{host.name} {host.url}",
+            )
+            for host, version in zip(hosts, versions, strict=True)
+        ]
+        self.push_screen(PickerScreen("Host", choices, current=self.host.name), self._host_chosen)
+
+    async def _probe(self, host: HostSettings) -> str | None:
+        try:
+            return sanitize(await self._client_for(host).version())
+        except OllamaError:
+            return None
+
+    def _host_chosen(self, name: str | None) -> None:
+        hosts = {host.name: host for host in all_hosts(self.settings)}
+        if name in hosts:
+            self._use_host(hosts[name])
 
     def _save(self, conversation: Conversation) -> bool:
         """Write a conversation; on failure keep it in memory, say so, retry on the next change."""
@@ -521,7 +618,8 @@ class OllamaTUI(App[None]):
 
     async def _begin_reply(self, conversation: Conversation, reply: Message) -> None:
         """Save, show and start streaming a reply that was just appended to `conversation`."""
-        live = LiveReply(conversation, reply)
+        live = LiveReply(conversation, reply, client=self.client)
+        conversation.host = self.host.name
         self._live[conversation.id] = live
         self._save(conversation)  # the user's words are on disk before anything is sent
         self.sidebar.upsert(ConversationSummary.of(conversation))
@@ -563,6 +661,7 @@ class OllamaTUI(App[None]):
     async def _receive(self, live: LiveReply) -> None:
         """Stream the reply into `live`; a busy server is retried a few times, visibly."""
         conversation, reply = live.conversation, live.message
+        assert live.client is not None
         model = reply.model or conversation.model
         details = await self._details_of(model)
         plan = live.plan = await self._fit_history(live)
@@ -575,7 +674,7 @@ class OllamaTUI(App[None]):
         last_checkpoint = monotonic()
         for attempt in range(len(BUSY_RETRY_DELAYS) + 1):
             try:
-                async for event in self.client.chat(
+                async for event in live.client.chat(
                     model,
                     plan.messages,
                     options=request_options(conversation.options, plan.num_ctx),
@@ -631,6 +730,7 @@ class OllamaTUI(App[None]):
         never changed by this beyond storing the summary.
         """
         conversation = live.conversation
+        assert live.client is not None
         plan = self._plan(conversation)
         for _ in range(MAX_SUMMARY_ROUNDS):
             if not plan.needs_summary:
@@ -639,7 +739,7 @@ class OllamaTUI(App[None]):
             self._note(live, f"summarising {count} earlier messages to fit the context…")
             model = self.settings.summary_model or conversation.model
             try:
-                answer = await self.client.chat_once(
+                answer = await live.client.chat_once(
                     model, plan.summary_request(), options={"num_ctx": plan.num_ctx}
                 )
                 apply_summary(conversation, answer.content, plan.needs_summary, model)
@@ -666,15 +766,16 @@ class OllamaTUI(App[None]):
 
     async def _details_of(self, model: str) -> ModelDetails | None:
         """The model's /api/show facts (context size, capabilities), fetched once per model."""
-        if model not in self._model_details:
+        key = (self.host.name, model)
+        if key not in self._model_details:
             try:
-                self._model_details[model] = await self.client.show(model)
+                self._model_details[key] = await self.client.show(model)
             except OllamaError:
                 return None  # a chat request will report what is wrong
-        return self._model_details[model]
+        return self._model_details[key]
 
     def _context_limit(self, model: str) -> int | None:
-        details = self._model_details.get(model)
+        details = self._model_details.get((self.host.name, model))
         return details.context_length if details else None
 
     def _show_memory(self) -> None:
@@ -845,7 +946,7 @@ class OllamaTUI(App[None]):
             await self._refresh_models()
         if not self.models:
             self.notify(
-                f"No models to choose from on {self.settings.host}; "
+                f"No models to choose from on {self.host.url}; "
                 "pull one with `ollama pull llama3.2`.",
                 severity="warning",
                 markup=False,
@@ -904,6 +1005,14 @@ class OllamaTUI(App[None]):
             return
         chat_models = [m.name for m in self.models if "embedding" not in m.capabilities]
         self.parameters.set_models(chat_models, self.conversation.model)
+        model = self.conversation.model
+        if model and chat_models and model not in chat_models:
+            self.notify(
+                f"Model '{model}' is not on {self.host.url}; ctrl+l picks another, or pull it "
+                f"with `ollama pull {model}`.",
+                severity="warning",
+                markup=False,
+            )
         if not self.conversation.model and chat_models:
             self.conversation.model = self.settings.model or chat_models[0]
             self._model_changed()
@@ -937,7 +1046,7 @@ class OllamaTUI(App[None]):
     def _offer_unsent(self) -> None:
         messages = self.conversation.messages
         if messages and messages[-1].state is MessageState.UNSENT:
-            self.notify(f"Ollama at {self.settings.host} answers again; F5 sends your message.")
+            self.notify(f"Ollama at {self.host.url} answers again; F5 sends your message.")
 
     def _check_connection_now(self) -> None:
         """After a failure, let the connection watcher look again at once."""
@@ -1066,6 +1175,11 @@ class OllamaTUI(App[None]):
             "Restore deleted conversation",
             "Bring a conversation back from the trash",
             self.action_restore_conversation,
+        )
+        yield SystemCommand(
+            "Switch host",
+            "Send new replies to another Ollama server from [hosts.NAME]",
+            self.action_switch_host,
         )
         yield SystemCommand("Help", "List every key (F1)", self.action_help)
 

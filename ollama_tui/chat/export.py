@@ -1,0 +1,196 @@
+"""Conversations to and from files: Markdown to read, JSON to move between machines.
+
+A JSON export is the conversation's own document (the same as its file in the data dir), so
+importing it loses nothing, and older schema versions import through the usual migrations.
+Exports are files, not the terminal, so text goes in verbatim, except terminal control
+characters, which are removed (Markdown) or escaped (JSON) so that `cat` on an export is safe.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from ollama_tui.atomic import write_atomic
+from ollama_tui.chat.conversation import (
+    Conversation,
+    FormatError,
+    Message,
+    MessageState,
+    Role,
+    new_id,
+)
+from ollama_tui.chat.store import ConversationStore, StoreError
+from ollama_tui.sanitize import one_line, sanitize
+
+ExportFormat = Literal["md", "json"]
+FORMATS: tuple[ExportFormat, ...] = ("md", "json")
+
+_STATE_NOTES = {
+    MessageState.UNSENT: "not sent",
+    MessageState.STREAMING: "incomplete",
+    MessageState.CANCELLED: "stopped",
+    MessageState.FAILED: "failed",
+    MessageState.INTERRUPTED: "interrupted",
+}
+
+# Characters json.dumps leaves as they are (it escapes C0 controls itself) that a terminal
+# would act on: DEL, C1 controls, bidi overrides. JSON text holds them only inside strings,
+# where a \\u escape means the same, so the document still round-trips exactly.
+_UNSAFE_IN_JSON = re.compile(r"[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+class TransferError(Exception):
+    """An export or import that failed, described in one line naming the file."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(" ".join(message.split()))
+
+
+def to_markdown(conversation: Conversation) -> str:
+    """A readable document: title, settings, system prompt, then each message under a heading."""
+    options = conversation.options.to_request()
+    details = [
+        f"Model {conversation.model or 'not set'}",
+        f"created {local_minute(conversation.created_at)}",
+        f"updated {local_minute(conversation.updated_at)}",
+        f"memory {conversation.memory.value}",
+        *(f"{name} {value}" for name, value in options.items()),
+    ]
+    parts = [f"# {one_line(conversation.title, 500)}", one_line(" · ".join(details), 2000)]
+    if conversation.system_prompt.strip():
+        quoted = "\n".join(
+            f"> {line}".rstrip() for line in conversation.system_prompt.strip().splitlines()
+        )
+        parts += ["System prompt:", quoted]
+    parts += [_message_markdown(message, conversation.model) for message in conversation.messages]
+    return sanitize("\n\n".join(parts)) + "\n"
+
+
+def _message_markdown(message: Message, default_model: str) -> str:
+    if message.role is Role.USER:
+        author = "You"
+    else:
+        author = one_line(message.model or default_model or "Assistant", 100)
+    heading = f"## {author} — {local_minute(message.created_at)}"
+    note = _STATE_NOTES.get(message.state)
+    if note:
+        heading += f" · {note}"
+    parts = [heading]
+    if message.error:
+        parts.append(f"Error: {one_line(message.error, 500)}")
+    if message.thinking.strip():
+        parts.append(
+            f"<details><summary>Thinking</summary>\n\n{message.thinking.strip()}\n\n</details>"
+        )
+    if message.content:
+        parts.append(message.content.rstrip("\n"))
+    return "\n\n".join(parts)
+
+
+def local_minute(moment: str) -> str:
+    """A stored ISO timestamp as local date and minute ("2026-01-02 09:15"), or as stored if
+    it is not one."""
+    try:
+        return datetime.fromisoformat(moment).astimezone().strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return one_line(moment, 40)
+
+
+def to_json(conversation: Conversation) -> str:
+    """The conversation's own document (schema_version included); `import_json` reads it back."""
+    return dump_json(conversation.to_dict())
+
+
+def dump_json(value: Any) -> str:
+    """Indented JSON with every character a terminal would act on escaped."""
+    text = json.dumps(value, ensure_ascii=False, indent=1)
+    return _UNSAFE_IN_JSON.sub(lambda match: f"\\u{ord(match.group()):04x}", text) + "\n"
+
+
+def export_text(conversation: Conversation, kind: ExportFormat) -> str:
+    """The conversation as Markdown ("md") or JSON ("json")."""
+    return to_markdown(conversation) if kind == "md" else to_json(conversation)
+
+
+def write_export(conversation: Conversation, path: Path, kind: ExportFormat) -> None:
+    """Write an export atomically, private (0600); raise TransferError when it cannot be."""
+    data = export_text(conversation, kind).encode("utf-8")
+    try:
+        write_atomic(path, data, mode=0o600)
+    except OSError as error:
+        raise TransferError(f"could not write {path}: {error.strerror or error}") from error
+
+
+def suggested_file_name(conversation: Conversation, kind: ExportFormat) -> str:
+    """A file name for an export: the title made safe for any file system, and part of the id."""
+    slug = re.sub(r"[^\w]+", "-", conversation.title.lower()).strip("-_")[:40].rstrip("-_")
+    return f"{slug or 'conversation'}-{conversation.id[:8]}.{kind}"
+
+
+def import_json(text: str, store: ConversationStore, *, source: str = "JSON") -> Conversation:
+    """Save a JSON export as a new conversation in `store`, and return it.
+
+    The document may be of an older schema version. An existing conversation is never
+    overwritten: if the id is taken (also by one in the trash), the import gets a new id.
+    Text is cleaned of terminal control characters, as everything from outside is.
+    `source` names the input in error messages.
+    """
+    try:
+        document = json.loads(text)
+    except ValueError as error:
+        raise TransferError(f"cannot import {source}: not JSON ({error})") from error
+    try:
+        conversation = _cleaned(Conversation.from_dict(document))
+    except FormatError as error:
+        raise TransferError(
+            f"cannot import {source}: not an ollama-tui conversation ({error})"
+        ) from error
+    while _id_taken(store, conversation.id):
+        conversation.id = new_id()
+    try:
+        store.save(conversation)
+    except StoreError as error:
+        raise TransferError(f"cannot import {source}: {error}") from error
+    return conversation
+
+
+def import_file(path: Path, store: ConversationStore) -> Conversation:
+    """`import_json` on the contents of a file; TransferError names the file."""
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except OSError as error:
+        raise TransferError(f"cannot import {path}: {error.strerror or error}") from error
+    except UnicodeDecodeError as error:
+        raise TransferError(f"cannot import {path}: not UTF-8 text") from error
+    return import_json(text, store, source=str(path))
+
+
+def _id_taken(store: ConversationStore, conversation_id: str) -> bool:
+    path = store.path_of(conversation_id)
+    return path.exists() or (store.trash_folder / path.name).exists()
+
+
+def _cleaned(conversation: Conversation) -> Conversation:
+    """The conversation with terminal control characters removed from all of its text."""
+
+    def message(item: Message) -> Message:
+        return replace(
+            item,
+            content=sanitize(item.content),
+            thinking=sanitize(item.thinking),
+            model=sanitize(item.model) if item.model else item.model,
+            error=one_line(item.error, 2000) if item.error else item.error,
+            versions=[message(version) for version in item.versions],
+        )
+
+    conversation.model = sanitize(conversation.model)
+    conversation.system_prompt = sanitize(conversation.system_prompt)
+    conversation.messages = [message(item) for item in conversation.messages]
+    if conversation.summary is not None:
+        conversation.summary.text = sanitize(conversation.summary.text)
+    return conversation
