@@ -1,6 +1,9 @@
-"""The command line: --version, --help, config errors as exit status 2, settings to the app."""
+"""The command line: --version, --help, config errors as exit status 2, settings to the app,
+and the list, export and import commands."""
 
+import json
 import os
+import stat
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -9,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from ollama_tui import __version__, cli
+from ollama_tui.chat.conversation import Conversation
+from ollama_tui.chat.store import ConversationStore
 from ollama_tui.config import Settings
 
 
@@ -179,3 +184,145 @@ def test_cli_and_config_do_not_import_textual(tmp_path: Path) -> None:
         check=True,
     )
     assert result.stdout == "[]\n"
+
+
+# --- list, export, import ----------------------------------------------------------------------
+
+
+def saved(data_dir: Path, title: str, updated_at: str, messages: int = 2) -> Conversation:
+    """A conversation saved in `data_dir` with this title, date and number of messages."""
+    conversation = Conversation(model="llama3.2:latest")
+    for number in range(messages):
+        conversation.add_user_message(f"message {number}")
+    conversation.title, conversation.updated_at = title, updated_at
+    ConversationStore(data_dir).save(conversation)
+    return conversation
+
+
+def test_list_prints_aligned_columns_newest_first(tmp_path: Path) -> None:
+    data = tmp_path / "d"
+    old = saved(data, "An older conversation with a long title", "2026-01-02T09:15:00+00:00")
+    new = saved(data, "Newer \x1b[31mred\x1b[0m", "2026-03-04T10:00:00+00:00", messages=12)
+
+    result = run(tmp_path, "list", "--data-dir", str(data), TZ="UTC", COLUMNS="80")
+
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout.splitlines() == [
+        "ID                UPDATED           MSGS  MODEL            TITLE",
+        f"{new.id}  2026-03-04 10:00    12  llama3.2:latest  Newer [31mred[0m",
+        f"{old.id}  2026-01-02 09:15     2  llama3.2:latest  An older conversatio…",
+    ]
+
+
+def test_list_without_a_terminal_keeps_whole_titles_and_json_is_for_scripts(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "d"
+    conversation = saved(data, "A title that is longer than the room a narrow terminal has", "x")
+
+    table = run(tmp_path, "--data-dir", str(data), "list")
+    listed = run(tmp_path, "--data-dir", str(data), "list", "--json")
+
+    assert table.stdout.splitlines()[1].endswith(conversation.title)
+    assert json.loads(listed.stdout) == [
+        {
+            "id": conversation.id,
+            "title": conversation.title,
+            "updated_at": "x",
+            "model": "llama3.2:latest",
+            "message_count": 2,
+        }
+    ]
+
+
+def test_list_with_no_conversations(tmp_path: Path) -> None:
+    result = run(tmp_path, "list", "--data-dir", str(tmp_path / "empty"))
+    assert (result.returncode, result.stdout) == (0, "")
+    assert result.stderr == f"ollama-tui: no saved conversations in {tmp_path / 'empty'}\n"
+
+
+def test_commands_read_the_data_dir_from_the_config_file(tmp_path: Path) -> None:
+    conversation = saved(tmp_path / "from-config", "Configured", "2026-01-02T09:15:00+00:00")
+    config = tmp_path / "c.toml"
+    config.write_text('data_dir = "from-config"\n', encoding="utf-8")
+
+    result = run(tmp_path, "list", "--json", "--config", str(config))
+
+    assert [item["id"] for item in json.loads(result.stdout)] == [conversation.id]
+    bad = run(tmp_path, "list", "--config", str(tmp_path / "missing.toml"))
+    assert (bad.returncode, bad.stderr.count("\n")) == (2, 1)
+
+
+def test_export_markdown_to_stdout(tmp_path: Path) -> None:
+    data = tmp_path / "d"
+    conversation = saved(data, "Exported", "2026-01-02T09:15:00+00:00")
+
+    result = run(tmp_path, "export", conversation.id, "--data-dir", str(data))
+
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout.startswith("# Exported\n\nModel llama3.2:latest · created ")
+    assert "## You — " in result.stdout and "message 1\n" in result.stdout
+
+
+def test_export_json_to_a_private_file_and_import_it_back(tmp_path: Path) -> None:
+    data = tmp_path / "d"
+    conversation = saved(data, "Round trip", "2026-01-02T09:15:00+00:00")
+    path = tmp_path / "out.json"
+
+    args = ["export", conversation.id, "--format", "json", "-o", str(path), "--data-dir", str(data)]
+    exported = run(tmp_path, *args)
+    assert (exported.returncode, exported.stdout) == (0, f"wrote {path}\n")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert json.loads(path.read_text())["id"] == conversation.id
+
+    imported = run(tmp_path, "import", str(path), "--data-dir", str(data))
+
+    assert imported.returncode == 0
+    new_id, title = imported.stdout.rstrip("\n").split("  ")
+    assert (title, new_id != conversation.id) == ("Round trip", True)
+    store = ConversationStore(data)
+    assert {s.id for s in store.list()} == {conversation.id, new_id}
+    assert store.load(new_id).messages == store.load(conversation.id).messages
+
+
+def test_import_into_an_empty_data_dir_keeps_the_id(tmp_path: Path) -> None:
+    source = Path(__file__).parent / "fixtures" / "conversation-v1.json"
+    result = run(tmp_path, "import", str(source), "--data-dir", str(tmp_path / "d"))
+    assert (result.returncode, result.stdout) == (0, "0f1e2d3c4b5a6978  How do tides work?\n")
+
+
+NOT_JSON = "not JSON (Expecting value: line 1 column 1 (char 0))"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["export", "nope"], "no conversation with id 'nope' (see ollama-tui list)"),
+        (["export", "../x"], "no conversation with id '../x' (see ollama-tui list)"),
+        (["import", "{file}"], f"cannot import {{file}}: {NOT_JSON}"),
+        (["import", "{missing}"], "cannot import {missing}: No such file or directory"),
+    ],
+)
+def test_command_errors_exit_2_with_one_line(tmp_path: Path, args: list[str], message: str) -> None:
+    paths = {"file": str(tmp_path / "bad.json"), "missing": str(tmp_path / "missing.json")}
+    (tmp_path / "bad.json").write_text("not json")
+    args = [arg.format(**paths) for arg in args]
+
+    result = run(tmp_path, *args, "--data-dir", str(tmp_path / "d"))
+
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == f"ollama-tui: {message.format(**paths)}\n"
+
+
+def test_help_mentions_the_commands(tmp_path: Path) -> None:
+    result = run(tmp_path, "--help")
+    for text in ("list", "export ID [--format md|json] [-o FILE]", "import FILE"):
+        assert text in result.stdout
+    assert "Without a command the chat app starts" in result.stdout
+
+
+def test_main_runs_a_command_without_building_the_app(
+    tmp_path: Path, built: list[FakeApp], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["--data-dir", str(tmp_path), "list", "--json"]) == 0
+    assert (capsys.readouterr().out, built) == ("[]\n", [])
