@@ -28,6 +28,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("reply.retry", "f5", "retry: send an unsent message again, or regenerate the reply"),
     Command("conversation.new", "ctrl+n", "new conversation"),
     Command("conversation.rename", "f2", "rename the conversation"),
+    Command("conversation.search", "ctrl+f", "search all conversations as you type"),
     Command("model.pick", "ctrl+l", "pick a model: type part of its name, Enter"),
     Command(
         "sidebar.toggle",

@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from functools import partial
+from pathlib import Path
 from time import monotonic
 
 from textual import on, work
@@ -36,6 +37,15 @@ from ollama_tui.chat.conversation import (
     Options,
     Role,
 )
+from ollama_tui.chat.export import (
+    FORMATS,
+    ExportFormat,
+    TransferError,
+    import_file,
+    suggested_file_name,
+    write_export,
+)
+from ollama_tui.chat.search import SearchError, SearchIndex
 from ollama_tui.chat.store import ConversationStore, ConversationSummary, StoreError
 from ollama_tui.config import (
     ConfigError,
@@ -65,6 +75,7 @@ from ollama_tui.ui.inert import inert
 from ollama_tui.ui.screens.confirm import ConfirmScreen
 from ollama_tui.ui.screens.help import HelpScreen
 from ollama_tui.ui.screens.picker import Choice, PickerScreen, model_choices
+from ollama_tui.ui.screens.search import SearchScreen
 from ollama_tui.ui.screens.summary import SummaryScreen
 from ollama_tui.ui.screens.text_prompt import TextPromptScreen
 from ollama_tui.ui.widgets.memory_marker import MemoryMarker
@@ -176,6 +187,13 @@ class OllamaTUI(App[None]):
             show=False,
             id="conversation.rename",
         ),
+        Binding(
+            default_keys("conversation.search"),
+            "search",
+            "Search",
+            priority=True,  # Inputs use ctrl+f for "delete word"; finding matters more here
+            id="conversation.search",
+        ),
         Binding(default_keys("model.pick"), "pick_model", "Model", id="model.pick"),
         Binding(default_keys("sidebar.toggle"), "toggle_sidebar", "Chats", id="sidebar.toggle"),
         Binding(
@@ -205,6 +223,7 @@ class OllamaTUI(App[None]):
         super().__init__()
         self.settings = settings
         self.store = ConversationStore(settings.data_dir)
+        self.search_index = SearchIndex(settings.data_dir)
         self.host = active_host(settings)
         """The server new replies go to; each conversation remembers the one it used."""
         self._clients: dict[str, OllamaClient] = {}
@@ -299,6 +318,7 @@ class OllamaTUI(App[None]):
         await self.message_list.mount(MemoryMarker("", id="memory-marker"))
         await self._show(self.conversation)
         self._watch_connection()
+        self._sync_search_index()
 
     async def on_unmount(self) -> None:
         for live in self._live.values():
@@ -307,6 +327,7 @@ class OllamaTUI(App[None]):
                 live.message.state = MessageState.INTERRUPTED
             self._save(live.conversation)
         self.store.flush_index()
+        self.search_index.close()
         for client in self._clients.values():
             await client.aclose()
 
@@ -427,13 +448,18 @@ class OllamaTUI(App[None]):
         if name in hosts:
             self._use_host(hosts[name])
 
-    def _save(self, conversation: Conversation) -> bool:
-        """Write a conversation; on failure keep it in memory, say so, retry on the next change."""
+    def _save(self, conversation: Conversation, *, index: bool = True) -> bool:
+        """Write a conversation; on failure keep it in memory, say so, retry on the next change.
+
+        `index=False` (checkpoints of a streaming reply) leaves the search index for later.
+        """
         try:
             merged = self.store.save(conversation)
         except StoreError as error:
             self.notify(str(error), title="Not saved", severity="error", markup=False)
             return False
+        if index:
+            self._index(conversation)
         if merged:
             self.notify(
                 f"{merged} message(s) written by another ollama-tui were merged into "
@@ -449,22 +475,23 @@ class OllamaTUI(App[None]):
 
     @on(ConversationSidebar.OptionSelected, "#sidebar")
     async def _open_selected(self, event: ConversationSidebar.OptionSelected) -> None:
-        conversation_id = event.option.id
-        if conversation_id is None or conversation_id == self.conversation.id:
-            self.prompt.focus()
-            return
+        if event.option.id is not None and event.option.id != self.conversation.id:
+            await self._open(event.option.id)
+        self.prompt.focus()
+
+    async def _open(self, conversation_id: str) -> None:
+        """Show a saved conversation (or the live copy of one whose reply is streaming)."""
         live = self._live.get(conversation_id)
         if live is not None:
-            conversation = live.conversation
-        else:
-            try:
-                conversation = self.store.load(conversation_id)
-            except StoreError as error:
-                self.notify(str(error), title="Cannot open", severity="error", markup=False)
-                self.sidebar.set_summaries(self.store.list())
-                return
+            await self._show(live.conversation)
+            return
+        try:
+            conversation = self.store.load(conversation_id)
+        except StoreError as error:
+            self.notify(str(error), title="Cannot open", severity="error", markup=False)
+            self.sidebar.set_summaries(self.store.list())
+            return
         await self._show(conversation)
-        self.prompt.focus()
 
     @on(ConversationSidebar.DeleteRequested)
     def _delete_requested(self, event: ConversationSidebar.DeleteRequested) -> None:
@@ -502,6 +529,8 @@ class OllamaTUI(App[None]):
             self.notify(str(error), title="Not deleted", severity="error", markup=False)
             return
         self.sidebar.remove_option(conversation_id)
+        with contextlib.suppress(SearchError):
+            self.search_index.remove(conversation_id)
         if self.conversation.id == conversation_id:
             await self._show(self._new_conversation())
         self.notify("Moved to the trash; ctrl+p → “Restore deleted conversation” undoes it.")
@@ -529,6 +558,7 @@ class OllamaTUI(App[None]):
             self.notify(str(error), title="Not restored", severity="error", markup=False)
             return
         self.sidebar.upsert(ConversationSummary.of(conversation))
+        self._index(conversation)
         await self._show(conversation)
         self.notify(f"Restored “{conversation.title}”.", markup=False)
 
@@ -561,6 +591,85 @@ class OllamaTUI(App[None]):
             self.sidebar.upsert(ConversationSummary.of(copy))
             await self._show(copy)
             self.notify(f"Duplicated as “{copy.title}”.", markup=False)
+
+    def _index(self, conversation: Conversation) -> None:
+        try:
+            self.search_index.update(conversation)
+        except SearchError as error:
+            self.notify(f"Search index not updated: {error}", severity="warning", markup=False)
+
+    @work(thread=True, group="search-index", exclusive=True, exit_on_error=False)
+    def _sync_search_index(self) -> None:
+        """Bring the search index up to date with files changed while the app was closed."""
+        try:
+            self.search_index.sync(ConversationStore(self.settings.data_dir))
+        except SearchError as error:
+            self.call_from_thread(
+                self.notify, f"Search index: {error}", severity="warning", markup=False
+            )
+
+    def action_search(self) -> None:
+        self.push_screen(SearchScreen(self.search_index), self._open_hit)
+
+    async def _open_hit(self, hit: tuple[str, str | None] | None) -> None:
+        if hit is None:
+            return
+        conversation_id, message_id = hit
+        if conversation_id != self.conversation.id:
+            await self._open(conversation_id)
+        if message_id is not None and self.conversation.id == conversation_id:
+            await self.message_list.reveal(message_id)
+
+    def action_export_conversation(self) -> None:
+        if not self.conversation.messages:
+            self.notify("Nothing to export yet.")
+            return
+        choices = [
+            Choice("md", Content("Markdown — to read or share"), "markdown md"),
+            Choice("json", Content("JSON — to import again, or for other tools"), "json"),
+        ]
+        self.push_screen(PickerScreen("Export format", choices), self._ask_export_path)
+
+    def _ask_export_path(self, kind: str | None) -> None:
+        if kind not in FORMATS:
+            return
+        suggested = Path.cwd() / suggested_file_name(self.conversation, kind)
+        self.push_screen(
+            TextPromptScreen("Export to file", str(suggested)),
+            partial(self._export, self.conversation, kind),
+        )
+
+    def _export(self, conversation: Conversation, kind: ExportFormat, path: str | None) -> None:
+        if not path or not path.strip():
+            return
+        target = Path(path.strip()).expanduser()
+        try:
+            write_export(conversation, target, kind)
+        except TransferError as error:
+            self.notify(str(error), title="Not exported", severity="error", markup=False)
+            return
+        self.notify(f"Exported to {target}", markup=False)
+
+    def action_import_conversation(self) -> None:
+        self.push_screen(
+            TextPromptScreen(
+                "Import a JSON export", "", placeholder="path of a file exported as JSON"
+            ),
+            self._import,
+        )
+
+    async def _import(self, path: str | None) -> None:
+        if not path or not path.strip():
+            return
+        try:
+            conversation = import_file(Path(path.strip()).expanduser(), self.store)
+        except TransferError as error:
+            self.notify(str(error), title="Not imported", severity="error", markup=False)
+            return
+        self.sidebar.upsert(ConversationSummary.of(conversation))
+        self._index(conversation)
+        await self._show(conversation)
+        self.notify(f"Imported “{conversation.title}”.", markup=False)
 
     async def action_new_conversation(self) -> None:
         if self.conversation.messages:
@@ -683,7 +792,7 @@ class OllamaTUI(App[None]):
                     self._take(live, event)
                     if monotonic() - last_checkpoint > CHECKPOINT_SECONDS:
                         live.sync()
-                        self._save(conversation)
+                        self._save(conversation, index=False)
                         last_checkpoint = monotonic()
                 return
             except ServerBusy:
@@ -1157,6 +1266,9 @@ class OllamaTUI(App[None]):
             self.action_toggle_parameters,
         )
         yield SystemCommand(
+            "Search conversations", "Find words in every conversation (ctrl+f)", self.action_search
+        )
+        yield SystemCommand(
             "Rename conversation",
             "Give the open conversation a new title (F2)",
             self.action_rename_conversation,
@@ -1165,6 +1277,16 @@ class OllamaTUI(App[None]):
             "Duplicate conversation",
             "Copy the open conversation under a new id",
             self.action_duplicate_conversation,
+        )
+        yield SystemCommand(
+            "Export conversation",
+            "Write the open conversation to a Markdown or JSON file",
+            self.action_export_conversation,
+        )
+        yield SystemCommand(
+            "Import conversation",
+            "Add a conversation from a JSON export (never overwrites one)",
+            self.action_import_conversation,
         )
         yield SystemCommand(
             "Delete conversation",

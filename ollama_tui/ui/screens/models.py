@@ -153,6 +153,7 @@ class TransferRate:
         return (last - first) / (end - start) if end > start else None
 
     def seconds_left(self, total: int) -> float | None:
+        """Time to get the rest of `total` bytes at the current speed; None while unknown."""
         speed = self.speed
         if not speed or not self._samples:
             return None
@@ -259,7 +260,7 @@ class ModelsScreen(Screen[None]):
             height: auto;
         }
         & #model-details {
-            width: 40;
+            width: 38;
             height: 1fr;
             border: round $panel-lighten-2;
             border-title-color: $text-muted;
@@ -304,6 +305,7 @@ class ModelsScreen(Screen[None]):
         self.client = client
         self._clock = clock
         self._models: list[ModelSummary] = []
+        self._listed = False  # whether the server has answered with its models yet
         self._loaded_models: list[RunningModel] = []
         self._details: dict[str, ModelDetails] = {}
         self._shown: str | None = None
@@ -445,6 +447,7 @@ class ModelsScreen(Screen[None]):
         except OllamaError as error:
             self._error(error)
             return
+        self._listed = True
         self._fill_installed(select)
 
     # Details
@@ -455,8 +458,8 @@ class ModelsScreen(Screen[None]):
         details_pane = self.query_one("#model-details")
         details_pane.border_title = Content(name) if name else "Details"
         if name is None:
-            empty = "No models installed: press p to pull one." if not self._models else ""
-            self._render_details(None, empty)
+            empty = self._listed and not self._models
+            self._render_details(None, "No models installed: press p to pull one." if empty else "")
         elif name in self._details:
             self._render_details(self._details[name])
         else:

@@ -29,6 +29,12 @@ FLUSH_INTERVAL = 0.1
 Each render that adds a line lays out and repaints the whole screen (~20–30 ms on a 2-core
 machine), so 10 renders a second leave the prompt responsive while a reply streams."""
 
+FIRST_PAINT = 4
+"""Messages mounted before the first frame of a conversation that was just opened."""
+
+FOUND_MARK_SECONDS = 3.0
+"""How long a message reached from search stays marked."""
+
 PAGE_SIZE = 12
 """Messages mounted at a time; earlier ones are mounted when the user scrolls to the top.
 
@@ -569,9 +575,13 @@ class MessageList(VerticalScroll, can_focus=False):
         yield EarlierMessages("")
 
     async def show(self, conversation: Conversation) -> None:
-        """Replace what is shown with the latest page of `conversation`."""
+        """Replace what is shown with the latest messages of `conversation`.
+
+        The last FIRST_PAINT messages are mounted at once, so the first frame comes quickly;
+        the rest of the latest page is mounted above them right after that frame.
+        """
         self.conversation = conversation
-        self._first_shown = max(0, len(conversation.messages) - PAGE_SIZE)
+        self._first_shown = max(0, len(conversation.messages) - FIRST_PAINT)
         shown = conversation.messages[self._first_shown :]
         # One layout when all is mounted, rather than one per message as each Markdown fills.
         with self.app.batch_update():
@@ -581,6 +591,22 @@ class MessageList(VerticalScroll, can_focus=False):
         self._update_earlier_line()
         self.query_one("#empty-hint").display = not shown
         self.anchor()
+        if self._first_shown > 0:
+            self.call_after_refresh(self._fill_page, conversation)
+
+    async def _fill_page(self, conversation: Conversation) -> None:
+        """Mount the rest of the latest page above what `show` mounted (the view stays put)."""
+        if conversation is not self.conversation:
+            return
+        start = max(0, len(conversation.messages) - PAGE_SIZE)
+        if start >= self._first_shown:
+            return
+        views = [MessageView(m) for m in conversation.messages[start : self._first_shown]]
+        first = self.query(MessageView).first() if self.query(MessageView) else None
+        self._first_shown = start
+        with self.app.batch_update():
+            await self.mount_all(views, before=first) if first else await self.mount_all(views)
+        self._update_earlier_line()
 
     async def add(self, message: Message) -> MessageView:
         """Show a message just appended to the conversation."""
@@ -637,6 +663,21 @@ class MessageList(VerticalScroll, can_focus=False):
         self._update_earlier_line()
         if first is not None:
             self.call_after_refresh(self.scroll_to_widget, first, top=True, animate=False)
+
+    async def reveal(self, message_id: str) -> None:
+        """Scroll to a message, mounting earlier pages until it is there, and mark it briefly."""
+        if self.conversation is None:
+            return
+        ids = [message.id for message in self.conversation.messages]
+        if message_id not in ids:
+            return
+        while ids.index(message_id) < self._first_shown:
+            await self.load_earlier()
+        view = next(v for v in self.query(MessageView) if v.message.id == message_id)
+        self.anchor(False)
+        view.add_class("-found")
+        self.set_timer(FOUND_MARK_SECONDS, lambda: view.remove_class("-found"))
+        self.call_after_refresh(self.scroll_to_widget, view, top=True, animate=False)
 
     def _update_earlier_line(self) -> None:
         line = self.query_one(EarlierMessages)
