@@ -337,6 +337,7 @@ class Conversation:
     """For thinking models: False, True or a level ("low", "medium", "high"); None = default."""
     host: str = ""
     """Name of the server the conversation last talked to ("" before the first reply)."""
+    pinned: bool = False
 
     @property
     def has_title(self) -> bool:
@@ -447,6 +448,8 @@ class Conversation:
             data["think"] = self.think
         if self.host:
             data["host"] = self.host
+        if self.pinned:
+            data["pinned"] = True
         return data
 
     def duplicate(self) -> Conversation:
@@ -482,6 +485,7 @@ class Conversation:
                 memory=_memory_from(data.get("memory")),
                 think=_think_from(data.get("think")),
                 host=str(data.get("host") or ""),
+                pinned=data.get("pinned") is True,
                 summary=_summary_from(data.get("summary")),
             )
         except (KeyError, TypeError, AttributeError) as error:

@@ -29,7 +29,7 @@ except ImportError:  # Windows: no advisory locks; atomic writes still hold
     fcntl = None  # type: ignore[assignment]
 from ollama_tui.chat.conversation import Conversation, FormatError, is_valid_id
 
-INDEX_VERSION = 2
+INDEX_VERSION = 3
 
 
 class StoreError(Exception):
@@ -45,6 +45,7 @@ class ConversationSummary:
     updated_at: str
     model: str
     message_count: int
+    pinned: bool = False
 
     @classmethod
     def of(cls, conversation: Conversation) -> ConversationSummary:
@@ -54,6 +55,7 @@ class ConversationSummary:
             updated_at=conversation.updated_at,
             model=conversation.model,
             message_count=len(conversation.messages),
+            pinned=conversation.pinned,
         )
 
 
@@ -243,6 +245,7 @@ class ConversationStore:
                         updated_at=str(item["updated_at"]),
                         model=str(item["model"]),
                         message_count=int(item["message_count"]),
+                        pinned=item["pinned"] is True,
                     ),
                     _Stamp(int(item["size"]), int(item["mtime_ns"]), int(item["inode"])),
                 )
