@@ -231,6 +231,7 @@ def test_list_without_a_terminal_keeps_whole_titles_and_json_is_for_scripts(
             "updated_at": "x",
             "model": "llama3.2:latest",
             "message_count": 2,
+            "pinned": False,
         }
     ]
 

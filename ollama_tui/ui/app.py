@@ -909,6 +909,10 @@ class OllamaTUI(App[None]):
         marker.update(Content.styled(text, "italic $warning"))
         self.message_list.move_child(marker, before=view)
 
+    @on(MessageList.EarlierShown)
+    def _earlier_shown(self) -> None:
+        self._show_memory()  # the message where memory begins may be on screen now
+
     @on(MemoryMarker.Opened)
     def _open_summary(self) -> None:
         summary = self.conversation.summary

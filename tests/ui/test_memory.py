@@ -138,7 +138,13 @@ async def test_window_memory_chosen_in_the_panel_sends_the_latest_turns(
 
         assert summary_calls(fake_ollama) == []
         assert len(request["messages"]) < 40
-        assert "no longer fit" in str(app.query_one(MemoryMarker).render())
+        marker = app.query_one(MemoryMarker)
+        for _ in range(10):  # the marker shows once the user scrolls up to where memory begins
+            if marker.display:
+                break
+            await app.message_list.load_earlier()
+            await pilot.pause()
+        assert "no longer fit" in str(marker.render())
     assert ConversationStore(data_dir).load(saved.id).memory is MemoryStrategy.WINDOW
 
 

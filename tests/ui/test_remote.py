@@ -114,4 +114,4 @@ async def test_bearer_token_and_headers_reach_the_server_and_nothing_else(
     written = [p for p in data_dir.rglob("*") if p.is_file()] + [config_path]
     assert len(written) >= 3
     for path in written:
-        assert secret not in path.read_text(), f"the API key was written to {path}"
+        assert secret.encode() not in path.read_bytes(), f"the API key was written to {path}"

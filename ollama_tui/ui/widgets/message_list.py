@@ -13,7 +13,8 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
-from textual.events import MouseScrollUp
+from textual.events import Mount, MouseScrollUp
+from textual.message import Message as TextualMessage
 from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Collapsible, Markdown, Static
@@ -35,12 +36,13 @@ FIRST_PAINT = 4
 FOUND_MARK_SECONDS = 3.0
 """How long a message reached from search stays marked."""
 
-PAGE_SIZE = 12
-"""Messages mounted at a time; earlier ones are mounted when the user scrolls to the top.
+PAGE_SIZE = 40
+"""Messages mounted when a conversation opens (the memory marker needs the first message the
+model still sees to be mounted); earlier ones are mounted as the user scrolls to the top."""
 
-Mounting a message costs ~20 ms (its widgets are styled, its Markdown parsed), and every
-mounted message is laid out again on each render of a streaming reply, so fewer is faster;
-12 fill more than a screen."""
+FILL_CHUNK = 12
+"""Messages mounted at a time after the first frame, and per scroll to the top, with a frame
+in between, so the prompt answers meanwhile (mounting a message costs ~10–20 ms)."""
 
 FENCE_PREVIEW_CHARS = 2_000
 """An open code block longer than this streams as plain text, highlighted once when it closes.
@@ -54,6 +56,9 @@ PARAGRAPH_PREVIEW_CHARS = 4_000
 PREVIEW_PAGE_LINES = 40
 PREVIEW_PAGE_CHARS = 2_000
 """Size of one plain-text page of a preview; only the last page is redrawn as text arrives."""
+
+SYNC_PARSE_CHARS = 20_000
+"""Messages up to this long are parsed as they are mounted; longer ones in a thread."""
 
 HIGHLIGHT_IN_THREAD_CHARS = 2_000
 """Code blocks longer than this are highlighted in a worker thread, off the event loop."""
@@ -145,6 +150,24 @@ class MessageBody(Markdown):
 
     def __init__(self, markdown: str) -> None:
         super().__init__(markdown, open_links=False, classes="message-body")
+
+    async def _on_mount(self, event: Mount) -> None:
+        # Markdown parses its first text in a worker thread and mounts the blocks later, so a
+        # just-opened conversation would show empty messages for a frame or more. A message
+        # parses in well under a millisecond per kilobyte: do it now, as update() would.
+        markdown = self._initial_markdown or ""
+        if len(markdown) > SYNC_PARSE_CHARS:
+            return  # Markdown._on_mount updates it in a thread
+        event.prevent_default()
+        self._initial_markdown = None
+        self._theme = self.app.theme
+        self._markdown = markdown
+        self._table_of_contents = None
+        blocks = self._build_from_source(markdown)
+        if blocks:
+            await self.mount_all(blocks)
+        lines = markdown.splitlines()
+        self._last_parsed_line = len(lines) - (1 if lines and lines[-1] else 0)
 
     def append(self, markdown: str):  # type: ignore[no-untyped-def]  # AwaitComplete
         # Mounting a block re-styles every child that has an order-dependent style (the
@@ -564,6 +587,9 @@ class EarlierMessages(Static):
 class MessageList(VerticalScroll, can_focus=False):
     """The conversation's messages; only the latest page is mounted until the user scrolls up."""
 
+    class EarlierShown(TextualMessage):
+        """Earlier messages were mounted above the ones shown."""
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.conversation: Conversation | None = None
@@ -601,12 +627,15 @@ class MessageList(VerticalScroll, can_focus=False):
         start = max(0, len(conversation.messages) - PAGE_SIZE)
         if start >= self._first_shown:
             return
+        start = max(start, self._first_shown - FILL_CHUNK)
         views = [MessageView(m) for m in conversation.messages[start : self._first_shown]]
         first = self.query(MessageView).first() if self.query(MessageView) else None
         self._first_shown = start
         with self.app.batch_update():
             await self.mount_all(views, before=first) if first else await self.mount_all(views)
         self._update_earlier_line()
+        self.post_message(self.EarlierShown())
+        self.call_after_refresh(self._fill_page, conversation)
 
     async def add(self, message: Message) -> MessageView:
         """Show a message just appended to the conversation."""
@@ -654,13 +683,14 @@ class MessageList(VerticalScroll, can_focus=False):
         """Mount the previous page of messages above the ones shown, keeping the view still."""
         if self.conversation is None or self._first_shown == 0:
             return
-        start = max(0, self._first_shown - PAGE_SIZE)
+        start = max(0, self._first_shown - FILL_CHUNK)
         views = [MessageView(m) for m in self.conversation.messages[start : self._first_shown]]
         self._first_shown = start
         first = self.query(MessageView).first() if self.query(MessageView) else None
         with self.app.batch_update():
             await self.mount_all(views, before=first) if first else await self.mount_all(views)
         self._update_earlier_line()
+        self.post_message(self.EarlierShown())
         if first is not None:
             self.call_after_refresh(self.scroll_to_widget, first, top=True, animate=False)
 
