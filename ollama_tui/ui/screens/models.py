@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -44,6 +45,14 @@ SORT_COLUMNS: dict[str, tuple[str, bool]] = {
     "modified": ("Modified", True),
 }
 """Sortable columns of the installed list: label, and whether they sort descending first."""
+
+LOADED_COLUMNS = [
+    ("name", "Name"),
+    ("size", "Size"),
+    ("processor", "Processor"),
+    ("context", "Context"),
+    ("until", "Until"),
+]
 
 SECTIONS = (("parameters", "Parameters"), ("template", "Template"), ("license", "License"))
 
@@ -128,6 +137,47 @@ def processor(model: RunningModel) -> str:
     if gpu <= 0:
         return "100% CPU"
     return f"{100 - gpu}%/{gpu}% CPU/GPU"
+
+
+def installed_cells(model: ModelSummary) -> list[Text]:
+    """A row of the installed list: name, params, quant, size, modified date, badges."""
+    modified = timestamp(model.modified_at)
+    return [
+        Text(model.name),
+        Text(model.parameter_size or "", justify="right"),
+        Text(model.quantization or ""),
+        Text(human_bytes(model.size) if model.size is not None else "", justify="right"),
+        Text(datetime.fromtimestamp(modified).strftime("%Y-%m-%d") if modified else ""),
+        badges(model.capabilities),
+    ]
+
+
+def loaded_cells(model: RunningModel, now: float) -> list[Text]:
+    """A row of the loaded list: name, memory, processor, context, time left at `now`."""
+    return [
+        Text(model.name),
+        Text(human_bytes(model.size) if model.size is not None else "", justify="right"),
+        Text(processor(model)),
+        Text(f"{model.context_length:,}" if model.context_length else "", justify="right"),
+        Text(time_left(model.expires_at, now)),
+    ]
+
+
+def fill_table(
+    table: DataTable[Text], columns: list[tuple[str, str]], rows: list[tuple[str, list[Text]]]
+) -> None:
+    """Replace a table's columns (key, label) and rows (key, cells), each column as wide as
+    its widest cell.
+
+    DataTable sizes auto-width columns only once idle, and rows painted before then keep the
+    header's width until something else changes; giving the widths up front avoids that.
+    """
+    table.clear(columns=True)
+    for index, (key, label) in enumerate(columns):
+        width = max([cell_len(label), *(cells[index].cell_len for _, cells in rows)])
+        table.add_column(label, width=width, key=key)
+    for key, cells in rows:
+        table.add_row(*cells, key=key)
 
 
 class TransferRate:
@@ -350,7 +400,6 @@ class ModelsScreen(Screen[None]):
     def on_mount(self) -> None:
         self.installed.border_title = "Installed"
         self.loaded.border_title = "Loaded"
-        self.loaded.add_columns("Name", "Size", "Processor", "Context", "Until")
         self.query_one("#model-details").border_title = "Details"
         pull_panel = self.query_one("#pull-panel")
         pull_panel.border_title = "Pull a model"
@@ -387,23 +436,13 @@ class ModelsScreen(Screen[None]):
         table = self.installed
         current = select or self._highlighted(table)
         row = table.cursor_row
-        table.clear(columns=True)
-        for key, (label, _) in SORT_COLUMNS.items():
-            arrow = (" ▼" if self._reverse else " ▲") if key == self._sort else ""
-            table.add_column(label + arrow, key=key)
-        table.add_column("Capabilities", key="capabilities")
+        columns = [
+            (key, label + ((" ▼" if self._reverse else " ▲") if key == self._sort else ""))
+            for key, (label, _) in SORT_COLUMNS.items()
+        ]
         models = sorted(self._models, key=self._sort_key, reverse=self._reverse)
-        for model in models:
-            modified = timestamp(model.modified_at)
-            table.add_row(
-                Text(model.name),
-                Text(model.parameter_size or "", justify="right"),
-                Text(model.quantization or ""),
-                Text(human_bytes(model.size) if model.size is not None else "", justify="right"),
-                Text(datetime.fromtimestamp(modified).strftime("%Y-%m-%d") if modified else ""),
-                badges(model.capabilities),
-                key=model.name,
-            )
+        rows = [(model.name, installed_cells(model)) for model in models]
+        fill_table(table, [*columns, ("capabilities", "Capabilities")], rows)
         names = [model.name for model in models]
         # On the same model, or, when it is gone, on the one that took its place.
         table.move_cursor(row=names.index(current) if current in names else row)
@@ -513,17 +552,9 @@ class ModelsScreen(Screen[None]):
     def _fill_running(self) -> None:
         table = self.loaded
         current = self._highlighted(table)
-        table.clear()
         now = self._clock()
-        for model in self._loaded_models:
-            table.add_row(
-                Text(model.name),
-                Text(human_bytes(model.size) if model.size is not None else "", justify="right"),
-                Text(processor(model)),
-                Text(f"{model.context_length:,}" if model.context_length else "", justify="right"),
-                Text(time_left(model.expires_at, now)),
-                key=model.name,
-            )
+        rows = [(model.name, loaded_cells(model, now)) for model in self._loaded_models]
+        fill_table(table, LOADED_COLUMNS, rows)
         names = [model.name for model in self._loaded_models]
         if current in names:
             table.move_cursor(row=names.index(current))
