@@ -30,6 +30,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("conversation.rename", "f2", "rename the conversation"),
     Command("conversation.search", "ctrl+f", "search all conversations as you type"),
     Command("model.pick", "ctrl+l", "pick a model: type part of its name, Enter"),
+    Command("models.open", "f3", "models: installed and loaded, details, pull, delete, unload"),
     Command(
         "sidebar.toggle",
         "ctrl+b",

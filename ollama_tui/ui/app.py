@@ -74,6 +74,7 @@ from ollama_tui.sanitize import one_line, sanitize
 from ollama_tui.ui.inert import inert
 from ollama_tui.ui.screens.confirm import ConfirmScreen
 from ollama_tui.ui.screens.help import HelpScreen
+from ollama_tui.ui.screens.models import ModelsScreen
 from ollama_tui.ui.screens.picker import Choice, PickerScreen, model_choices
 from ollama_tui.ui.screens.search import SearchScreen
 from ollama_tui.ui.screens.summary import SummaryScreen
@@ -127,6 +128,22 @@ class LiveReply:
 
 
 SEND_ANYWAY = "send-anyway"
+
+MAIN_SCREEN_ACTIONS = frozenset(
+    {
+        "stop_reply",
+        "retry",
+        "new_conversation",
+        "rename_conversation",
+        "search",
+        "pick_model",
+        "open_models",
+        "toggle_sidebar",
+        "toggle_parameters",
+        "scroll_messages",
+    }
+)
+"""Actions that act on the chat screen, and so not while a dialog or the models screen is up."""
 
 
 def overflow_choices(plan: ContextPlan) -> list[Choice]:
@@ -195,6 +212,7 @@ class OllamaTUI(App[None]):
             id="conversation.search",
         ),
         Binding(default_keys("model.pick"), "pick_model", "Model", id="model.pick"),
+        Binding(default_keys("models.open"), "open_models", "Models", id="models.open"),
         Binding(default_keys("sidebar.toggle"), "toggle_sidebar", "Chats", id="sidebar.toggle"),
         Binding(
             default_keys("parameters.toggle"), "toggle_parameters", "Params", id="parameters.toggle"
@@ -1039,12 +1057,12 @@ class OllamaTUI(App[None]):
         self.status.activity = text if streaming or not text else ""
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in MAIN_SCREEN_ACTIONS and self.screen is not self.screen_stack[0]:
+            return False  # another screen is on top: its own keys apply, not these
         if action == "stop_reply":
             return self.conversation.id in self._live
         if action == "retry":
             return bool(self.conversation.messages) and self.conversation.id not in self._live
-        if action == "scroll_messages":
-            return isinstance(self.screen, Screen) and self.screen is self.screen_stack[0]
         return True
 
     async def action_stop_reply(self) -> None:
@@ -1053,6 +1071,15 @@ class OllamaTUI(App[None]):
             live.worker.cancel()
 
     # Models
+
+    def action_open_models(self) -> None:
+        if isinstance(self.screen, ModelsScreen):
+            return
+        self.push_screen(ModelsScreen(self.client))
+
+    @on(ModelsScreen.ModelsChanged)
+    async def _models_changed(self) -> None:
+        await self._refresh_models()
 
     async def action_pick_model(self) -> None:
         if not self.models:
@@ -1301,6 +1328,11 @@ class OllamaTUI(App[None]):
             "Restore deleted conversation",
             "Bring a conversation back from the trash",
             self.action_restore_conversation,
+        )
+        yield SystemCommand(
+            "Models",
+            "Installed and loaded models: details, pull, delete, unload (F3)",
+            self.action_open_models,
         )
         yield SystemCommand(
             "Switch host",

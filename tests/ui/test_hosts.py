@@ -11,9 +11,10 @@ from ollama_tui.chat.store import ConversationStore
 from ollama_tui.cli import make_app
 from ollama_tui.config import load_settings
 from ollama_tui.ui.app import OllamaTUI
+from ollama_tui.ui.screens.models import ModelsScreen
 from ollama_tui.ui.screens.picker import PickerScreen
 from tests.fake_ollama import FakeOllama
-from tests.ui.conftest import connected, send, settle, wait_until
+from tests.ui.conftest import MakeApp, connected, send, settle, wait_until
 
 
 def app_with_hosts(config_path: Path, data_dir: Path, **urls: str) -> OllamaTUI:
@@ -79,3 +80,24 @@ async def test_switch_host_mid_conversation_keeps_the_history(
             assert any(
                 "where this conversation was held" in n.message for n in again._notifications
             )
+
+
+async def test_f3_opens_models_and_a_pulled_model_reaches_the_pickers(
+    fake_ollama: FakeOllama, build_app: MakeApp
+) -> None:
+    app = build_app(fake_ollama.url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await connected(pilot, app)
+        assert "gemma3:1b" not in [m.name for m in app.models]
+        await pilot.press("f3")
+        await wait_until(pilot, lambda: isinstance(app.screen, ModelsScreen))
+        await pilot.press("ctrl+n")  # main-screen keys do nothing here
+        await pilot.press("p", *"gemma3:1b", "enter")
+        await wait_until(pilot, lambda: "gemma3:1b" in [m.name for m in app.models], 20)
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: not isinstance(app.screen, ModelsScreen))
+        await pilot.press("ctrl+l")
+        await wait_until(pilot, lambda: isinstance(app.screen, PickerScreen))
+        options = app.screen.query_one(OptionList)
+        shown = [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
+        assert any(label.startswith("gemma3:1b") for label in shown)
