@@ -294,6 +294,20 @@ def migrate(document: dict[str, Any]) -> dict[str, Any]:
 
 THINK_LEVELS = ("low", "medium", "high")
 
+_DURATION = re.compile(r"-?((\d+(\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h))+|-?\d+")
+
+
+def is_keep_alive(text: str) -> bool:
+    """Whether Ollama accepts `text` as keep_alive: whole seconds, or a Go duration."""
+    return _DURATION.fullmatch(text) is not None
+
+
+def keep_alive_value(text: str) -> int | str | None:
+    """keep_alive as the request carries it: a number of seconds, a duration, or nothing."""
+    if not text:
+        return None
+    return int(text) if text.lstrip("-").isdigit() else text
+
 
 def _think_from(value: Any) -> bool | str | None:
     if isinstance(value, bool) or value in THINK_LEVELS:
@@ -338,6 +352,9 @@ class Conversation:
     host: str = ""
     """Name of the server the conversation last talked to ("" before the first reply)."""
     pinned: bool = False
+    keep_alive: str = ""
+    """How long Ollama keeps the model loaded after a reply: seconds ("300", "-1" = forever) or
+    a Go duration ("10m", "1h30m"); "" = the server's default."""
 
     @property
     def has_title(self) -> bool:
@@ -450,6 +467,8 @@ class Conversation:
             data["host"] = self.host
         if self.pinned:
             data["pinned"] = True
+        if self.keep_alive:
+            data["keep_alive"] = self.keep_alive
         return data
 
     def duplicate(self) -> Conversation:
@@ -486,6 +505,7 @@ class Conversation:
                 think=_think_from(data.get("think")),
                 host=str(data.get("host") or ""),
                 pinned=data.get("pinned") is True,
+                keep_alive=str(data.get("keep_alive") or ""),
                 summary=_summary_from(data.get("summary")),
             )
         except (KeyError, TypeError, AttributeError) as error:

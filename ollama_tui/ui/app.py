@@ -36,6 +36,7 @@ from ollama_tui.chat.conversation import (
     MessageState,
     Options,
     Role,
+    keep_alive_value,
 )
 from ollama_tui.chat.export import (
     FORMATS,
@@ -806,6 +807,7 @@ class OllamaTUI(App[None]):
                     plan.messages,
                     options=request_options(conversation.options, plan.num_ctx),
                     think=conversation.think if details and details.can_think else None,
+                    keep_alive=keep_alive_value(conversation.keep_alive),
                 ):
                     self._take(live, event)
                     if monotonic() - last_checkpoint > CHECKPOINT_SECONDS:
@@ -1200,6 +1202,12 @@ class OllamaTUI(App[None]):
         if self.conversation.messages:
             self._save(self.conversation)
         self._show_memory()
+
+    @on(ParameterPanel.KeepAliveChanged)
+    def _keep_alive_chosen(self, event: ParameterPanel.KeepAliveChanged) -> None:
+        self.conversation.keep_alive = event.keep_alive
+        if self.conversation.messages:
+            self._save(self.conversation)
 
     @on(ParameterPanel.ThinkChanged)
     def _think_chosen(self, event: ParameterPanel.ThinkChanged) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from textual.widgets import Collapsible, Select
+from textual.widgets import Collapsible, Input, Select
 
 from ollama_tui.chat.conversation import MessageState
 from ollama_tui.chat.store import ConversationStore
@@ -96,3 +96,27 @@ async def test_no_thinking_switch_for_models_that_cannot_think(
         await send(pilot, app, "hi")
         await settle(pilot, app)
         assert "think" not in fake_ollama.chat_requests()[-1]
+
+
+async def test_keep_alive_is_a_conversation_parameter(
+    fake_ollama: FakeOllama, build_app: MakeApp, data_dir: Path
+) -> None:
+    app = build_app(fake_ollama.url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await connected(pilot, app)
+        field = app.query_one("#keep-alive", Input)
+        field.focus()
+        await pilot.press(*"ten minutes")
+        assert app.parameters.invalid_fields == ["Keep loaded"]
+        field.value = ""
+        await pilot.press(*"10m")
+        assert app.parameters.invalid_fields == []
+        await send(pilot, app, "hi")
+        await settle(pilot, app)
+        assert fake_ollama.chat_requests()[-1]["keep_alive"] == "10m"
+
+        field.value = "-1"
+        await send(pilot, app, "keep it forever")
+        await settle(pilot, app)
+        assert fake_ollama.chat_requests()[-1]["keep_alive"] == -1
+    assert ConversationStore(data_dir).load(app.conversation.id).keep_alive == "-1"

@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.message import Message
-from textual.validation import Integer, Number, ValidationResult, Validator
+from textual.validation import Function, Integer, Number, ValidationResult, Validator
 from textual.widgets import Input, Label, Select, Static, TextArea
 
 from ollama_tui.chat.conversation import (
@@ -18,8 +18,11 @@ from ollama_tui.chat.conversation import (
     MemoryStrategy,
     Options,
     OptionSpec,
+    is_keep_alive,
 )
 from ollama_tui.ui.inert import inert
+
+KEEP_ALIVE_HELP = 'seconds ("300", "-1" forever) or a duration ("10m", "1h30m")'
 
 THINK_CHOICES: dict[str, tuple[str, bool | str | None]] = {
     "default": ("model default", None),
@@ -56,6 +59,10 @@ class ParameterPanel(VerticalScroll, can_focus=False):
     @dataclass
     class OptionsChanged(Message):
         options: Options
+
+    @dataclass
+    class KeepAliveChanged(Message):
+        keep_alive: str
 
     @dataclass
     class ThinkChanged(Message):
@@ -99,6 +106,17 @@ class ParameterPanel(VerticalScroll, can_focus=False):
         )
         yield Label("System prompt", classes="field-label")
         yield TextArea(id="system-prompt", soft_wrap=True, tab_behavior="focus", compact=True)
+        yield Label("Keep loaded", classes="field-label")
+        yield Input(
+            placeholder="server default (5m)",
+            id="keep-alive",
+            validators=[Function(is_keep_alive, KEEP_ALIVE_HELP)],
+            validate_on=["changed", "submitted"],
+            valid_empty=True,
+            compact=True,
+            tooltip="How long Ollama keeps the model in memory after a reply",
+        )
+        yield Static("", id="keep-alive-note", classes="note")
         yield Label("Options", classes="field-label")
         for spec in OPTION_SPECS:
             with Horizontal(classes="option-row"):
@@ -127,6 +145,8 @@ class ParameterPanel(VerticalScroll, can_focus=False):
                 self._show_note(spec, None)
             self.query_one("#system-prompt", TextArea).text = conversation.system_prompt
             self.query_one("#memory-select", Select).value = conversation.memory
+            self.query_one("#keep-alive", Input).value = conversation.keep_alive
+            self.query_one("#keep-alive-note").display = False
             self.set_model(conversation.model)
         self.show_thinking(False, conversation.think)
 
@@ -194,6 +214,16 @@ class ParameterPanel(VerticalScroll, can_focus=False):
         event.stop()
         self.post_message(self.SystemPromptChanged(event.text_area.text))
 
+    @on(Input.Changed, "#keep-alive")
+    def _keep_alive_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        valid = event.validation_result is None or event.validation_result.is_valid
+        note = self.query_one("#keep-alive-note", Static)
+        note.display = not valid
+        note.set_class(not valid, "-invalid")
+        note.update(Content.styled(f"✗ {KEEP_ALIVE_HELP}; not sent", "$error"))
+        self.post_message(self.KeepAliveChanged(event.value.strip() if valid else ""))
+
     @on(Input.Changed)
     def _option_changed(self, event: Input.Changed) -> None:
         event.stop()
@@ -227,8 +257,11 @@ class ParameterPanel(VerticalScroll, can_focus=False):
     @property
     def invalid_fields(self) -> list[str]:
         """Labels of the fields whose typed value is invalid and so not applied."""
-        return [
+        invalid = [
             spec.label
             for spec in OPTION_SPECS
             if self.query_one(f"#{spec.name}-note", Static).has_class("-invalid")
         ]
+        if self.query_one("#keep-alive-note", Static).has_class("-invalid"):
+            invalid.append("Keep loaded")
+        return invalid
