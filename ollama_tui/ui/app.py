@@ -103,6 +103,8 @@ BUSY_RETRY_DELAYS = (1.0, 2.0, 4.0)
 """Seconds to wait before each new try when Ollama answers 503 (its queue is full)."""
 
 RECONNECT_DELAYS = (1.0, 2.0, 4.0, 8.0, 15.0)
+PROBE_SECONDS = 2.0
+"""How long the host list waits for each host to say which Ollama it runs."""
 HEALTH_CHECK_SECONDS = 20.0
 
 
@@ -457,10 +459,12 @@ class OllamaTUI(App[None]):
         self.push_screen(PickerScreen("Host", choices, current=self.host.name), self._host_chosen)
 
     async def _probe(self, host: HostSettings) -> str | None:
+        """The host's Ollama version, or None when it does not answer within a moment."""
         try:
-            return sanitize(await self._client_for(host).version())
-        except OllamaError:
+            version = await asyncio.wait_for(self._client_for(host).version(), PROBE_SECONDS)
+        except (OllamaError, TimeoutError):
             return None
+        return sanitize(version)
 
     def _host_chosen(self, name: str | None) -> None:
         hosts = {host.name: host for host in all_hosts(self.settings)}
