@@ -37,6 +37,7 @@ COMMANDS: tuple[Command, ...] = (
         "show, focus or hide the conversation list (up/down, Enter opens)",
     ),
     Command("sidebar.delete", "delete", "in the list: move the conversation to the trash"),
+    Command("sidebar.pin", "p", "in the list: pin the conversation on top, or unpin it"),
     Command("parameters.toggle", "ctrl+r", "show, focus or hide the parameter panel"),
     Command("messages.up", "pageup", "scroll the messages up (earlier ones load at the top)"),
     Command("messages.down", "pagedown", "scroll the messages down"),

@@ -516,6 +516,24 @@ class OllamaTUI(App[None]):
             return
         await self._show(conversation)
 
+    @on(ConversationSidebar.PinRequested)
+    async def _pin_requested(self, event: ConversationSidebar.PinRequested) -> None:
+        conversation_id = event.conversation_id
+        if conversation_id == self.conversation.id:
+            conversation = self.conversation
+        elif conversation_id in self._live:
+            conversation = self._live[conversation_id].conversation
+        else:
+            try:
+                conversation = self.store.load(conversation_id)
+            except StoreError as error:
+                self.notify(str(error), title="Cannot pin", severity="error", markup=False)
+                return
+        conversation.pinned = not conversation.pinned
+        if self._save(conversation, index=False):
+            self.sidebar.upsert(ConversationSummary.of(conversation))
+            self.sidebar.highlight_id(conversation_id)
+
     @on(ConversationSidebar.DeleteRequested)
     def _delete_requested(self, event: ConversationSidebar.DeleteRequested) -> None:
         self._ask_delete(event.conversation_id)

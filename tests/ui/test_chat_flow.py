@@ -42,7 +42,7 @@ async def test_send_streams_the_reply_and_saves_both(
         assert view is not None
         assert view.query_one(Markdown).source == reply.content
         assert app.status.speed is not None and app.status.speed > 0
-        assert app.sidebar.option_count == 1
+        assert app.sidebar.summary_count == 1
 
         request = fake_ollama.chat_requests()[-1]
         assert request["model"] == "llama3.2:latest"
@@ -160,15 +160,16 @@ async def test_new_conversation_and_reopening_after_restart(
         assert not app.query(MessageView)
         await send(pilot, app, "second conversation")
         await settle(pilot, app)
-        assert app.sidebar.option_count == 2
+        assert app.sidebar.summary_count == 2
         first_messages = [m.to_dict() for m in first.messages]
 
     again = build_app(fake_ollama.url)
     async with again.run_test(size=(120, 40)) as pilot:
-        assert again.sidebar.option_count == 2
+        assert again.sidebar.summary_count == 2
         await pilot.press("ctrl+b")
         assert again.focused is again.sidebar
-        assert again.sidebar.highlighted == 0  # the newest is highlighted on focus
+        newest = again.sidebar.conversation_ids()[0]
+        assert again.sidebar.highlighted_option.id == newest  # highlighted on focus
         await pilot.press("down", "enter")
         await wait_until(pilot, lambda: again.conversation.id == first.id)
         assert [m.to_dict() for m in again.conversation.messages] == first_messages

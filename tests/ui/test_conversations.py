@@ -24,7 +24,7 @@ async def test_rename_with_f2(fake_ollama: FakeOllama, build_app: MakeApp, data_
         await wait_until(pilot, lambda: isinstance(app.screen, TextPromptScreen))
         await pilot.press("ctrl+u", *"Tides and moons", "enter")
         await wait_until(pilot, lambda: app.conversation.title == "Tides and moons")
-        option = app.sidebar.get_option_at_index(0)
+        option = app.sidebar.get_option(app.sidebar.conversation_ids()[0])
         assert str(option.prompt).startswith("Tides and moons")
     (summary,) = ConversationStore(data_dir).list()
     assert summary.title == "Tides and moons"

@@ -73,7 +73,7 @@ async def test_damaged_files_are_set_aside_with_a_notice(
     app = build_app(unused_url)
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
         await pilot.pause()
-        assert app.sidebar.option_count == 1
+        assert app.sidebar.summary_count == 1
         damaged = [n for n in notices(app) if "damaged" in n]
         assert len(damaged) == 1 and "deadbeef" in damaged[0]
     assert [p.name.split(".")[0] for p in (data_dir / "damaged").iterdir()] == ["deadbeef"]

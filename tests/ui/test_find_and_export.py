@@ -94,6 +94,6 @@ async def test_export_markdown_and_json_then_import(
         await pilot.press("enter")
         await wait_until(pilot, lambda: app.conversation.id != long.id)
         assert len(app.conversation.messages) == 120
-        assert app.sidebar.option_count == 4
+        assert app.sidebar.summary_count == 4
     ids = {summary.id for summary in ConversationStore(data_dir).list()}
     assert long.id in ids and len(ids) == 4  # imported beside the original, not over it

@@ -32,13 +32,13 @@ async def test_delete_with_confirmation_then_restore_from_the_palette(
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("n")  # changed my mind
         await wait_until(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
-        assert app.sidebar.option_count == 2
+        assert app.sidebar.summary_count == 2
 
         await pilot.press("delete")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("y")
-        await wait_until(pilot, lambda: app.sidebar.option_count == 1)
-        assert app.sidebar.get_option_at_index(0).id == keep.id
+        await wait_until(pilot, lambda: app.sidebar.summary_count == 1)
+        assert app.sidebar.conversation_ids() == [keep.id]
         assert (data_dir / "trash" / f"{doomed.id}.json").exists()
 
         await pilot.press("ctrl+p")
@@ -49,5 +49,5 @@ async def test_delete_with_confirmation_then_restore_from_the_palette(
         await pilot.press("enter")
         await wait_until(pilot, lambda: app.conversation.id == doomed.id)
         assert [m.content for m in app.conversation.messages] == ["delete me"]
-        assert app.sidebar.option_count == 2
+        assert app.sidebar.summary_count == 2
     assert not (data_dir / "trash" / f"{doomed.id}.json").exists()

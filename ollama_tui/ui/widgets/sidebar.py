@@ -41,13 +41,41 @@ def _prompt(summary: ConversationSummary, now: datetime | None = None) -> Conten
     return Content.assemble(inert(summary.title), "\n", (meta, "dim"))
 
 
-class ConversationSidebar(OptionList):
-    """Saved conversations; Enter opens the highlighted one, Delete moves it to the trash."""
+def group_of(summary: ConversationSummary, now: datetime) -> str:
+    """The heading a conversation is listed under."""
+    if summary.pinned:
+        return "Pinned"
+    try:
+        days = (now.date() - datetime.fromisoformat(summary.updated_at).astimezone().date()).days
+    except ValueError:
+        return "Older"
+    if days <= 0:
+        return "Today"
+    if days == 1:
+        return "Yesterday"
+    return "Previous 7 days" if days < 7 else "Older"
 
-    BINDINGS = [Binding(default_keys("sidebar.delete"), "delete", "Delete", id="sidebar.delete")]
+
+def ordered(summaries: list[ConversationSummary]) -> list[ConversationSummary]:
+    """Pinned first, then the rest; each part newest first."""
+    by_date = sorted(summaries, key=lambda summary: summary.updated_at, reverse=True)
+    return [s for s in by_date if s.pinned] + [s for s in by_date if not s.pinned]
+
+
+class ConversationSidebar(OptionList):
+    """Saved conversations under date headings, pinned ones on top; Enter opens one."""
+
+    BINDINGS = [
+        Binding(default_keys("sidebar.delete"), "delete", "Delete", id="sidebar.delete"),
+        Binding(default_keys("sidebar.pin"), "pin", "Pin", id="sidebar.pin"),
+    ]
 
     @dataclass
     class DeleteRequested(Message):
+        conversation_id: str
+
+    @dataclass
+    class PinRequested(Message):
         conversation_id: str
 
     PAGE = 100
@@ -58,17 +86,29 @@ class ConversationSidebar(OptionList):
         super().__init__(id=id, markup=False)
         self.border_title = "Conversations"
         self._summaries: list[ConversationSummary] = []
-        """Every conversation, newest first; the first `_loaded` of them are rows."""
+        """Every conversation in list order; rows are made for them a page at a time."""
         self._loaded = 0
+        """How many of `_summaries` have rows."""
+        self._made_rows: dict[str, Option] = {}
+        """Rows made so far, by conversation id, reused when the order changes."""
 
     def action_delete(self) -> None:
         option = self.highlighted_option
         if option is not None and option.id is not None:
             self.post_message(self.DeleteRequested(option.id))
 
+    def action_pin(self) -> None:
+        option = self.highlighted_option
+        if option is not None and option.id is not None:
+            self.post_message(self.PinRequested(option.id))
+
     def on_focus(self) -> None:
         if self.highlighted is None and self.option_count:
-            self.highlighted = 0
+            self.action_first()
+
+    def conversation_ids(self) -> list[str]:
+        """Every conversation's id, in list order."""
+        return [summary.id for summary in self._summaries]
 
     @property
     def summary_count(self) -> int:
@@ -76,20 +116,35 @@ class ConversationSidebar(OptionList):
         return len(self._summaries)
 
     def set_summaries(self, summaries: list[ConversationSummary]) -> None:
-        self._summaries = list(summaries)
+        self._summaries = ordered(summaries)
+        self._made_rows = {}
         self._loaded = 0
-        self.clear_options()
-        self._load_more()
+        self._show_rows(self.PAGE)
+
+    def _show_rows(self, count: int) -> None:
+        """Give the OptionList rows for the first `count` conversations, under headings."""
+        now = datetime.now().astimezone()
+        self._loaded = min(count, len(self._summaries))
+        highlighted = self.highlighted_option.id if self.highlighted_option else None
+        rows: list[Option] = []
+        heading = ""
+        for summary in self._summaries[: self._loaded]:
+            group = group_of(summary, now)
+            if group != heading:
+                heading = group
+                rows.append(Option(Content.styled(group, "bold $text-muted"), disabled=True))
+            option = self._made_rows.get(summary.id)
+            if option is None:
+                option = self._made_rows[summary.id] = Option(_prompt(summary, now), id=summary.id)
+            rows.append(option)
+        self.set_options(rows)
+        if highlighted is not None:
+            self.highlight_id(highlighted)
 
     def _load_more(self, minimum: int = 0) -> None:
-        """Give the OptionList the next page of rows (at least up to row `minimum`)."""
-        end = max(self._loaded + self.PAGE, minimum + 1)
-        batch = self._summaries[self._loaded : end]
-        if not batch:
-            return
-        now = datetime.now().astimezone()
-        self._loaded += len(batch)
-        self.add_options([Option(_prompt(summary, now), id=summary.id) for summary in batch])
+        """Rows for the next page of conversations (at least up to conversation `minimum`)."""
+        if self._loaded < len(self._summaries):
+            self._show_rows(max(self._loaded + self.PAGE, minimum + 1))
 
     def render_lines(self, crop: Region) -> list[Strip]:
         if self._loaded < len(self._summaries) and self.virtual_size.height:
@@ -99,33 +154,28 @@ class ConversationSidebar(OptionList):
         return super().render_lines(crop)
 
     def upsert(self, summary: ConversationSummary) -> None:
-        """Show a saved conversation at the top, replacing its old row."""
-        if self.option_count and self.get_option_at_index(0).id == summary.id:
-            self._summaries[0] = summary
-            self.replace_option_prompt(summary.id, _prompt(summary))
+        """Show a saved conversation where it now belongs (usually the top of Today)."""
+        now = datetime.now().astimezone()
+        before = next((s for s in self._summaries if s.id == summary.id), None)
+        others = [s for s in self._summaries if s.id != summary.id]
+        order = ordered([summary, *others])
+        self._made_rows[summary.id] = Option(_prompt(summary, now), id=summary.id)
+        same_place = (
+            before is not None
+            and [s.id for s in order] == [s.id for s in self._summaries]
+            and group_of(before, now) == group_of(summary, now)
+        )
+        self._summaries = order
+        if same_place and summary.id in {option.id for option in self.options}:
+            self.replace_option_prompt(summary.id, self._made_rows[summary.id].prompt)
             return
-        for index, known in enumerate(self._summaries):
-            if known.id == summary.id:
-                del self._summaries[index]
-                self._loaded -= index < self._loaded
-                break
-        self._summaries.insert(0, summary)
-        self._loaded += 1
-        highlighted = self.highlighted_option.id if self.highlighted_option else None
-        # The same Option objects keep their measured prompts; only the new row is measured.
-        options = [Option(_prompt(summary), id=summary.id)]
-        options += [option for option in self.options if option.id != summary.id]
-        self.set_options(options)
-        if highlighted is not None:
-            self.highlight_id(highlighted)
+        self._show_rows(self._loaded + (before is None))
 
     def remove_option(self, option_id: str) -> Self:
-        for index, known in enumerate(self._summaries):
-            if known.id == option_id:
-                del self._summaries[index]
-                self._loaded -= index < self._loaded
-                break
-        return super().remove_option(option_id)
+        self._summaries = [s for s in self._summaries if s.id != option_id]
+        self._made_rows.pop(option_id, None)
+        self._show_rows(self._loaded)
+        return self
 
     def highlight_id(self, conversation_id: str | None) -> None:
         """Move the highlight to a conversation, or clear it for an unsaved one."""

@@ -1,0 +1,64 @@
+"""The conversation list: date groups, pinned conversations on top."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from ollama_tui.chat.conversation import Conversation
+from ollama_tui.chat.store import ConversationStore
+from tests.ui.conftest import MakeApp, wait_until
+
+
+def saved(data_dir: Path, title: str, days_ago: int) -> Conversation:
+    conversation = Conversation(model="llama3.2:latest")
+    conversation.add_user_message(title)
+    moment = (datetime.now(UTC) - timedelta(days=days_ago)).isoformat(timespec="milliseconds")
+    conversation.updated_at = moment
+    ConversationStore(data_dir).save(conversation)
+    return conversation
+
+
+def rows(app) -> list[str]:  # type: ignore[no-untyped-def]
+    sidebar = app.sidebar
+    return [
+        str(sidebar.get_option_at_index(i).prompt).split("\n")[0]
+        for i in range(sidebar.option_count)
+    ]
+
+
+async def test_grouped_by_date_and_pinned_on_top(
+    unused_url: str, build_app: MakeApp, data_dir: Path
+) -> None:
+    saved(data_dir, "old one", 40)
+    saved(data_dir, "this week", 3)
+    saved(data_dir, "yesterday's", 1)
+    pin_me = saved(data_dir, "pin me", 30)
+    saved(data_dir, "today's", 0)
+    app = build_app(unused_url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert rows(app) == [
+            "Today", "today's",
+            "Yesterday", "yesterday's",
+            "Previous 7 days", "this week",
+            "Older", "pin me", "old one",
+        ]  # fmt: skip
+        await pilot.press("ctrl+b")
+        assert app.sidebar.highlighted_option.id == app.sidebar.conversation_ids()[0]
+        app.sidebar.highlight_id(pin_me.id)
+        await pilot.press("p")
+        await wait_until(pilot, lambda: rows(app)[0] == "Pinned")
+        assert rows(app)[:3] == ["Pinned", "pin me", "Today"]
+        assert app.sidebar.highlighted_option.id == pin_me.id
+        await pilot.press("down")  # the heading is skipped
+        assert app.sidebar.highlighted_option.id == app.sidebar.conversation_ids()[1]
+
+    assert ConversationStore(data_dir).load(pin_me.id).pinned
+    again = build_app(unused_url)
+    async with again.run_test(size=(120, 40)) as pilot:
+        assert rows(again)[:2] == ["Pinned", "pin me"]
+        await pilot.press("ctrl+b")
+        again.sidebar.highlight_id(pin_me.id)
+        await pilot.press("p")
+        await wait_until(pilot, lambda: rows(again)[0] == "Today")
+    assert not ConversationStore(data_dir).load(pin_me.id).pinned
