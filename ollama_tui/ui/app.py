@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from functools import partial
+from functools import cached_property, partial
 from pathlib import Path
 from time import monotonic
 
@@ -274,23 +274,25 @@ class OllamaTUI(App[None]):
         yield StatusBar(id="status")
         yield Footer()
 
-    @property
+    # The panes never change after compose; looking them up once keeps the per-token path cheap.
+
+    @cached_property
     def sidebar(self) -> ConversationSidebar:
         return self.query_one(ConversationSidebar)
 
-    @property
+    @cached_property
     def message_list(self) -> MessageList:
         return self.query_one(MessageList)
 
-    @property
+    @cached_property
     def parameters(self) -> ParameterPanel:
         return self.query_one(ParameterPanel)
 
-    @property
+    @cached_property
     def status(self) -> StatusBar:
         return self.query_one(StatusBar)
 
-    @property
+    @cached_property
     def prompt(self) -> PromptArea:
         return self.query_one(PromptArea)
 
