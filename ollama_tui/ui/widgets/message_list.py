@@ -13,7 +13,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
-from textual.events import Mount, MouseScrollUp
+from textual.events import Mount, MouseScrollDown, MouseScrollUp
 from textual.message import Message as TextualMessage
 from textual.timer import Timer
 from textual.widget import Widget
@@ -39,6 +39,11 @@ FOUND_MARK_SECONDS = 3.0
 PAGE_SIZE = 40
 """Messages mounted when a conversation opens (the memory marker needs the first message the
 model still sees to be mounted); earlier ones are mounted as the user scrolls to the top."""
+
+MOUNTED_LIMIT = 64
+"""At most this many messages stay mounted (unless a reply is streaming): loading earlier ones
+unmounts the latest beyond it, and scrolling back down mounts them again, so a page costs the
+same at message 2,000 as at message 40, and memory stays flat."""
 
 FILL_CHUNK = 12
 """Messages mounted at a time after the first frame, and per scroll to the top, with a frame
@@ -295,6 +300,13 @@ class ReplyStream:
     def start(self) -> None:
         self._task = asyncio.create_task(self._run())
 
+    def abandon(self) -> None:
+        """Stop rendering at once: the view is gone (another conversation was opened)."""
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+        self.stopped = True
+
     async def write(self, text: str) -> None:
         if self.stopped:
             raise RuntimeError("the stream has stopped")
@@ -523,6 +535,11 @@ class MessageView(Vertical):
     def on_mount(self) -> None:
         self.refresh_header()
 
+    def on_unmount(self) -> None:
+        if self._stream is not None:
+            self._stream.abandon()
+            self._stream = None
+
     # Streaming: the app appends text as it arrives; a timer renders it in batches.
 
     async def start_stream(self, content_so_far: str) -> None:
@@ -594,6 +611,8 @@ class MessageList(VerticalScroll, can_focus=False):
         super().__init__(id=id)
         self.conversation: Conversation | None = None
         self._first_shown = 0
+        self._last_shown = 0
+        """One past the last mounted message (less than the count when scrolled far up)."""
         self._view_cache: dict[int, MessageView] = {}
 
     def compose(self) -> ComposeResult:
@@ -608,6 +627,7 @@ class MessageList(VerticalScroll, can_focus=False):
         """
         self.conversation = conversation
         self._first_shown = max(0, len(conversation.messages) - FIRST_PAINT)
+        self._last_shown = len(conversation.messages)
         shown = conversation.messages[self._first_shown :]
         # One layout when all is mounted, rather than one per message as each Markdown fills.
         with self.app.batch_update():
@@ -639,9 +659,17 @@ class MessageList(VerticalScroll, can_focus=False):
 
     async def add(self, message: Message) -> MessageView:
         """Show a message just appended to the conversation."""
+        conversation = self.conversation
+        if conversation is not None and self._last_shown < len(conversation.messages) - 1:
+            await self.show(conversation)  # scrolled far up: back to the latest messages
+            view = self.view_of(message)
+            if view is not None:
+                return view
         view = MessageView(message)
         self.query_one("#empty-hint").display = False
         await self.mount(view)
+        if conversation is not None:
+            self._last_shown = len(conversation.messages)
         if not self.is_anchored:
             self.anchor()
         return view
@@ -689,10 +717,59 @@ class MessageList(VerticalScroll, can_focus=False):
         first = self.query(MessageView).first() if self.query(MessageView) else None
         with self.app.batch_update():
             await self.mount_all(views, before=first) if first else await self.mount_all(views)
+            await self._unmount_latest()
         self._update_earlier_line()
         self.post_message(self.EarlierShown())
         if first is not None:
             self.call_after_refresh(self.scroll_to_widget, first, top=True, animate=False)
+
+    def _views(self) -> list[MessageView]:
+        return [child for child in self._nodes if isinstance(child, MessageView)]
+
+    async def _unmount_latest(self) -> None:
+        """Keep at most MOUNTED_LIMIT views by unmounting the latest (never a streaming one)."""
+        views = self._views()
+        excess = len(views) - MOUNTED_LIMIT
+        if excess <= 0 or any(view._stream is not None for view in views[-excess:]):
+            return
+        self.anchor(False)
+        await self._unmount(views[-excess:])
+        self._last_shown -= excess
+
+    async def _unmount(self, views: list[MessageView]) -> None:
+        for view in views:
+            self._view_cache.pop(id(view.message), None)
+        await self.remove_children(views)
+
+    async def load_later(self) -> None:
+        """Mount the messages after the ones shown (scrolled back down), keeping the view still,
+        and unmount as many of the earliest."""
+        conversation = self.conversation
+        if conversation is None or self._last_shown >= len(conversation.messages):
+            return
+        end = min(len(conversation.messages), self._last_shown + FILL_CHUNK)
+        views = self._views()
+        if not views:
+            return
+        last = views[-1]
+        offset = last.virtual_region.y - self.scroll_y
+        added = [MessageView(m) for m in conversation.messages[self._last_shown : end]]
+        self._last_shown = end
+        with self.app.batch_update():
+            await self.mount_all(added, after=last)
+            excess = len(views) + len(added) - MOUNTED_LIMIT
+            if excess > 0:
+                await self._unmount(views[:excess])
+                self._first_shown += excess
+        self._update_earlier_line()
+
+        def keep_still() -> None:
+            if last.parent is self:
+                self.scroll_to(y=last.virtual_region.y - offset, animate=False)
+            if self._last_shown >= len(conversation.messages):
+                self.anchor()  # at the latest again: follow new text
+
+        self.call_after_refresh(keep_still)
 
     async def reveal(self, message_id: str) -> None:
         """Scroll to a message, mounting earlier pages until it is there, and mark it briefly."""
@@ -701,6 +778,8 @@ class MessageList(VerticalScroll, can_focus=False):
         ids = [message.id for message in self.conversation.messages]
         if message_id not in ids:
             return
+        if ids.index(message_id) >= self._last_shown:
+            await self.show(self.conversation)
         while ids.index(message_id) < self._first_shown:
             await self.load_earlier()
         view = next(v for v in self.query(MessageView) if v.message.id == message_id)
@@ -731,4 +810,12 @@ class MessageList(VerticalScroll, can_focus=False):
         self.scroll_page_up()
 
     def page_down(self) -> None:
+        """Scroll down a page, mounting later messages once the bottom of those shown is reached."""
+        if self.scroll_y >= self.max_scroll_y:
+            self.call_later(self.load_later)
         self.scroll_page_down()
+
+    @on(MouseScrollDown)
+    async def _scrolled_down(self) -> None:
+        if self.scroll_y >= self.max_scroll_y:
+            await self.load_later()

@@ -1,0 +1,120 @@
+"""Benchmark 6 — memory: RSS with 10,000 conversations in the library and a 2,000-message
+conversation open.
+
+    .venv/bin/python bench/memory.py [--quick] [--runs N]
+
+Method. The library (10,000 conversations of 4 messages, plus one of 2,000 messages, the newest)
+is written with ConversationStore and its index built. Each run is a fresh process: the app
+(make_app, headless run_test() at 120x40, no server) starts; its RSS is read from /proc once the
+sidebar is filled ("library"), then the long conversation is opened from the sidebar and RSS is
+read again once the screen has settled ("open"); VmHWM gives the peak. A run with an empty
+library gives the baseline of Python + Textual + the app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import (
+    SIZE,
+    fmt,
+    make_app,
+    make_library,
+    parser,
+    peak_rss_mb,
+    print_table,
+    rss_mb,
+    run_worker,
+    summary,
+    unused_url,
+    write_results,
+)
+
+
+async def one_run(data_dir: str, long_id: str | None) -> dict[str, Any]:
+    app = make_app(Path(data_dir), unused_url())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.5)
+        gc.collect()
+        library = rss_mb()
+        opened = library
+        if long_id:
+            app.sidebar.focus()
+            await pilot.pause()
+            app.sidebar.highlight_id(long_id)
+            await pilot.press("enter")
+            deadline = time.monotonic() + 30
+            while app.conversation.id != long_id and time.monotonic() < deadline:
+                await pilot.pause(0.05)
+            await pilot.pause(1.0)
+            gc.collect()
+            opened = rss_mb()
+        mounted = len(app.message_list.query("MessageView"))
+    return {"library_mb": library, "open_mb": opened, "peak_mb": peak_rss_mb(), "mounted": mounted}
+
+
+def worker(args: dict[str, Any]) -> None:
+    print(json.dumps(asyncio.run(one_run(args["data_dir"], args["long_id"]))))
+
+
+def main() -> None:
+    p = parser(__doc__.splitlines()[0])
+    args = p.parse_args()
+    if args.worker:
+        worker(json.loads(args.worker))
+        return
+    conversations, messages = (100, 100) if args.quick else (10_000, 2_000)
+    runs = args.runs or (1 if args.quick else 3)
+    root = Path(tempfile.mkdtemp(prefix="bench-memory-"))
+    empty = root / "empty" / "data"
+    empty.mkdir(parents=True)
+    full = root / "full" / "data"
+    long_id = make_library(full, conversations, long_messages=messages)
+    cases = []
+    for label, data_dir, conversation_id in (
+        ("empty library", empty, None),
+        (f"{conversations:,} conversations + {messages:,}-message one open", full, long_id),
+    ):
+        results = [
+            run_worker(Path(__file__), {"data_dir": str(data_dir), "long_id": conversation_id}, 180)
+            for _ in range(runs)
+        ]
+        good = [r for r in results if "error" not in r]
+        case = {
+            "case": label,
+            **{
+                key: summary([r[key] for r in good]) for key in ("library_mb", "open_mb", "peak_mb")
+            },
+            "errors": [r["error"] for r in results if "error" in r],
+            "runs": results,
+        }
+        cases.append(case)
+        print(f"{label}: {fmt(case['open_mb'])} MB (peak {fmt(case['peak_mb'])} MB)", flush=True)
+    print_table(
+        f"Resident memory of the app, headless 120x40, median (min–max) of {runs} run(s); MB",
+        ["case", "RSS, library listed", "RSS, conversation open", "peak RSS"],
+        [[c["case"], fmt(c["library_mb"]), fmt(c["open_mb"]), fmt(c["peak_mb"])] for c in cases],
+    )
+    write_results(
+        "memory",
+        {
+            "quick": args.quick,
+            "runs": runs,
+            "conversations": conversations,
+            "messages": messages,
+            "cases": cases,
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,327 @@
+"""Benchmark 2 — streaming render: replies of 1k–64k tokens sent as fast as the server can.
+
+    .venv/bin/python bench/streaming.py [--quick] [--runs N] [--sizes 1000,4000] [--shapes ...]
+
+Method. The fake Ollama (bench/_fake_server.py) runs in its own process with token_delay=0, so
+it writes one NDJSON line per token as fast as it can and never shares the client's CPU. Each
+run is a fresh client process (so peak RSS is that run's own): the app built by make_app, in a
+headless `run_test()` at 120x40, connected, with an empty library. The run types
+`bench-reply shape=… tokens=…` into the prompt and sends Enter through the driver, as a
+terminal would. A hook after every compositor refresh (a composed frame) notes the first frame
+after which the reply's stream has ended, the reply's Markdown source equals the whole reply,
+and nothing in the message list is left to lay out or repaint: "last token on screen".
+
+* latency   = that frame's time − the server's time.monotonic() just after it wrote the last
+              byte (both CLOCK_MONOTONIC, comparable across processes on Linux);
+* CPU       = client process CPU time (all threads) from Enter to that frame;
+* CPU / 1k  = CPU ÷ (tokens / 1000) — flat across sizes means linear cost;
+* peak RSS  = the client's VmHWM, reset just before Enter (and RSS growth over the run).
+
+After timing, each run checks (untimed) that the reply's Markdown blocks equal those of a
+Markdown widget given the whole reply at once, and that the reply's last word is on screen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import (
+    SHAPES,
+    SIZE,
+    RefreshProbe,
+    ServerProcess,
+    WindowProfiler,
+    fmt,
+    last_stream,
+    make_app,
+    parser,
+    peak_rss_mb,
+    press,
+    print_table,
+    reply_request,
+    reply_text,
+    reset_peak_rss,
+    rss_mb,
+    screen_text,
+    summary,
+    write_results,
+)
+
+SIZES = (1000, 4000, 16000, 64000)
+QUICK_SIZES = (200,)
+
+
+def block_signature(markdown: Any) -> list[tuple[Any, ...]]:
+    """What a Markdown widget shows, block by block: kind, text, styles (and code, lexer)."""
+    from textual.widgets._markdown import MarkdownBlock, MarkdownFence
+
+    blocks = []
+    for block in markdown.query(MarkdownBlock):
+        item: tuple[Any, ...] = (type(block).__name__, block._content.plain)
+        if isinstance(block, MarkdownFence):
+            item += (block.code, block.lexer, block._highlighted_code.plain)
+            item += (tuple((s.start, s.end, str(s.style)) for s in block._highlighted_code.spans),)
+        else:
+            item += (tuple((s.start, s.end, str(s.style)) for s in block._content.spans),)
+        blocks.append(item)
+    return blocks
+
+
+def note_chat_done(app: Any) -> list[float]:
+    """Wrap the app's client so the time it yields ChatDone (the client has parsed the whole
+    reply) is noted: from there on, only rendering remains."""
+    from ollama_tui.ollama import ChatDone
+
+    noted: list[float] = []
+    chat = app.client.chat
+
+    async def timed_chat(*args: Any, **kwargs: Any) -> Any:
+        async for event in chat(*args, **kwargs):
+            if isinstance(event, ChatDone):
+                noted.append(time.monotonic())
+            yield event
+
+    app.client.chat = timed_chat
+    return noted
+
+
+def last_word(text: str) -> str:
+    lines = [line for line in text.splitlines() if line.strip() and not line.startswith("```")]
+    words = re.findall(r"[A-Za-z0-9_]+", lines[-1]) if lines else []
+    return words[-1] if words else ""
+
+
+async def one_run(shape: str, tokens: int, url: str, timeout: float) -> dict[str, Any]:
+    from textual.widgets import Markdown
+
+    from ollama_tui.ui.widgets import message_list
+    from ollama_tui.ui.widgets.message_list import MessageBody
+    from ollama_tui.ui.widgets.status_bar import Connection
+
+    previews: list[str] = []
+    preview_mount = message_list.StreamPreview.on_mount
+
+    def counting_mount(preview: Any) -> None:
+        previews.append("code" if preview.has_class("-code") else "text")
+        preview_mount(preview)
+
+    message_list.StreamPreview.on_mount = counting_mount  # type: ignore[method-assign]
+    expected = reply_text(shape, tokens)
+    data_dir = Path(tempfile.mkdtemp(prefix="bench-stream-")) / "data"
+    app = make_app(data_dir, url)
+    probe = RefreshProbe().install()
+    async with app.run_test(size=SIZE) as pilot:
+        deadline = time.monotonic() + 15
+        while not (app.status.connection is Connection.CONNECTED and app.models):
+            if time.monotonic() > deadline:
+                return {"error": "not connected"}
+            await pilot.pause(0.02)
+        await pilot.pause()
+        app.prompt.text = reply_request(shape, tokens)
+        chat_done_at = note_chat_done(app)
+        await pilot.pause()
+        gc.collect()
+        rss_before = rss_mb()
+        reset_peak_rss()
+
+        def reply_view() -> Any:
+            messages = app.conversation.messages
+            return app.message_list.view_of(messages[-1]) if len(messages) > 1 else None
+
+        def source(view: Any) -> str | None:
+            bodies = view.query(Markdown)  # empty while a new view is being composed
+            return bodies.first().source if bodies else None
+
+        def text_shown(screen: Any) -> bool:
+            view = reply_view()
+            if view is None:
+                return False
+            if view._stream is not None:
+                return view._stream.shown == expected
+            return source(view) == expected
+
+        def final(screen: Any) -> bool:
+            view = reply_view()
+            if app.replies_in_progress or view is None or view._stream is not None:
+                return False
+            return source(view) == expected
+
+        profiler = WindowProfiler()
+        profiler.start()
+        started, cpu_started = time.monotonic(), time.process_time()
+        press(app, "enter")
+        seen = await probe.wait_for_all({"text": text_shown, "final": final}, timeout)
+        profiler.stop()
+        if "final" not in seen:
+            return {"error": f"not on screen within {timeout:.0f} s"}
+        (text_at, _), (shown, cpu_shown) = seen["text"], seen["final"]
+        peak = peak_rss_mb()
+        server = last_stream(url)
+        received = chat_done_at[0] if chat_done_at else float("nan")
+
+        # Untimed checks: the blocks equal a from-scratch render; the last word is visible.
+        reply = app.conversation.messages[-1]
+        view = app.message_list.view_of(reply)
+        assert view is not None
+        streamed = block_signature(view.query_one(Markdown))
+        fresh = MessageBody(expected)
+        await app.screen.mount(fresh)
+        await pilot.pause()
+        render_ok = streamed == block_signature(fresh)
+        await fresh.remove()
+        await pilot.pause()
+        visible = last_word(expected) in screen_text(app)
+
+    return {
+        "shape": shape,
+        "tokens": server["tokens"],
+        "chars": len(expected),
+        "latency": shown - server["end"],
+        "text_latency": text_at - server["end"],
+        "render_latency": shown - received,
+        "wall": shown - started,
+        "server_seconds": server["end"] - server["start"],
+        "cpu": cpu_shown - cpu_started,
+        "cpu_per_1k": (cpu_shown - cpu_started) / (server["tokens"] / 1000),
+        "peak_rss_mb": peak,
+        "rss_growth_mb": peak - rss_before,
+        "frames": probe.frames,
+        "render_ok": render_ok,
+        "last_word_visible": visible,
+        "content_ok": reply.content == expected,
+        "previews": previews,
+    }
+
+
+def worker(args: dict[str, Any]) -> None:
+    result = asyncio.run(one_run(args["shape"], args["tokens"], args["url"], args["timeout"]))
+    print(json.dumps(result))
+
+
+def main() -> None:
+    p = parser(__doc__.splitlines()[0])
+    p.add_argument("--sizes", default=None, help="comma-separated token counts")
+    p.add_argument("--shapes", default=",".join(SHAPES))
+    p.add_argument("--timeout", type=float, default=180.0, help="seconds per run")
+    p.add_argument(
+        "--token-delay", type=float, default=0.0, help="seconds between tokens (0: full speed)"
+    )
+    args = p.parse_args()
+    if args.worker:
+        worker(json.loads(args.worker))
+        return
+    from _common import run_worker
+
+    sizes = (
+        [int(s) for s in args.sizes.split(",")]
+        if args.sizes
+        else list(QUICK_SIZES if args.quick else SIZES)
+    )
+    shapes = args.shapes.split(",")
+    runs = args.runs or (1 if args.quick else 5)
+    cases: list[dict[str, Any]] = []
+    with ServerProcess(token_delay=args.token_delay) as server:
+        for shape in shapes:
+            for size in sizes:
+                results = []
+                for _ in range(runs):
+                    result = run_worker(
+                        Path(__file__),
+                        {
+                            "shape": shape,
+                            "tokens": size,
+                            "url": server.url,
+                            "timeout": args.timeout,
+                        },
+                        timeout=args.timeout + 60,
+                    )
+                    results.append(result)
+                    if "error" in result:
+                        print(f"{shape} {size}: {result['error']}", file=sys.stderr)
+                        break
+                cases.append(aggregate(shape, size, results))
+                print_case(cases[-1])
+    rows = [
+        [
+            c["shape"],
+            f"{c['tokens']:,}",
+            fmt(c["text_latency"], 1000),
+            fmt(c["latency"], 1000),
+            fmt(c["render_latency"], 1000),
+            fmt(c["cpu"], 1000),
+            fmt(c["cpu_per_1k"], 1000),
+            fmt(c["peak_rss_mb"]),
+            "yes" if c["checks_ok"] else "NO",
+        ]
+        for c in cases
+    ]
+    print_table(
+        f"Streaming render, headless 120x40, median (min–max) of {runs} run(s); times in ms",
+        [
+            "shape",
+            "tokens",
+            "last byte → all text shown",
+            "last byte → final render",
+            "client parsed all → final",
+            "client CPU",
+            "CPU / 1k tokens",
+            "peak RSS MB",
+            "checks",
+        ],
+        rows,
+    )
+    growth = []
+    for shape in shapes:
+        per = {c["tokens_nominal"]: c for c in cases if c["shape"] == shape}
+        smallest, largest = min(per), max(per)
+        base = per[smallest]["cpu_per_1k"]["median"]
+        top = per[largest]["cpu_per_1k"]["median"]
+        growth.append([shape, f"{smallest:,} → {largest:,}", f"{top / base:.2f}x" if base else "—"])
+    print_table("Cost per 1k tokens, largest size ÷ smallest", ["shape", "sizes", "ratio"], growth)
+    write_results(
+        "streaming",
+        {"quick": args.quick, "runs": runs, "sizes": sizes, "cases": cases},
+    )
+
+
+def aggregate(shape: str, size: int, results: list[dict[str, Any]]) -> dict[str, Any]:
+    good = [r for r in results if "error" not in r]
+    case: dict[str, Any] = {
+        "shape": shape,
+        "tokens_nominal": size,
+        "tokens": good[0]["tokens"] if good else size,
+        "errors": [r["error"] for r in results if "error" in r],
+        "checks_ok": bool(good)
+        and all(r["render_ok"] and r["content_ok"] and r["last_word_visible"] for r in good),
+        "runs": good,
+    }
+    keys = ("latency", "text_latency", "render_latency", "wall", "cpu", "cpu_per_1k")
+    for key in (*keys, "peak_rss_mb", "rss_growth_mb"):
+        case[key] = summary([r[key] for r in good])
+    return case
+
+
+def print_case(case: dict[str, Any]) -> None:
+    print(
+        f"{case['shape']:>12} {case['tokens']:>6} tokens:"
+        f" text {fmt(case['text_latency'], 1000)} ms,"
+        f" final {fmt(case['latency'], 1000)} ms, render {fmt(case['render_latency'], 1000)} ms,"
+        f" CPU {fmt(case['cpu'], 1000)} ms, {fmt(case['cpu_per_1k'], 1000)} ms/1k,"
+        f" peak RSS {fmt(case['peak_rss_mb'])} MB, checks {'ok' if case['checks_ok'] else 'FAILED'}"
+        + (f", errors {case['errors']}" if case["errors"] else ""),
+        flush=True,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,100 @@
+"""Each benchmark in bench/ runs end to end in its --quick mode and writes sane JSON.
+
+No timing is asserted (CI machines are shared and noisy); only that every benchmark completes,
+measures what it says, and that the streaming one's renders equal a from-scratch render.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_quick(name: str, tmp_path: Path, *extra: str) -> dict[str, Any]:
+    results = tmp_path / "results"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / f"{name}.py"), "--quick", *extra],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={
+            **__import__("os").environ,
+            "BENCH_RESULTS_DIR": str(results),
+            "XDG_CONFIG_HOME": str(tmp_path / "xdg-config"),
+            "XDG_DATA_HOME": str(tmp_path / "xdg-data"),
+        },
+    )
+    assert done.returncode == 0, done.stderr[-3000:] or done.stdout[-3000:]
+    document = json.loads((results / f"{name}.json").read_text())
+    assert document["benchmark"] == name
+    assert document["quick"] is True
+    return document
+
+
+def positive(stat: dict[str, float]) -> bool:
+    return stat["n"] > 0 and math.isfinite(stat["median"]) and stat["median"] > 0
+
+
+def test_startup(tmp_path: Path) -> None:
+    document = run_quick("startup", tmp_path, "--no-tmux")
+    assert [case["conversations"] for case in document["cases"]] == [0, 50]
+    for case in document["cases"]:
+        assert not case["errors"]
+        assert positive(case["headless"])
+
+
+def test_streaming(tmp_path: Path) -> None:
+    """Every shape, at a size past the preview thresholds: the open code block and the long
+    line are shown as plain text while they grow, and every final render equals a
+    from-scratch one."""
+    document = run_quick("streaming", tmp_path, "--sizes", "1500", "--token-delay", "0.0005")
+    shapes = {case["shape"]: case for case in document["cases"]}
+    assert set(shapes) == {"paragraphs", "code_blocks", "huge_code", "one_line"}
+    for case in document["cases"]:
+        assert not case["errors"], case["errors"]
+        assert case["checks_ok"], case["runs"]
+        assert positive(case["cpu"]) and positive(case["peak_rss_mb"])
+        assert case["tokens"] >= 1500
+    assert shapes["huge_code"]["runs"][0]["previews"] == ["code"]
+    assert shapes["one_line"]["runs"][0]["previews"] == ["text"]
+    assert shapes["paragraphs"]["runs"][0]["previews"] == []
+
+
+def test_interactivity(tmp_path: Path) -> None:
+    document = run_quick("interactivity", tmp_path)
+    assert not document["errors"], document["errors"]
+    (result,) = document["results"]
+    assert result["keystrokes"] > 0 and result["shown"] == result["keystrokes"]
+    assert positive(document["summary"]["p50"])
+
+
+def test_open_long(tmp_path: Path) -> None:
+    document = run_quick("open_long", tmp_path)
+    assert not document["errors"], document["errors"]
+    (result,) = document["results"]
+    assert result["first_view"] > 0
+    assert result["reached_top"]
+
+
+def test_saving(tmp_path: Path) -> None:
+    document = run_quick("saving", tmp_path)
+    for case in document["cases"]:
+        assert positive(case["save"])
+        assert case["file_kb"] > 0
+
+
+@pytest.mark.parametrize("name", ["memory"])
+def test_memory(name: str, tmp_path: Path) -> None:
+    document = run_quick(name, tmp_path)
+    for case in document["cases"]:
+        assert not case["errors"], case["errors"]
+        assert positive(case["open_mb"])
