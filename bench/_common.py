@@ -125,9 +125,10 @@ def environment() -> dict[str, Any]:
 
 
 def write_results(name: str, data: dict[str, Any]) -> Path:
-    """Save a benchmark's figures to bench/results/<name>.json (git-ignored)."""
+    """Save a benchmark's figures to bench/results/<name>.json, or <name>-quick.json."""
     RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"{name}.json"
+    # A --quick smoke run never overwrites the figures of a full run.
+    path = RESULTS / (f"{name}-quick.json" if data.get("quick") else f"{name}.json")
     document = {"benchmark": name, "environment": environment(), **data}
     path.write_text(json.dumps(document, indent=1, default=str) + "\n")
     print(f"\nwrote {path}")

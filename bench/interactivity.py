@@ -68,13 +68,19 @@ async def one_run(url: str, history: int, seconds: float) -> dict[str, Any]:
         await pilot.pause()
         app.sidebar.highlight_id(conversation.id)
         await pilot.press("enter")
+        deadline = time.monotonic() + 30
         while app.conversation.id != conversation.id:
+            if time.monotonic() > deadline:
+                return {"error": "the saved conversation did not open"}
             await pilot.pause(0.02)
         await pilot.pause()
         app.prompt.text = reply_request("paragraphs", tokens)
         press(app, "enter")
         # Wait for the reply's first words (a long history may be summarised first).
+        deadline = time.monotonic() + 60
         while not any(live.content for live in app._live.values()):
+            if time.monotonic() > deadline:
+                return {"error": "the reply did not start"}
             await asyncio.sleep(0.01)
         await asyncio.sleep(0.2)
 

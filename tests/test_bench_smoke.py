@@ -34,7 +34,7 @@ def run_quick(name: str, tmp_path: Path, *extra: str) -> dict[str, Any]:
         },
     )
     assert done.returncode == 0, done.stderr[-3000:] or done.stdout[-3000:]
-    document = json.loads((results / f"{name}.json").read_text())
+    document = json.loads((results / f"{name}-quick.json").read_text())
     assert document["benchmark"] == name
     assert document["quick"] is True
     return document

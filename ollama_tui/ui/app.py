@@ -15,6 +15,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
+from textual.css.query import NoMatches
 from textual.events import Resize
 from textual.screen import Screen
 from textual.widgets import Footer, Markdown
@@ -723,7 +724,9 @@ class OllamaTUI(App[None]):
 
     @on(PromptArea.Changed, "#prompt")
     def _draft_changed(self) -> None:
-        self._show_memory()
+        # A change still queued while the app closes finds the screen already taken down.
+        with contextlib.suppress(NoMatches):
+            self._show_memory()
 
     @on(PromptArea.Submitted)
     async def _send(self, event: PromptArea.Submitted) -> None:
