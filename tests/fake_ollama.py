@@ -3,7 +3,8 @@
 It speaks hand-written HTTP/1.1 over `asyncio.start_server`, so framing and faults are exact, and
 runs its own event loop in a background thread: tests (with their own loop, e.g. Textual's
 `App.run_test`) and the app's httpx client reach it over TCP exactly as in production. Shapes,
-status codes, error texts and content types follow /work/shared/OLLAMA_API.md.
+status codes, error texts and content types follow Ollama's own server (server/routes.go,
+api/types.go as of v0.33).
 
 Command line (point the app at the printed URL; Ctrl+C stops it)::
 
@@ -79,7 +80,7 @@ make the server misbehave on demand, so faults can be tried by hand:
 * ``#drop`` ``#error`` ``#stall`` ``#nodone`` ``#malformed`` ``#huge_line`` ``#split_utf8``
   ``#text_in_done``  the fault of that name (after 10 tokens).
 
-Models, as OLLAMA_API.md sections 5-7 and 1.6 describe them:
+Models, as Ollama's /api/ps, /api/pull, /api/delete and load/unload answers have them:
 
 * ``POST /api/pull`` fetches a model of `catalogue` (gemma3:1b, phi4-mini:latest and the default
   models): "pulling manifest", then per layer (FakeModel.layers: weights, template, license,
@@ -1318,7 +1319,7 @@ class FakeOllama:
             self._changed.notify_all()
 
     async def _pull(self, conn: _Connection, request: _Request) -> bool:
-        """Progress as NDJSON (or, with `stream: false`, one answer at the end); OLLAMA_API.md 6."""
+        """Progress as NDJSON (or, with `stream: false`, one answer at the end), as Ollama sends it."""
         data = _decode_body(request.body, "PullRequest")
         name = data.get("model") or data.get("name") or ""
         if not isinstance(name, str) or not _MODEL_NAME.fullmatch(name):
@@ -1398,7 +1399,7 @@ class FakeOllama:
     # -- /api/chat
 
     async def _chat(self, conn: _Connection, request: _Request) -> bool:
-        """The checks of OLLAMA_API.md 1.2, in order, then a load answer or a reply."""
+        """The checks Ollama's chat handler makes, in its order, then a load answer or a reply."""
         started = time.monotonic_ns()
         chat = _parse_chat(request.body)
         model = self._resolve(chat.model)

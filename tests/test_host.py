@@ -1,4 +1,4 @@
-"""OLLAMA_HOST parsing against Go's envconfig.Host() table (OLLAMA_API.md §11, config_test.go)."""
+"""OLLAMA_HOST parsing against Go's envconfig.Host() table (Ollama's envconfig/config_test.go)."""
 
 import pytest
 
@@ -8,7 +8,7 @@ from ollama_tui.ollama.host import parse_ollama_host
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        # The rows of OLLAMA_API.md §11, with Go's result.
+        # The rows of Ollama's table of OLLAMA_HOST values, with Go's result.
         (None, "http://127.0.0.1:11434"),
         ("", "http://127.0.0.1:11434"),
         ("1.2.3.4", "http://1.2.3.4:11434"),
