@@ -1319,7 +1319,7 @@ class FakeOllama:
             self._changed.notify_all()
 
     async def _pull(self, conn: _Connection, request: _Request) -> bool:
-        """Progress as NDJSON (or, with `stream: false`, one answer at the end), as Ollama sends it."""
+        """Progress as NDJSON (with `stream: false`, one answer at the end), as Ollama sends it."""
         data = _decode_body(request.body, "PullRequest")
         name = data.get("model") or data.get("name") or ""
         if not isinstance(name, str) or not _MODEL_NAME.fullmatch(name):
