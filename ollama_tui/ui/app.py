@@ -953,7 +953,7 @@ class OllamaTUI(App[None]):
         else:
             text = f"▲ {plan.omitted_count} earlier messages no longer fit the model's context "
             text += f"({conversation.memory.value} memory)"
-        marker.update(Content.styled(text, "italic $warning"))
+        marker.show_text(text)
         self.message_list.move_child(marker, before=view)
 
     @on(MessageList.EarlierShown)

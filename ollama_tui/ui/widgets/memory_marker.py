@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from textual.binding import Binding
+from textual.content import Content
 from textual.message import Message
 from textual.widgets import Static
 
@@ -14,6 +15,15 @@ class MemoryMarker(Static, can_focus=True):
 
     class Opened(Message):
         """The user asked to see the summary."""
+
+    _text = ""
+
+    def show_text(self, text: str) -> None:
+        """Change the line only when its words change: it is recomputed on every keystroke,
+        and each update lays out every mounted message again."""
+        if text != self._text:
+            self._text = text
+            self.update(Content.styled(text, "italic $warning"))
 
     def action_open(self) -> None:
         self.post_message(self.Opened())
