@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from ollama_tui.chat.conversation import (
+    SCHEMA_VERSION,
     Conversation,
     MemoryStrategy,
     Message,
@@ -173,7 +174,7 @@ def test_json_round_trips_through_import(tmp_path: Path) -> None:
 
     imported = import_json(to_json(original), store)
 
-    assert json.loads(to_json(original))["schema_version"] == 2
+    assert json.loads(to_json(original))["schema_version"] == SCHEMA_VERSION
     assert imported == original
     assert ConversationStore(tmp_path).load(original.id) == original
 
@@ -214,7 +215,7 @@ def test_import_of_a_version_1_document(tmp_path: Path) -> None:
     assert imported.memory is MemoryStrategy.SUMMARY
     assert imported.messages[-1].state is MessageState.INTERRUPTED
     saved = json.loads(store.path_of(imported.id).read_text())
-    assert saved["schema_version"] == 2
+    assert saved["schema_version"] == SCHEMA_VERSION
 
 
 def test_import_cleans_control_characters(tmp_path: Path) -> None:

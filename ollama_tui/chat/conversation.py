@@ -9,14 +9,14 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 from ollama_tui.sanitize import sanitize
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 TITLE_LIMIT = 60
 UNTITLED = "New conversation"
 
@@ -155,7 +155,12 @@ class Message:
     done_reason: str | None = None
     stats: dict[str, int] = field(default_factory=dict)
     versions: list[Message] = field(default_factory=list)
-    """Earlier replies this one replaced (regenerated), oldest first; never sent as history."""
+    """The other versions of this message (regenerated replies, edited prompts) in the order
+    they were written; this one stands among them at `version_position`. Never sent."""
+    version_index: int | None = None
+    """Where this message stands among its versions; None = after all of them (the newest)."""
+    following: list[Message] = field(default_factory=list)
+    """On a version not shown: the messages that came after it, i.e. the rest of its branch."""
     id: str = field(default_factory=new_id)
     created_at: str = field(default_factory=now_iso)
 
@@ -179,6 +184,10 @@ class Message:
             data["stats"] = dict(self.stats)
         if self.versions:
             data["versions"] = [version.to_dict() for version in self.versions]
+        if self.version_index is not None:
+            data["version_index"] = self.version_index
+        if self.following:
+            data["following"] = [message.to_dict() for message in self.following]
         return data
 
     @classmethod
@@ -201,6 +210,8 @@ class Message:
                 done_reason=data.get("done_reason"),
                 stats={k: v for k, v in stats.items() if isinstance(v, int)},
                 versions=[cls.from_dict(item) for item in data.get("versions", [])],
+                version_index=_version_index_from(data.get("version_index")),
+                following=[cls.from_dict(item) for item in data.get("following", [])],
             )
         except (KeyError, ValueError, TypeError, AttributeError) as error:
             raise FormatError(f"bad message: {error}") from error
@@ -208,6 +219,42 @@ class Message:
     @property
     def is_reply_in_progress(self) -> bool:
         return self.state is MessageState.STREAMING
+
+    @property
+    def version_position(self) -> int:
+        """Where this message stands among its versions, from 0 (the first written)."""
+        if self.version_index is None:
+            return len(self.versions)
+        return min(self.version_index, len(self.versions))
+
+    @property
+    def version_count(self) -> int:
+        return len(self.versions) + 1
+
+    def all_versions(self) -> list[Message]:
+        """Every version of this message, this one included, in the order they were written."""
+        position = self.version_position
+        return [*self.versions[:position], self, *self.versions[position:]]
+
+    def ids(self) -> set[str]:
+        """The ids of this message, of its other versions and of their branches."""
+        found = {self.id}
+        for message in [*self.versions, *self.following]:
+            found |= message.ids()
+        return found
+
+
+def _version_index_from(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return None
+    return value
+
+
+def _detached(message: Message) -> Message:
+    """`message` as one version among others: it no longer holds the list of versions."""
+    message.versions = []
+    message.version_index = None
+    return message
 
 
 @dataclass
@@ -272,7 +319,17 @@ def _v1_to_v2(document: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2}
+def _v2_to_v3(document: dict[str, Any]) -> dict[str, Any]:
+    """Version 3 lets a version of a message carry the rest of its branch (`following`) and
+    remember which version is shown (`version_index`). Nothing to convert, but a version-2
+    reader would drop both when saving, so such files must not reach one."""
+    return {**document, "schema_version": 3}
+
+
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    1: _v1_to_v2,
+    2: _v2_to_v3,
+}
 """One step per version: MIGRATIONS[n] turns a version-n document into version n + 1."""
 
 
@@ -369,30 +426,102 @@ class Conversation:
         self.touch()
         return message
 
-    def start_reply(self) -> Message:
-        """Append an empty reply from the current model, to be filled as the stream arrives."""
+    def start_reply(self, model: str | None = None) -> Message:
+        """Append an empty reply from `model` (default: the conversation's), to be filled as
+        the stream arrives."""
         reply = Message(
-            role=Role.ASSISTANT, content="", model=self.model, state=MessageState.STREAMING
+            role=Role.ASSISTANT,
+            content="",
+            model=model or self.model,
+            state=MessageState.STREAMING,
         )
         self.messages.append(reply)
         self.touch()
         return reply
 
-    def restart_last_reply(self) -> Message:
-        """Replace the last reply with a new, empty one; the old one is kept as a version of it.
+    def restart_reply(self, reply: Message, model: str | None = None) -> Message:
+        """Write a reply again: a new, empty version takes its place, from `model` (default:
+        the conversation's), and the messages after it are kept with the old version.
 
-        A reply that brought no text at all (it failed before the first token) is not worth
-        keeping as a version and is dropped.
+        A last reply that brought no text at all (it failed before the first token) is not
+        worth keeping as a version and is dropped.
         """
-        old = self.messages.pop()
-        if old.role is not Role.ASSISTANT:
-            self.messages.append(old)
-            raise ValueError("the last message is not a reply")
-        reply = self.start_reply()
-        reply.versions = list(old.versions)
-        if old.content or old.thinking:
-            reply.versions.append(replace(old, versions=[]))
-        return reply
+        if reply.role is not Role.ASSISTANT:
+            raise ValueError("only replies can be written again")
+        position = self.position_of(reply)
+        reply.following = self.messages[position + 1 :]
+        del self.messages[position:]
+        worthless = not (reply.content or reply.thinking or reply.following)
+        kept = [version for version in reply.all_versions() if not (version is reply and worthless)]
+        new = self.start_reply(model)
+        new.versions = [_detached(version) for version in kept]
+        return new
+
+    def position_of(self, message: Message) -> int:
+        """The index of `message` (this very object) in the shown messages."""
+        for index, candidate in enumerate(self.messages):
+            if candidate is message:
+                return index
+        raise ValueError("the message is not in this conversation")
+
+    def show_version(self, message: Message, step: int) -> Message | None:
+        """Put the previous (`step` -1) or next (+1) version of `message` in its place.
+
+        The rest of the conversation follows the chosen version: the messages after `message`
+        are kept with it, and those of the chosen version's branch come back. Returns the
+        version now shown, or None when there is none in that direction.
+        """
+        position = self.position_of(message)
+        versions = message.all_versions()
+        target = message.version_position + step
+        if not 0 <= target < len(versions):
+            return None
+        chosen = versions[target]
+        message.following = self.messages[position + 1 :]
+        others = [_detached(version) for version in versions if version is not chosen]
+        chosen.versions, chosen.version_index = others, target
+        self.messages[position:] = [chosen, *chosen.following]
+        chosen.following = []
+        return chosen
+
+    def edit_message(self, message: Message, text: str) -> Message:
+        """Branch: a new version of one of the user's messages replaces it, and the messages
+        after it are kept with the old version (`show_version` brings them back)."""
+        if message.role is not Role.USER:
+            raise ValueError("only the user's own messages can be edited")
+        position = self.position_of(message)
+        message.following = self.messages[position + 1 :]
+        edited = Message(role=Role.USER, content=text)
+        edited.versions = [_detached(version) for version in message.all_versions()]
+        self.messages[position:] = [edited]
+        self.touch()
+        return edited
+
+    def remove_message(self, message: Message) -> Message | None:
+        """Delete one message; the rest of the conversation stays.
+
+        A message with other versions is a branch point: the messages after it answered this
+        version, so they go with it, and the version before it (else after) is shown in its
+        place, with its own branch. Returns that version, if any. A summary that covered
+        anything removed goes too.
+        """
+        position = self.position_of(message)
+        if self.summary is not None:
+            removed = [m.id for m in self.messages[position:]]
+            if self.summary.covers_until in removed:
+                self.summary = None
+        self.touch()
+        if not message.versions:
+            del self.messages[position]
+            return None
+        remaining = [version for version in message.all_versions() if version is not message]
+        index = message.version_position
+        shown = remaining[index - 1] if index > 0 else remaining[0]
+        shown.versions = [_detached(v) for v in remaining if v is not shown]
+        shown.version_index = next(i for i, v in enumerate(remaining) if v is shown)
+        self.messages[position:] = [shown, *shown.following]
+        shown.following = []
+        return shown
 
     def merge_from(self, other: Conversation) -> int:
         """Fold in the messages another writer saved to the same conversation.
@@ -402,8 +531,11 @@ class Conversation:
         Returns how many messages came from `other` alone.
         """
         ours = {message.id: index for index, message in enumerate(self.messages)}
+        elsewhere = set().union(*(message.ids() for message in self.messages)) - ours.keys()
         added = 0
         for theirs in other.messages:
+            if theirs.id in elsewhere:
+                continue  # on a branch this side has set aside (another version is shown)
             index = ours.get(theirs.id)
             if index is None:
                 self.messages.append(theirs)

@@ -80,6 +80,8 @@ def _message_markdown(message: Message, default_model: str) -> str:
     note = _STATE_NOTES.get(message.state)
     if note:
         heading += f" · {note}"
+    if message.versions:
+        heading += f" · version {message.version_position + 1} of {message.version_count}"
     parts = [heading]
     if message.error:
         parts.append(f"Error: {one_line(message.error, 500)}")
@@ -186,6 +188,7 @@ def _cleaned(conversation: Conversation) -> Conversation:
             model=sanitize(item.model) if item.model else item.model,
             error=one_line(item.error, 2000) if item.error else item.error,
             versions=[message(version) for version in item.versions],
+            following=[message(later) for later in item.following],
         )
 
     conversation.model = sanitize(conversation.model)

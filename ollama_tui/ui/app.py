@@ -75,6 +75,7 @@ from ollama_tui.ollama import (
 from ollama_tui.sanitize import one_line, sanitize
 from ollama_tui.ui.inert import inert
 from ollama_tui.ui.screens.confirm import ConfirmScreen
+from ollama_tui.ui.screens.edit_message import EditMessageScreen
 from ollama_tui.ui.screens.help import HelpScreen
 from ollama_tui.ui.screens.models import ModelsScreen
 from ollama_tui.ui.screens.picker import Choice, PickerScreen, model_choices
@@ -145,6 +146,7 @@ MAIN_SCREEN_ACTIONS = frozenset(
         "toggle_sidebar",
         "toggle_parameters",
         "scroll_messages",
+        "focus_messages",
     }
 )
 """Actions that act on the chat screen, and so not while a dialog or the models screen is up."""
@@ -237,6 +239,13 @@ class OllamaTUI(App[None]):
             show=False,
             priority=True,
             id="messages.down",
+        ),
+        Binding(
+            default_keys("messages.focus"),
+            "focus_messages",
+            "Messages",
+            show=False,
+            id="messages.focus",
         ),
         Binding(default_keys("app.quit"), "quit", "Quit", priority=True, id="app.quit"),
     ]
@@ -728,7 +737,7 @@ class OllamaTUI(App[None]):
         with contextlib.suppress(NoMatches):
             self._show_memory()
 
-    @on(PromptArea.Submitted)
+    @on(PromptArea.Submitted, "#prompt")
     async def _send(self, event: PromptArea.Submitted) -> None:
         conversation = self.conversation
         if not conversation.model:
@@ -779,7 +788,7 @@ class OllamaTUI(App[None]):
         self._save(conversation)  # the user's words are on disk before anything is sent
         self.sidebar.upsert(ConversationSummary.of(conversation))
         self.sidebar.highlight_id(conversation.id)
-        view = await self.message_list.add(reply)
+        view = self.message_list.view_of(reply) or await self.message_list.add(reply)
         await view.start_stream("")
         live.worker = self._stream_reply(live)
         self.refresh_bindings()
@@ -1044,11 +1053,22 @@ class OllamaTUI(App[None]):
                 view.refresh_header()
             await self._begin_reply(conversation, conversation.start_reply())
             return
-        old_view = self.message_list.view_of(last)
-        reply = conversation.restart_last_reply()
-        if old_view is not None:
-            await old_view.remove()
-        await self._begin_reply(conversation, reply)
+        await self._write_again(conversation, last, None)
+
+    async def _write_again(
+        self, conversation: Conversation, reply: Message, model: str | None
+    ) -> None:
+        """Regenerate `reply` (from `model`, default the conversation's); the old text stays as
+        a version, with the messages that followed it."""
+        if conversation is not self.conversation or self._busy("writing a reply again"):
+            return
+        try:
+            position = conversation.position_of(reply)
+        except ValueError:
+            return  # the conversation was redrawn meanwhile
+        new = conversation.restart_reply(reply, model)
+        await self.message_list.replace_from(position)
+        await self._begin_reply(conversation, new)
 
     def _view_of(self, live: LiveReply) -> MessageView | None:
         """The reply's view if its conversation is the one on screen."""
@@ -1098,6 +1118,160 @@ class OllamaTUI(App[None]):
         live = self._live.get(self.conversation.id)
         if live is not None and live.worker is not None:
             live.worker.cancel()
+
+    # Working with one message (the message list's cursor)
+
+    def action_focus_messages(self) -> None:
+        if self.conversation.messages:
+            self.message_list.focus()
+        else:
+            self.notify("No messages yet: type below and press Enter.")
+
+    @on(PromptArea.UpFromEmpty, "#prompt")
+    def _up_from_empty_prompt(self) -> None:
+        if self.conversation.messages:
+            self.message_list.focus()
+
+    @on(MessageList.Left)
+    def _left_messages(self) -> None:
+        self.prompt.focus()
+
+    def _busy(self, doing: str) -> bool:
+        """Whether a reply is streaming in the open conversation (then say so)."""
+        if self.conversation.id in self._live:
+            self.notify(f"A reply is still arriving: stop it (escape) before {doing}.")
+            return True
+        return False
+
+    @on(MessageList.VersionRequested)
+    async def _flip_version(self, event: MessageList.VersionRequested) -> None:
+        conversation, message = self.conversation, event.message
+        if self._busy("switching versions"):
+            return
+        position = conversation.position_of(message)
+        shown = conversation.show_version(message, event.step)
+        if shown is None:
+            edge = "first" if event.step < 0 else "latest"
+            self.notify(f"This is the {edge} of {message.version_count} versions.")
+            return
+        self._save(conversation)
+        await self.message_list.replace_from(position)
+        self._show_memory()
+
+    @on(MessageList.EditRequested)
+    def _edit_requested(self, event: MessageList.EditRequested) -> None:
+        conversation, message = self.conversation, event.message
+        if message.role is not Role.USER:
+            self.notify("Only your own messages can be edited; r writes a reply again.")
+            return
+        if self._busy("editing"):
+            return
+        later = len(conversation.messages) - conversation.position_of(message) - 1
+        self.push_screen(
+            EditMessageScreen(message.content, later),
+            partial(self._send_edited, conversation, message),
+        )
+
+    async def _send_edited(
+        self, conversation: Conversation, message: Message, text: str | None
+    ) -> None:
+        if text is None or not text.strip() or conversation is not self.conversation:
+            return
+        if self._busy("editing"):
+            return
+        if not conversation.model:
+            self.notify("Choose a model first: press ctrl+l.", severity="warning")
+            return
+        try:
+            position = conversation.position_of(message)
+        except ValueError:
+            return  # the conversation was redrawn meanwhile
+        conversation.edit_message(message, text)
+        await self.message_list.replace_from(position)
+        self.prompt.focus()
+        await self._begin_reply(conversation, conversation.start_reply())
+
+    @on(MessageList.RegenerateRequested)
+    async def _regenerate_requested(self, event: MessageList.RegenerateRequested) -> None:
+        conversation, reply = self.conversation, event.message
+        if reply.role is not Role.ASSISTANT:
+            self.notify("Only replies can be written again; e edits your own message.")
+            return
+        if self._busy("writing a reply again"):
+            return
+        if event.pick_model:
+            await self._pick_model_and_write_again(conversation, reply)
+        else:
+            await self._write_again(conversation, reply, None)
+
+    async def action_write_again_with_model(self) -> None:
+        messages = self.conversation.messages
+        if not messages or messages[-1].role is not Role.ASSISTANT:
+            self.notify("There is no reply to write again yet.")
+        elif not self._busy("writing a reply again"):
+            await self._pick_model_and_write_again(self.conversation, messages[-1])
+
+    async def _pick_model_and_write_again(self, conversation: Conversation, reply: Message) -> None:
+        if not self.models:
+            await self._refresh_models()
+        if self.models:
+            self.push_screen(
+                PickerScreen(
+                    "Write the reply again with", model_choices(self.models), current=reply.model
+                ),
+                partial(self._write_again_with, conversation, reply),
+            )
+
+    async def _write_again_with(
+        self, conversation: Conversation, reply: Message, model: str | None
+    ) -> None:
+        if model:
+            await self._write_again(conversation, reply, model)
+            if model != conversation.model:
+                self.notify(
+                    f"This reply comes from {model}; the next ones still from "
+                    f"{conversation.model} (ctrl+l changes that).",
+                    markup=False,
+                )
+
+    @on(MessageList.DeleteRequested)
+    def _delete_message_requested(self, event: MessageList.DeleteRequested) -> None:
+        conversation, message = self.conversation, event.message
+        if self._busy("deleting"):
+            return
+        who = "your message" if message.role is Role.USER else "the reply"
+        text = f"“{one_line(message.content, 60)}”"
+        if not message.versions:
+            question = f"Delete {who} {text} for good? The rest of the conversation stays."
+        else:
+            later = len(conversation.messages) - conversation.position_of(message) - 1
+            plural = "s" if later > 1 else ""
+            branch = f" and the {later} message{plural} after it" if later else ""
+            question = (
+                f"Delete this version of {who} {text}{branch} for good? The version before it "
+                "takes its place, with what followed it."
+            )
+        self.push_screen(
+            ConfirmScreen("Delete message", question, yes="Delete", danger=True),
+            partial(self._delete_message, conversation, message),
+        )
+
+    async def _delete_message(
+        self, conversation: Conversation, message: Message, confirmed: bool | None
+    ) -> None:
+        if not confirmed or conversation is not self.conversation or self._busy("deleting"):
+            return
+        try:
+            position = conversation.position_of(message)
+        except ValueError:
+            return
+        shown = conversation.remove_message(message)
+        self._save(conversation)
+        self.sidebar.upsert(ConversationSummary.of(conversation))
+        self.sidebar.highlight_id(conversation.id)
+        await self.message_list.replace_from(position)
+        self._show_memory()
+        self.notify("Version deleted." if shown else "Message deleted.")
 
     # Models
 
@@ -1320,6 +1494,11 @@ class OllamaTUI(App[None]):
         )
         yield SystemCommand(
             "Stop reply", "Stop the reply as it arrives (escape)", self.action_stop_reply
+        )
+        yield SystemCommand(
+            "Regenerate with another model",
+            "Write the last reply again with a model you pick; the old one stays a version",
+            self.action_write_again_with_model,
         )
         yield SystemCommand(
             "Toggle conversations",

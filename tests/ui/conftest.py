@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 
+from ollama_tui.chat.conversation import Conversation
+from ollama_tui.chat.store import ConversationStore
 from ollama_tui.cli import make_app
 from ollama_tui.config import Settings, load_settings
 from ollama_tui.ui.app import OllamaTUI
@@ -99,3 +101,15 @@ async def connected(pilot: Pilot[None], app: OllamaTUI) -> None:
 
     await wait_until(pilot, lambda: app.status.connection is Connection.CONNECTED)
     await wait_until(pilot, lambda: bool(app.models))
+
+
+def notices(app: OllamaTUI) -> list[str]:
+    """The text of every notification shown so far, oldest first."""
+    return [notification.message for notification in app._notifications]
+
+
+def on_disk(data_dir: Path) -> Conversation:
+    """The one conversation saved in `data_dir`, as a fresh store reads it."""
+    store = ConversationStore(data_dir)
+    (summary,) = store.list()
+    return store.load(summary.id)

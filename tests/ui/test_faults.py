@@ -8,23 +8,12 @@ from pathlib import Path
 import pytest
 from textual.widgets import Markdown
 
-from ollama_tui.chat.conversation import Conversation, MessageState
-from ollama_tui.chat.store import ConversationStore
+from ollama_tui.chat.conversation import MessageState
 from ollama_tui.ui.app import OllamaTUI
 from ollama_tui.ui.widgets.message_list import MessageView
 from ollama_tui.ui.widgets.status_bar import Connection
 from tests.fake_ollama import FakeOllama
-from tests.ui.conftest import MakeApp, connected, send, settle, wait_until
-
-
-def on_disk(data_dir: Path) -> Conversation:
-    store = ConversationStore(data_dir)
-    (summary,) = store.list()
-    return store.load(summary.id)
-
-
-def notices(app: OllamaTUI) -> list[str]:
-    return [notification.message for notification in app._notifications]
+from tests.ui.conftest import MakeApp, connected, notices, on_disk, send, settle, wait_until
 
 
 def header_of(app: OllamaTUI, index: int = -1) -> str:

@@ -31,7 +31,7 @@ from tests.fake_ollama import (
     FakeModel,
     FakeOllama,
 )
-from tests.ui.conftest import MakeApp, wait_until
+from tests.ui.conftest import MakeApp, notices, wait_until
 
 SIZE = (120, 40)
 PHI = next(m for m in PULLABLE_MODELS if m.name == "phi4-mini:latest")
@@ -43,10 +43,6 @@ def names(table: DataTable[object]) -> list[str]:
 
 def plain(widget: Static) -> str:
     return str(widget.render())
-
-
-def notices(app: OllamaTUI) -> list[str]:
-    return [n.message for n in app._notifications]
 
 
 def load(server: FakeOllama, model: str) -> None:

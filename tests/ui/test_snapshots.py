@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import Collapsible
 
 from ollama_tui.chat.conversation import Conversation, Message, MessageState, Options, Role
 from ollama_tui.chat.store import ConversationStore
 from ollama_tui.ui.app import OllamaTUI
+from ollama_tui.ui.widgets import sidebar
 from ollama_tui.ui.widgets.status_bar import Connection
 from tests.fake_ollama import FakeOllama
 from tests.ui.conftest import MakeApp, wait_until
@@ -119,3 +122,145 @@ def test_help_screen(
         await pilot.pause()
 
     assert snap_compare(build_app(server.url), terminal_size=SIZE, run_before=open_help)
+
+
+LIBRARY_NOW = datetime(2026, 1, 9, 15, 0, tzinfo=UTC)
+"""The moment the grouped-sidebar picture is taken (tests run with TZ=UTC)."""
+
+
+def library() -> list[Conversation]:
+    """Conversations in every group of the sidebar, with fixed ids and times."""
+    days_ago = {
+        "Plan a week of vegetarian dinners": 0,
+        "Why is my Rust borrow checker angry": 0,
+        "Translate a letter to German": 1,
+        "Explain Raft leader election": 3,
+        "Sourdough starter schedule": 40,
+        "Bash one-liner to rename photos": 12,
+    }
+    conversations = []
+    for number, (title, days) in enumerate(days_ago.items()):
+        moment = (LIBRARY_NOW - timedelta(days=days, hours=number)).isoformat(
+            timespec="milliseconds"
+        )
+        conversation = Conversation(
+            id=f"library{number:08d}",
+            title=title,
+            model="qwen3:0.6b" if number % 2 else "llama3.2:latest",
+            created_at=moment,
+            updated_at=moment,
+            pinned=title.startswith("Bash"),
+        )
+        conversation.messages = [
+            Message(Role.USER, title + "?", id=f"q{number}", created_at=moment),
+            Message(
+                Role.ASSISTANT,
+                f"Here is an answer about {title.lower()}.",
+                model=conversation.model,
+                id=f"r{number}",
+                created_at=moment,
+            ),
+        ]
+        conversations.append(conversation)
+    return conversations
+
+
+def test_grouped_sidebar_and_a_message_with_versions(
+    snap_compare: Callable[..., bool],
+    server: FakeOllama,
+    build_app: MakeApp,
+    data_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sidebar, "local_now", lambda: LIBRARY_NOW)
+    store = ConversationStore(data_dir)
+    for conversation in library():
+        store.save(conversation)
+    opened = library()[0]
+    reply = opened.messages[-1]
+    earlier = Message(
+        Role.ASSISTANT,
+        "An earlier answer.",
+        model="mistral:7b",
+        id="r0old",
+        created_at=reply.created_at,
+    )
+    reply.versions = [earlier]
+    store.save(opened)
+
+    async def open_and_focus(pilot: Pilot[None]) -> None:
+        await ready(pilot)
+        app = pilot.app
+        assert isinstance(app, OllamaTUI)
+        app.sidebar.focus()
+        await pilot.press("down", "enter")
+        await wait_until(pilot, lambda: app.conversation.id == opened.id)
+        await wait_until(pilot, lambda: app.query_one("#num_ctx-note").display)
+        await pilot.press("ctrl+up")
+        await pilot.pause()
+
+    assert snap_compare(build_app(server.url), terminal_size=SIZE, run_before=open_and_focus)
+
+
+def test_search_results(
+    snap_compare: Callable[..., bool],
+    server: FakeOllama,
+    build_app: MakeApp,
+    data_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sidebar, "local_now", lambda: LIBRARY_NOW)
+    store = ConversationStore(data_dir)
+    for conversation in library():
+        store.save(conversation)
+
+    async def search(pilot: Pilot[None]) -> None:
+        await ready(pilot)
+        await pilot.press("ctrl+f", *"answer")
+        app = pilot.app
+        assert isinstance(app, OllamaTUI)
+        await wait_until(pilot, lambda: len(getattr(app.screen, "_hits", ())) == 6)
+        await pilot.pause()
+
+    assert snap_compare(build_app(server.url), terminal_size=SIZE, run_before=search)
+
+
+def test_thinking_reply(
+    snap_compare: Callable[..., bool], server: FakeOllama, build_app: MakeApp, data_dir: Path
+) -> None:
+    stamp = "2026-01-02T09:15:00.000+00:00"
+    conversation = Conversation(
+        id="thinking0000001",
+        title="Is 1001 prime?",
+        model="qwen3:0.6b",
+        think=True,
+        created_at=stamp,
+        updated_at=stamp,
+    )
+    conversation.messages = [
+        Message(Role.USER, "Is 1001 prime?", id="u1", created_at=stamp),
+        Message(
+            Role.ASSISTANT,
+            "No. **1001 = 7 × 11 × 13**, so it has divisors other than 1 and itself.",
+            model="qwen3:0.6b",
+            thinking="The user asks whether 1001 is prime. Try small primes: 1001 / 7 = 143, "
+            "and 143 = 11 × 13. So 1001 = 7 × 11 × 13: not prime.",
+            stats={"eval_count": 58, "eval_duration": 900_000_000},
+            id="a1",
+            created_at=stamp,
+        ),
+    ]
+    ConversationStore(data_dir).save(conversation)
+
+    async def open_and_expand(pilot: Pilot[None]) -> None:
+        await ready(pilot)
+        await pilot.press("ctrl+b", "enter")
+        app = pilot.app
+        assert isinstance(app, OllamaTUI)
+        await wait_until(pilot, lambda: app.conversation.id == "thinking0000001")
+        await wait_until(pilot, lambda: app.query_one("#think-select").display)
+        app.query_one(Collapsible).collapsed = False
+        app.prompt.focus()
+        await pilot.pause()
+
+    assert snap_compare(build_app(server.url), terminal_size=SIZE, run_before=open_and_expand)

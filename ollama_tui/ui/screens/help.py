@@ -24,9 +24,12 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll(id="help-dialog") as dialog:
             dialog.border_title = "Keys"
             dialog.border_subtitle = "escape to close"
+            width = max((len(key) for key, _ in self._keys), default=0) + 2
             for key, description in self._keys:
                 with Horizontal(classes="help-row"):
-                    yield Static(Content.styled(key, "bold $accent"), classes="help-key")
+                    label = Static(Content.styled(key, "bold $accent"), classes="help-key")
+                    label.styles.width = width  # the widest key (config may rebind them)
+                    yield label
                     yield Static(description, classes="help-description")
             yield Static(
                 Content.styled(

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
 from markdown_it import MarkdownIt
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.events import Mount, MouseScrollDown, MouseScrollUp
@@ -21,6 +23,7 @@ from textual.widgets import Collapsible, Markdown, Static
 from textual.widgets._markdown import MarkdownBlock, MarkdownFence, MarkdownParagraph
 
 from ollama_tui.chat.conversation import Conversation, Message, MessageState, Role
+from ollama_tui.keymap import default_keys
 from ollama_tui.sanitize import sanitize
 from ollama_tui.ui.inert import inert
 
@@ -491,6 +494,7 @@ class MessageView(Vertical):
         when = _local_time(message.created_at)
         if message.role is Role.USER:
             parts_user: list[str | tuple[str, str]] = [("You", "bold"), ("  " + when, "dim")]
+            parts_user.extend(self._version_note())
             if message.state is MessageState.UNSENT:
                 parts_user.append(("  " + _STATE_NOTES[message.state], "bold $warning"))
             return Content.assemble(*parts_user)
@@ -506,6 +510,7 @@ class MessageView(Vertical):
         if message.done_reason == "length":
             details.append("cut at the token limit")
         parts.append(("  " + " · ".join(d for d in details if d), "dim"))
+        parts.extend(self._version_note())
         if message.is_reply_in_progress:
             if self._note:
                 waiting = self._note
@@ -518,6 +523,21 @@ class MessageView(Vertical):
         if note:
             parts.append(("  " + note, "bold $warning"))
         return Content.assemble(*parts)
+
+    def _version_note(self) -> list[tuple[str, str]]:
+        """ "‹ 2/3 ›" when the message has other versions (← → flip through them)."""
+        message = self.message
+        if not message.versions:
+            return []
+        return [(f"  ‹ {message.version_position + 1}/{message.version_count} ›", "$text-accent")]
+
+    def code_blocks(self) -> list[tuple[str, str]]:
+        """(language, code) of each code block in the message, in order."""
+        return [
+            (token.info.strip(), token.content)
+            for token in MarkdownIt("gfm-like").parse(sanitize(self.message.content))
+            if token.type in ("fence", "code_block")
+        ]
 
     def set_note(self, note: str) -> None:
         """A passing remark in the header while the reply streams (e.g. a retry countdown)."""
@@ -589,6 +609,11 @@ class MessageView(Vertical):
         self.refresh_header()
 
 
+def _size(text: str) -> str:
+    lines = text.count("\n") + (not text.endswith("\n"))
+    return f"{lines:,} line{'s' if lines != 1 else ''}, {len(text):,} characters"
+
+
 def tokens_per_second(stats: dict[str, int]) -> float | None:
     """Generation speed from Ollama's own counters, or None when they are missing."""
     count, duration = stats.get("eval_count"), stats.get("eval_duration")
@@ -601,11 +626,57 @@ class EarlierMessages(Static):
     """The line at the top that says how many earlier messages are not shown yet."""
 
 
-class MessageList(VerticalScroll, can_focus=False):
-    """The conversation's messages; only the latest page is mounted until the user scrolls up."""
+def _message_binding(command_id: str, action: str, description: str, show: bool) -> Binding:
+    return Binding(default_keys(command_id), action, description, show=show, id=command_id)
+
+
+class MessageList(VerticalScroll):
+    """The conversation's messages; only the latest page is mounted until the user scrolls up.
+
+    Focused, it has a cursor: one highlighted message that the keys act on (copy, edit,
+    regenerate, flip versions, delete). What changes the conversation is asked of the app.
+    """
+
+    BINDINGS: ClassVar = [
+        _message_binding("message.previous", "move(-1)", "Previous", False),
+        _message_binding("message.next", "move(1)", "Next", False),
+        _message_binding("message.first", "move_to_end(-1)", "First", False),
+        _message_binding("message.last", "move_to_end(1)", "Latest", False),
+        _message_binding("message.older_version", "version(-1)", "Older version", False),
+        _message_binding("message.newer_version", "version(1)", "Newer version", False),
+        _message_binding("message.copy", "copy", "Copy", True),
+        _message_binding("message.copy_code", "copy_code", "Copy code", True),
+        _message_binding("message.edit", "edit", "Edit", True),
+        _message_binding("message.regenerate", "regenerate(False)", "Regenerate", True),
+        _message_binding("message.regenerate_with", "regenerate(True)", "With model", False),
+        _message_binding("message.delete", "delete", "Delete", True),
+        _message_binding("message.leave", "leave", "Back", True),
+    ]
 
     class EarlierShown(TextualMessage):
         """Earlier messages were mounted above the ones shown."""
+
+    class Left(TextualMessage):
+        """The user is done with the messages: focus the prompt."""
+
+    @dataclass
+    class VersionRequested(TextualMessage):
+        message: Message
+        step: int
+        """-1 for the version before, +1 for the one after."""
+
+    @dataclass
+    class EditRequested(TextualMessage):
+        message: Message
+
+    @dataclass
+    class RegenerateRequested(TextualMessage):
+        message: Message
+        pick_model: bool
+
+    @dataclass
+    class DeleteRequested(TextualMessage):
+        message: Message
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -614,6 +685,10 @@ class MessageList(VerticalScroll, can_focus=False):
         self._last_shown = 0
         """One past the last mounted message (less than the count when scrolled far up)."""
         self._view_cache: dict[int, MessageView] = {}
+        self.cursor: MessageView | None = None
+        """The highlighted message while the list has focus."""
+        self._code_copied: tuple[str, int] | None = None
+        """(message id, index) of the code block copied last, so the next press copies the next."""
 
     def compose(self) -> ComposeResult:
         yield Static(EMPTY_HINT, id="empty-hint")
@@ -626,6 +701,7 @@ class MessageList(VerticalScroll, can_focus=False):
         the rest of the latest page is mounted above them right after that frame.
         """
         self.conversation = conversation
+        self._set_cursor(None)
         self._first_shown = max(0, len(conversation.messages) - FIRST_PAINT)
         self._last_shown = len(conversation.messages)
         shown = conversation.messages[self._first_shown :]
@@ -642,7 +718,7 @@ class MessageList(VerticalScroll, can_focus=False):
 
     async def _fill_page(self, conversation: Conversation) -> None:
         """Mount the rest of the latest page above what `show` mounted (the view stays put)."""
-        if conversation is not self.conversation:
+        if conversation is not self.conversation or self._streaming():
             return
         start = max(0, len(conversation.messages) - PAGE_SIZE)
         if start >= self._first_shown:
@@ -672,7 +748,33 @@ class MessageList(VerticalScroll, can_focus=False):
             self._last_shown = len(conversation.messages)
         if not self.is_anchored:
             self.anchor()
+        if message.is_reply_in_progress:
+            await self._unmount_far_above()
         return view
+
+    def _streaming(self) -> bool:
+        return any(view._stream is not None for view in self._views())
+
+    async def _unmount_far_above(self) -> None:
+        """Before a reply streams in, unmount the messages more than two screens above it.
+
+        Each line the reply adds makes Textual arrange every mounted widget again, 10–20 times
+        a second; the fewer are mounted, the sooner a key typed meanwhile shows. Scrolling up
+        mounts them again.
+        """
+        views = self._views()
+        room = 2 * self.scrollable_content_region.height
+        height = keep = 0
+        for view in reversed(views):
+            if height > room:
+                break
+            height += view.outer_size.height + 1  # its bottom margin
+            keep += 1
+        excess = len(views) - keep
+        if excess > 0:
+            await self._unmount(views[:excess])
+            self._first_shown += excess
+            self._update_earlier_line()
 
     def move_child(
         self,
@@ -739,7 +841,177 @@ class MessageList(VerticalScroll, can_focus=False):
     async def _unmount(self, views: list[MessageView]) -> None:
         for view in views:
             self._view_cache.pop(id(view.message), None)
+            if view is self.cursor:
+                self.cursor = None
         await self.remove_children(views)
+
+    async def replace_from(self, position: int) -> None:
+        """Show anew the messages from `position` on: they changed (a version was flipped, a
+        message edited, deleted or written again). Those before stay as they are."""
+        conversation = self.conversation
+        if conversation is None:
+            return
+        if not self._first_shown <= position <= self._last_shown:
+            await self.show(conversation)
+            return
+        views = self._views()
+        kept = views[: position - self._first_shown]
+        end = min(len(conversation.messages), max(position + 1, self._first_shown + PAGE_SIZE))
+        fresh = [MessageView(message) for message in conversation.messages[position:end]]
+        with self.app.batch_update():
+            await self._unmount(views[len(kept) :])
+            if fresh:
+                if kept:
+                    await self.mount_all(fresh, after=kept[-1])
+                else:
+                    await self.mount_all(fresh)
+        self._last_shown = end
+        self.query_one("#empty-hint").display = not conversation.messages
+        if self.cursor is None:  # it was among the views replaced: the one in its place
+            self._set_cursor(fresh[0] if fresh else kept[-1] if kept else None)
+        if end == len(conversation.messages) and not fresh:
+            self.anchor()
+
+    # The cursor
+
+    def _set_cursor(self, view: MessageView | None) -> None:
+        if self.cursor is not None and self.cursor is not view:
+            self.cursor.remove_class("-cursor")
+        self.cursor = view
+        if view is not None:
+            view.set_class(self.has_focus, "-cursor")
+        self._code_copied = None
+
+    def on_focus(self) -> None:
+        # Runs before Widget._on_focus sets has_focus: highlight here, not in _set_cursor.
+        if self.cursor is None or self.cursor.parent is not self:
+            self._set_cursor(self._view_in_sight())
+        if self.cursor is not None:
+            self.cursor.add_class("-cursor")
+
+    def on_blur(self) -> None:
+        if self.cursor is not None:
+            self.cursor.remove_class("-cursor")
+
+    def _view_in_sight(self) -> MessageView | None:
+        """The latest message when scrolled to the bottom, else the last whose top is in view."""
+        views = self._views()
+        if self.scroll_y >= self.max_scroll_y and self._last_shown == len(self._messages()):
+            return views[-1] if views else None
+        bottom = self.scroll_y + self.scrollable_content_region.height
+        in_sight = [v for v in views if self.scroll_y <= v.virtual_region.y < bottom]
+        if in_sight:
+            return in_sight[-1]
+        return views[-1] if views else None
+
+    def _bring_into_view(self, view: MessageView) -> None:
+        tall = view.outer_size.height >= self.scrollable_content_region.height
+        if view is self._views()[-1] and self._last_shown == len(self._messages()):
+            self.anchor()  # at the latest: follow new text again
+        else:
+            self.anchor(False)
+        self.call_after_refresh(self.scroll_to_widget, view, top=tall, animate=False)
+
+    def _messages(self) -> list[Message]:
+        return self.conversation.messages if self.conversation is not None else []
+
+    async def action_move(self, step: int) -> None:
+        """Move the cursor to the message before or after, mounting more at either end."""
+        views = self._views()
+        if self.cursor is None or self.cursor not in views:
+            self._set_cursor(self._view_in_sight())
+            return
+        index = views.index(self.cursor) + step
+        if index < 0 and self._first_shown > 0:
+            await self.load_earlier()
+        elif index >= len(views) and self._last_shown < len(self._messages()):
+            await self.load_later()
+        views = self._views()
+        index = max(0, min(len(views) - 1, views.index(self.cursor) + step))
+        self._set_cursor(views[index])
+        self._bring_into_view(views[index])
+
+    async def action_move_to_end(self, end: int) -> None:
+        """The first message of the conversation (-1) or its latest (+1)."""
+        conversation = self.conversation
+        if conversation is None or not conversation.messages:
+            return
+        if end < 0:
+            while self._first_shown > 0:
+                await self.load_earlier()
+        elif self._last_shown < len(conversation.messages):
+            await self.show(conversation)
+        views = self._views()
+        if views:
+            view = views[0] if end < 0 else views[-1]
+            self._set_cursor(view)
+            self._bring_into_view(view)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "leave":
+            # While a reply streams, escape stops it (the app's binding) before it leaves.
+            return not self._streaming()
+        return True
+
+    def action_leave(self) -> None:
+        self.post_message(self.Left())
+
+    def action_version(self, step: int) -> None:
+        if self.cursor is not None:
+            self.post_message(self.VersionRequested(self.cursor.message, step))
+
+    def action_edit(self) -> None:
+        if self.cursor is not None:
+            self.post_message(self.EditRequested(self.cursor.message))
+
+    def action_regenerate(self, pick_model: bool) -> None:
+        if self.cursor is not None:
+            self.post_message(self.RegenerateRequested(self.cursor.message, pick_model))
+
+    def action_delete(self) -> None:
+        if self.cursor is not None:
+            self.post_message(self.DeleteRequested(self.cursor.message))
+
+    def action_copy(self) -> None:
+        if self.cursor is None:
+            return
+        message = self.cursor.message
+        text = sanitize(message.content)
+        if not text:
+            self.notify("This message has no text to copy.")
+            return
+        self.app.copy_to_clipboard(text)
+        who = "your message" if message.role is Role.USER else "the reply"
+        self.notify(f"Copied {who} to the clipboard ({_size(text)}).")
+
+    def action_copy_code(self) -> None:
+        """Copy the message's first code block; pressed again, the next one, and round."""
+        if self.cursor is None:
+            return
+        view, message_id = self.cursor, self.cursor.message.id
+        blocks = view.code_blocks()
+        if not blocks:
+            self.notify("This message has no code blocks; c copies the whole message.")
+            return
+        previous = self._code_copied
+        index = previous[1] + 1 if previous and previous[0] == message_id else 0
+        index %= len(blocks)
+        self._code_copied = (message_id, index)
+        language, code = blocks[index]
+        self.app.copy_to_clipboard(code)
+        kind = f"{language} " if language else ""
+        self.notify(
+            f"Copied {kind}code block {index + 1} of {len(blocks)} to the clipboard "
+            f"({_size(code)}).",
+            markup=False,
+        )
+        fences = list(view.query(MarkdownFence))
+        if len(fences) == len(blocks):
+            fence = fences[index]
+            fence.add_class("-copied")
+            self.set_timer(FOUND_MARK_SECONDS, lambda: fence.remove_class("-copied"))
+            self.anchor(False)
+            self.call_after_refresh(self.scroll_to_widget, fence, animate=False)
 
     async def load_later(self) -> None:
         """Mount the messages after the ones shown (scrolled back down), keeping the view still,

@@ -32,7 +32,22 @@ class PromptArea(TextArea):
     class Submitted(Message):
         """The user pressed Enter on a non-blank prompt."""
 
+        prompt_area: PromptArea
         text: str
+
+        @property
+        def control(self) -> PromptArea:
+            return self.prompt_area
+
+    @dataclass
+    class UpFromEmpty(Message):
+        """Up was pressed in the empty prompt: the user wants the messages above."""
+
+        prompt_area: PromptArea
+
+        @property
+        def control(self) -> PromptArea:
+            return self.prompt_area
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(
@@ -54,9 +69,15 @@ class PromptArea(TextArea):
     def action_newline(self) -> None:
         self.call_later(self.insert, "\n")
 
+    def action_cursor_up(self, select: bool = False) -> None:
+        if not self.text and not select:
+            self.post_message(self.UpFromEmpty(self))
+            return
+        super().action_cursor_up(select)
+
     def _submit(self) -> None:
         if self.text.strip():
-            self.post_message(self.Submitted(self.text))
+            self.post_message(self.Submitted(self, self.text))
             self.clear()
 
     def on_text_area_changed(self) -> None:

@@ -19,13 +19,18 @@ from ollama_tui.keymap import default_keys
 from ollama_tui.ui.inert import inert
 
 
+def local_now() -> datetime:
+    """Now, in the local zone: what "Today" and "Yesterday" are counted from."""
+    return datetime.now().astimezone()
+
+
 def _when(iso: str, now: datetime | None = None) -> str:
     """A short, local, human date: the time today, the weekday this week, else the date."""
     try:
         moment = datetime.fromisoformat(iso).astimezone()
     except ValueError:
         return ""
-    now = now or datetime.now().astimezone()
+    now = now or local_now()
     days = (now.date() - moment.date()).days
     if days == 0:
         return moment.strftime("%H:%M")
@@ -123,7 +128,7 @@ class ConversationSidebar(OptionList):
 
     def _show_rows(self, count: int) -> None:
         """Give the OptionList rows for the first `count` conversations, under headings."""
-        now = datetime.now().astimezone()
+        now = local_now()
         self._loaded = min(count, len(self._summaries))
         highlighted = self.highlighted_option.id if self.highlighted_option else None
         rows: list[Option] = []
@@ -155,7 +160,7 @@ class ConversationSidebar(OptionList):
 
     def upsert(self, summary: ConversationSummary) -> None:
         """Show a saved conversation where it now belongs (usually the top of Today)."""
-        now = datetime.now().astimezone()
+        now = local_now()
         before = next((s for s in self._summaries if s.id == summary.id), None)
         others = [s for s in self._summaries if s.id != summary.id]
         order = ordered([summary, *others])
