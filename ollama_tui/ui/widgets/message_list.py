@@ -711,7 +711,7 @@ class MessageList(VerticalScroll):
             if shown:
                 await self.mount_all([MessageView(message) for message in shown])
         self._update_earlier_line()
-        self.query_one("#empty-hint").display = not shown
+        self._show_empty_hint(not shown)
         self.anchor()
         if self._first_shown > 0:
             self.call_after_refresh(self._fill_page, conversation)
@@ -742,7 +742,7 @@ class MessageList(VerticalScroll):
             if view is not None:
                 return view
         view = MessageView(message)
-        self.query_one("#empty-hint").display = False
+        self._show_empty_hint(False)
         await self.mount(view)
         if conversation is not None:
             self._last_shown = len(conversation.messages)
@@ -751,6 +751,11 @@ class MessageList(VerticalScroll):
         if message.is_reply_in_progress:
             await self._unmount_far_above()
         return view
+
+    def _show_empty_hint(self, show: bool) -> None:
+        # The hint fills the pane (height 1fr), which only the vertical layout honours.
+        self.query_one("#empty-hint").display = show
+        self.set_class(show, "-empty")
 
     def _streaming(self) -> bool:
         return any(view._stream is not None for view in self._views())
@@ -866,7 +871,7 @@ class MessageList(VerticalScroll):
                 else:
                     await self.mount_all(fresh)
         self._last_shown = end
-        self.query_one("#empty-hint").display = not conversation.messages
+        self._show_empty_hint(not conversation.messages)
         if self.cursor is None:  # it was among the views replaced: the one in its place
             self._set_cursor(fresh[0] if fresh else kept[-1] if kept else None)
         if end == len(conversation.messages) and not fresh:
