@@ -493,13 +493,14 @@ class MessageView(Vertical):
         message = self.message
         when = _local_time(message.created_at)
         if message.role is Role.USER:
-            parts_user: list[str | tuple[str, str]] = [("You", "bold"), ("  " + when, "dim")]
-            parts_user.extend(self._version_note())
+            parts_user: list[str | tuple[str, str]] = [("You", "bold"), *self._version_note()]
+            parts_user.append(("  " + when, "dim"))
             if message.state is MessageState.UNSENT:
                 parts_user.append(("  " + _STATE_NOTES[message.state], "bold $warning"))
             return Content.assemble(*parts_user)
         parts: list[str | tuple[str, str]] = [
-            (sanitize(message.model or "assistant"), "bold $accent")
+            (sanitize(message.model or "assistant"), "bold $accent"),
+            *self._version_note(),
         ]
         details = [when]
         speed = tokens_per_second(message.stats)
@@ -510,7 +511,6 @@ class MessageView(Vertical):
         if message.done_reason == "length":
             details.append("cut at the token limit")
         parts.append(("  " + " · ".join(d for d in details if d), "dim"))
-        parts.extend(self._version_note())
         if message.is_reply_in_progress:
             if self._note:
                 waiting = self._note
@@ -525,11 +525,12 @@ class MessageView(Vertical):
         return Content.assemble(*parts)
 
     def _version_note(self) -> list[tuple[str, str]]:
-        """ "‹ 2/3 ›" when the message has other versions (← → flip through them)."""
+        """‹2/3› when the message has other versions (← → flip through them); with no spaces
+        inside, a narrow pane never wraps it apart."""
         message = self.message
         if not message.versions:
             return []
-        return [(f"  ‹ {message.version_position + 1}/{message.version_count} ›", "$text-accent")]
+        return [(f"  ‹{message.version_position + 1}/{message.version_count}›", "$text-accent")]
 
     def code_blocks(self) -> list[tuple[str, str]]:
         """(language, code) of each code block in the message, in order."""
