@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
@@ -66,6 +68,31 @@ def assert_one_line(error: OllamaError) -> None:
     text = str(error)
     assert text == error.message
     assert "\n" not in text and "\x1b" not in text and "\x07" not in text
+
+
+@asynccontextmanager
+async def raw_server(chunks: list[bytes]) -> AsyncIterator[str]:
+    """A loopback server answering one request with `chunks` as HTTP chunks, byte for byte."""
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = re.search(rb"(?i)content-length: *(\d+)", head)
+        await reader.readexactly(int(length.group(1)) if length else 0)
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\n"
+            b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+        )
+        for chunk in chunks:
+            writer.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            await writer.drain()
+            await asyncio.sleep(0.01)
+        writer.write(b"0\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    async with server:
+        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
 
 
 # --------------------------------------------------------------------------- normal replies
@@ -176,6 +203,22 @@ async def test_a_one_mebibyte_line_arrives_whole(
     events = await collect(client.chat("llama3.2", HELLO))
     assert ContentDelta(HUGE_DELTA) in events
     assert content(events) == "befo" + HUGE_DELTA + "re and after"
+
+
+async def test_whitespace_around_lines_is_allowed_as_by_json_loads() -> None:
+    # Lines with CRLF endings, spaces around the object and blank lines, several per chunk.
+    chunks = [
+        b' {"message":{"role":"assistant","content":"one"},"done":false}\r\n\r\n',
+        b'{"message":{"role":"assistant","content":" two"},"done":false}  \n   \n{"done"',
+        b':true,"done_reason":"stop","eval_count":2}\r\n',
+    ]
+    async with raw_server(chunks) as url, OllamaClient(url) as client:
+        events = await collect(client.chat("llama3.2", HELLO))
+    assert events == [
+        ContentDelta("one"),
+        ContentDelta(" two"),
+        ChatDone(done_reason="stop", stats=ReplyStats(eval_count=2)),
+    ]
 
 
 async def test_line_separators_inside_strings_do_not_split_lines(
@@ -345,6 +388,32 @@ async def test_stall_after_the_first_token(fake_ollama: FakeOllama) -> None:
         str(error) == "no data from Ollama for 0.3 s; the reply was stopped — send again to retry"
     )
     await fake_ollama.wait_until_async(lambda: fake_ollama.streams_cancelled == 1)
+
+
+async def test_steady_slow_tokens_are_not_a_stall(fake_ollama: FakeOllama) -> None:
+    # Every gap is short of the limit, though the reply as a whole takes longer than it.
+    fake_ollama.token_delay = 0.1
+    fake_ollama.queue_reply("one two three four five six seven eight nine ten")
+    async with OllamaClient(fake_ollama.url, stall_timeout=0.5) as client:
+        started = time.monotonic()
+        events = await collect(client.chat("llama3.2", HELLO))
+    assert time.monotonic() - started > 0.5
+    assert content(events) == "one two three four five six seven eight nine ten"
+    assert isinstance(events[-1], ChatDone)
+
+
+async def test_a_slow_consumer_is_not_a_stall(fake_ollama: FakeOllama) -> None:
+    # Only time spent waiting for data counts, not time the consumer keeps each event.
+    fake_ollama.token_delay = 0.001
+    fake_ollama.queue_reply("one two three")
+    async with OllamaClient(fake_ollama.url, stall_timeout=0.3) as client:
+        events: list[ChatEvent] = []
+        async for event in client.chat("llama3.2", HELLO):
+            events.append(event)
+            if len(events) == 3:
+                await asyncio.sleep(0.8)
+    assert content(events) == "one two three"
+    assert isinstance(events[-1], ChatDone)
 
 
 async def test_slow_first_token_is_not_a_stall(fake_ollama: FakeOllama) -> None:
