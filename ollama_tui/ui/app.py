@@ -999,10 +999,14 @@ class OllamaTUI(App[None]):
         view = self._view_of(live)
         match event:
             case ContentDelta(text=text):
+                if not live.content and live.conversation is self.conversation:
+                    self._set_activity(f"{reply.model} is answering…")
                 live.content.append(text)
                 if view is not None:
                     view.append_content(text)
             case ThinkingDelta(text=text):
+                if not live.thinking and live.conversation is self.conversation:
+                    self._set_activity(f"{reply.model} is thinking…")
                 live.thinking.append(text)
                 if view is not None:
                     reply.thinking = "".join(live.thinking)

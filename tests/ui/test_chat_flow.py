@@ -389,3 +389,23 @@ async def test_keys_rebound_in_the_config_work_and_show_in_help(
         await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
         rows = [str(w.render()) for w in app.screen.query(".help-key")]
         assert "f9" in rows and "f10" in rows and "ctrl+n" not in rows
+
+
+async def test_status_line_says_what_the_model_is_doing(
+    fake_ollama: FakeOllama, build_app: MakeApp
+) -> None:
+    app = build_app(fake_ollama.url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await connected(pilot, app)
+        waiting = fake_ollama.hold(0)
+        await send(pilot, app, "hello")
+        await wait_until(pilot, lambda: app.status.activity == "waiting for llama3.2:latest…")
+        waiting.set()
+        answering = fake_ollama.hold(3)
+        await settle(pilot, app)
+        assert app.status.activity == ""
+        await send(pilot, app, "again")
+        await wait_until(pilot, lambda: app.status.activity == "llama3.2:latest is answering…")
+        answering.set()
+        await settle(pilot, app)
+        assert app.status.activity == ""

@@ -301,3 +301,41 @@ async def test_message_keys_follow_the_keymap(fake_ollama: FakeOllama, build_app
         assert app.clipboard == ""
         await pilot.press("x")
         assert app.clipboard == "copy me"
+
+
+def mounted_window_is_whole(app: OllamaTUI) -> bool:
+    """The mounted views show exactly the messages the list says it shows, in order."""
+    message_list = app.message_list
+    shown = [view.message for view in message_list.query(MessageView)]
+    expected = app.conversation.messages[message_list._first_shown : message_list._last_shown]
+    return len(shown) == len(expected) and all(a is b for a, b in zip(shown, expected, strict=True))
+
+
+async def test_sending_while_a_long_conversation_still_fills_in_keeps_every_view(
+    fake_ollama: FakeOllama, build_app: MakeApp, data_dir: Path
+) -> None:
+    store = ConversationStore(data_dir)
+    conversation = Conversation(model="llama3.2:latest")
+    for number in range(100):
+        conversation.add_user_message(f"question {number}")
+        reply = conversation.start_reply()
+        reply.content = f"answer {number}\n\nand a second paragraph"
+        reply.state = reply.state.COMPLETE
+    store.save(conversation)
+    app = build_app(fake_ollama.url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await connected(pilot, app)
+        fake_ollama.queue_reply("the last answer")
+        await app._open(conversation.id)  # the latest page goes on filling in after this
+        app.prompt.text = "one more"
+        app.prompt.action_submit()
+        await app.message_list.page_up()
+        await pilot.press("pageup", "pageup", "pageup", "pageup")
+        await settle(pilot, app)
+        await pilot.press(*["pagedown"] * 12)
+        await pilot.pause()
+
+        assert mounted_window_is_whole(app)
+        last = list(app.query(MessageView))[-1]
+        assert last.message.content == "the last answer"
+        assert last.query_one(Markdown).source == "the last answer"

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import ClassVar
+from typing import ClassVar, Concatenate, ParamSpec, TypeVar
 
 from markdown_it import MarkdownIt
 from textual import on
@@ -631,6 +633,36 @@ def _message_binding(command_id: str, action: str, description: str, show: bool)
     return Binding(default_keys(command_id), action, description, show=show, id=command_id)
 
 
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+def _one_at_a_time(
+    method: Callable[Concatenate[MessageList, _P], Awaitable[_T]],
+) -> Callable[Concatenate[MessageList, _P], Awaitable[_T]]:
+    """Run a change to the window of mounted messages alone.
+
+    Each reads which messages are mounted, awaits their mounting, then records the new window;
+    another change running during that await (the page filling in after a conversation opens,
+    a message sent meanwhile, a key that loads earlier messages) would leave the window wrong.
+    The same task may nest them (`add` falls back to `show`).
+    """
+
+    @functools.wraps(method)
+    async def exclusive(self: MessageList, *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        task = asyncio.current_task()
+        if self._window_owner is task:
+            return await method(self, *args, **kwargs)
+        async with self._window_lock:
+            self._window_owner = task
+            try:
+                return await method(self, *args, **kwargs)
+            finally:
+                self._window_owner = None
+
+    return exclusive
+
+
 class MessageList(VerticalScroll):
     """The conversation's messages; only the latest page is mounted until the user scrolls up.
 
@@ -690,11 +722,14 @@ class MessageList(VerticalScroll):
         """The highlighted message while the list has focus."""
         self._code_copied: tuple[str, int] | None = None
         """(message id, index) of the code block copied last, so the next press copies the next."""
+        self._window_lock = asyncio.Lock()
+        self._window_owner: asyncio.Task[object] | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(EMPTY_HINT, id="empty-hint")
         yield EarlierMessages("")
 
+    @_one_at_a_time
     async def show(self, conversation: Conversation) -> None:
         """Replace what is shown with the latest messages of `conversation`.
 
@@ -717,6 +752,7 @@ class MessageList(VerticalScroll):
         if self._first_shown > 0:
             self.call_after_refresh(self._fill_page, conversation)
 
+    @_one_at_a_time
     async def _fill_page(self, conversation: Conversation) -> None:
         """Mount the rest of the latest page above what `show` mounted (the view stays put)."""
         if conversation is not self.conversation or self._streaming():
@@ -734,6 +770,7 @@ class MessageList(VerticalScroll):
         self.post_message(self.EarlierShown())
         self.call_after_refresh(self._fill_page, conversation)
 
+    @_one_at_a_time
     async def add(self, message: Message) -> MessageView:
         """Show a message just appended to the conversation."""
         conversation = self.conversation
@@ -815,6 +852,7 @@ class MessageList(VerticalScroll):
                 return child
         return None
 
+    @_one_at_a_time
     async def load_earlier(self) -> None:
         """Mount the previous page of messages above the ones shown, keeping the view still."""
         if self.conversation is None or self._first_shown == 0:
@@ -851,6 +889,7 @@ class MessageList(VerticalScroll):
                 self.cursor = None
         await self.remove_children(views)
 
+    @_one_at_a_time
     async def replace_from(self, position: int) -> None:
         """Show anew the messages from `position` on: they changed (a version was flipped, a
         message edited, deleted or written again). Those before stay as they are."""
@@ -1019,6 +1058,7 @@ class MessageList(VerticalScroll):
             self.anchor(False)
             self.call_after_refresh(self.scroll_to_widget, fence, animate=False)
 
+    @_one_at_a_time
     async def load_later(self) -> None:
         """Mount the messages after the ones shown (scrolled back down), keeping the view still,
         and unmount as many of the earliest."""
@@ -1049,6 +1089,7 @@ class MessageList(VerticalScroll):
 
         self.call_after_refresh(keep_still)
 
+    @_one_at_a_time
     async def reveal(self, message_id: str) -> None:
         """Scroll to a message, mounting earlier pages until it is there, and mark it briefly."""
         if self.conversation is None:
