@@ -6,6 +6,7 @@ Textual or HTTP: the app fills it from stream events, the store persists it.
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Callable
@@ -190,6 +191,46 @@ class Message:
             data["following"] = [message.to_dict() for message in self.following]
         return data
 
+    def to_json(self) -> str:
+        """The message as compact JSON, encoded again only when something in it changed.
+
+        Saving a long conversation re-encodes only the messages that changed (usually the
+        last), not all of them. The cache is checked by equality of every saved field, so a
+        change is never missed.
+        """
+        key = self._json_key()
+        cached: tuple[tuple[object, ...], str] | None = self.__dict__.get("_json_cache")
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        data = self.to_dict()
+        data.pop("versions", None)
+        data.pop("following", None)
+        text = _compact(data)[:-1]
+        if self.versions:
+            text += ',"versions":[' + ",".join(v.to_json() for v in self.versions) + "]"
+        if self.following:
+            text += ',"following":[' + ",".join(m.to_json() for m in self.following) + "]"
+        text += "}"
+        self.__dict__["_json_cache"] = (key, text)
+        return text
+
+    def _json_key(self) -> tuple[object, ...]:
+        return (
+            self.id,
+            self.role,
+            self.content,
+            self.created_at,
+            self.state,
+            self.model,
+            self.thinking,
+            self.error,
+            self.done_reason,
+            tuple(self.stats.items()),
+            self.version_index,
+            tuple(version._json_key() for version in self.versions),
+            tuple(message._json_key() for message in self.following),
+        )
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Message:
         try:
@@ -242,6 +283,10 @@ class Message:
         for message in [*self.versions, *self.following]:
             found |= message.ids()
         return found
+
+
+def _compact(value: dict[str, Any]) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def _version_index_from(value: Any) -> int | None:
@@ -579,6 +624,10 @@ class Conversation:
         return history
 
     def to_dict(self) -> dict[str, Any]:
+        return {**self._settings_dict(), "messages": [m.to_dict() for m in self.messages]}
+
+    def _settings_dict(self) -> dict[str, Any]:
+        """Everything saved but the messages."""
         data: dict[str, Any] = {
             "schema_version": SCHEMA_VERSION,
             "id": self.id,
@@ -588,7 +637,6 @@ class Conversation:
             "model": self.model,
             "system_prompt": self.system_prompt,
             "options": self.options.to_request(),
-            "messages": [message.to_dict() for message in self.messages],
             "memory": self.memory.value,
         }
         if self.summary is not None:
@@ -602,6 +650,13 @@ class Conversation:
         if self.keep_alive:
             data["keep_alive"] = self.keep_alive
         return data
+
+    def to_json(self) -> str:
+        """`to_dict()` as compact JSON (the C encoder serves only dumps without indent), with
+        each message's JSON cached between saves."""
+        head = _compact(self._settings_dict())[:-1]
+        body = ",".join(message.to_json() for message in self.messages)
+        return f'{head},"messages":[{body}]}}'
 
     def duplicate(self) -> Conversation:
         """A copy under a new id, for trying another direction without touching this one."""
