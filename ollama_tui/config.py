@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import platformdirs
-import tomli_w
 
 from ollama_tui.atomic import write_atomic
 from ollama_tui.chat.conversation import OPTION_SPECS, MemoryStrategy, OptionSpec
@@ -519,6 +518,8 @@ def save_preferences(config_path: Path, **changes: str | bool) -> None:
             table[name] = value
             changed = True
     if changed:
+        import tomli_w  # only here: nothing else writes TOML, and not before the first frame
+
         target = config_path.resolve()  # write through a symlinked dotfile, not over it
         target.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(target, tomli_w.dumps(document, multiline_strings=True).encode("utf-8"))

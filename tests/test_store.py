@@ -3,10 +3,12 @@
 import json
 import os
 import stat
+import time
 from pathlib import Path
 
 import pytest
 
+from ollama_tui.chat import store as store_module
 from ollama_tui.chat.conversation import (
     MIGRATIONS,
     SCHEMA_VERSION,
@@ -19,7 +21,14 @@ from ollama_tui.chat.conversation import (
     migrate,
     title_from,
 )
-from ollama_tui.chat.store import ConversationStore, StoreError
+from ollama_tui.chat.store import (
+    COARSE_SETTLE_NS,
+    SETTLE_NS,
+    ConversationStore,
+    StoreError,
+    _FolderStamp,
+    _settled,
+)
 
 
 def sample_conversation() -> Conversation:
@@ -146,6 +155,226 @@ def test_damaged_file_on_load_is_a_store_error(tmp_path: Path) -> None:
 
     with pytest.raises(StoreError, match=r"abc\.json is damaged"):
         store.load("abc")
+
+
+# The index is trusted without a stat per file while the folder's own stat is unchanged.
+
+QUICK_SETTLE_NS = 30_000_000
+
+
+@pytest.fixture
+def quick_settle(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 30 ms settling margin (still longer than a kernel timestamp tick): shorter waits."""
+    monkeypatch.setattr(store_module, "SETTLE_NS", QUICK_SETTLE_NS)
+
+
+def settle() -> None:
+    """Wait until the folder's last change is older than the settling margin."""
+    time.sleep(QUICK_SETTLE_NS / 1e9 * 1.5)
+
+
+def saved(store: ConversationStore, title: str) -> Conversation:
+    conversation = Conversation(model="m")
+    conversation.add_user_message(title)
+    store.save(conversation)
+    return conversation
+
+
+def titles(data_dir: Path) -> list[str]:
+    """What a newly started app would list, in title order."""
+    return sorted(summary.title for summary in ConversationStore(data_dir).list())
+
+
+def recorded_folder(data_dir: Path) -> object:
+    return json.loads((data_dir / "index.json").read_text()).get("folder")
+
+
+def settled_titles(data_dir: Path) -> list[str]:
+    """List once the folder has settled, then flush as the app does when it quits: that
+    records the folder's stat in the index."""
+    settle()
+    store = ConversationStore(data_dir)
+    listed = sorted(summary.title for summary in store.list())
+    store.flush_index()
+    assert recorded_folder(data_dir) is not None
+    return listed
+
+
+def no_file_checks(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object) -> None:
+        raise AssertionError("the files were checked one by one")
+
+    monkeypatch.setattr(ConversationStore, "_validate", refuse)
+
+
+@pytest.mark.usefixtures("quick_settle")
+def test_an_unchanged_folder_is_listed_from_the_index_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = ConversationStore(tmp_path)
+    saved(store, "first")
+    saved(store, "second")
+    assert settled_titles(tmp_path) == ["first", "second"]
+
+    with monkeypatch.context() as patch:
+        no_file_checks(patch)
+        assert titles(tmp_path) == ["first", "second"]
+        assert titles(tmp_path) == ["first", "second"]
+
+
+@pytest.mark.usefixtures("quick_settle")
+def test_listing_writes_the_index_only_when_an_entry_changed(tmp_path: Path) -> None:
+    saved(ConversationStore(tmp_path), "only")
+    assert titles(tmp_path) == ["only"]  # a new entry: the index is written
+    index = tmp_path / "index.json"
+    written = index.stat().st_ino  # every write of the index makes a new file
+
+    settle()
+    store = ConversationStore(tmp_path)
+    assert [summary.title for summary in store.list()] == ["only"]
+    assert index.stat().st_ino == written  # a start-up does not wait for an index write
+    store.flush_index()
+    assert recorded_folder(tmp_path) is not None
+
+
+@pytest.mark.usefixtures("quick_settle")
+def test_files_added_removed_or_replaced_by_another_store_are_seen(tmp_path: Path) -> None:
+    kept = saved(ConversationStore(tmp_path), "kept")
+    removed = saved(ConversationStore(tmp_path), "removed")
+    other = ConversationStore(tmp_path)
+    assert settled_titles(tmp_path) == ["kept", "removed"]
+
+    saved(other, "added")
+    assert titles(tmp_path) == ["added", "kept", "removed"]
+    assert settled_titles(tmp_path) == ["added", "kept", "removed"]
+
+    other.delete(removed.id)
+    assert titles(tmp_path) == ["added", "kept"]
+    assert settled_titles(tmp_path) == ["added", "kept"]
+
+    kept.rename("replaced")
+    other.save(kept)
+    assert titles(tmp_path) == ["added", "replaced"]
+    assert settled_titles(tmp_path) == ["added", "replaced"]
+
+    other.delete(kept.id)
+    assert settled_titles(tmp_path) == ["added"]
+    other.restore(kept.id)
+    assert titles(tmp_path) == ["added", "replaced"]
+
+
+@pytest.mark.usefixtures("quick_settle")
+def test_a_damaged_file_dropped_into_an_unchanged_folder_is_set_aside(tmp_path: Path) -> None:
+    saved(ConversationStore(tmp_path), "good")
+    assert settled_titles(tmp_path) == ["good"]
+
+    (tmp_path / "conversations" / "0badc0ffee.json").write_text('{"schema_version": 1, "id": ')
+    store = ConversationStore(tmp_path)
+    assert [summary.title for summary in store.list()] == ["good"]
+    assert [path.name.split(".")[0] for path in store.set_aside] == ["0badc0ffee"]
+
+
+@pytest.mark.usefixtures("quick_settle")
+def test_a_file_rewritten_in_place_shows_once_anything_else_in_the_folder_changes(
+    tmp_path: Path,
+) -> None:
+    store = ConversationStore(tmp_path)
+    conversation = saved(store, "before")
+    assert settled_titles(tmp_path) == ["before"]
+
+    # Another program writing into the same inode leaves the folder's stat as it was...
+    path = store.path_of(conversation.id)
+    document = json.loads(path.read_text())
+    document["title"] = "edited in place"
+    path.write_text(json.dumps(document))
+    assert titles(tmp_path) == ["before"]
+    assert store.load(conversation.id).title == "edited in place"  # opening reads the file
+
+    # ...until a file is added, removed or replaced: then every file is checked again.
+    saved(ConversationStore(tmp_path), "another")
+    assert titles(tmp_path) == ["another", "edited in place"]
+
+
+@pytest.mark.usefixtures("quick_settle")
+def test_the_index_written_after_saves_is_trusted_only_if_no_one_else_changed_the_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    saved(ConversationStore(tmp_path), "old")
+    settle()
+    app = ConversationStore(tmp_path)
+    app.list()
+    saved(app, "mine")
+    settle()
+    app.flush_index()  # as the app does when it quits
+    with monkeypatch.context() as patch:
+        no_file_checks(patch)
+        assert titles(tmp_path) == ["mine", "old"]
+
+    saved(app, "mine too")
+    saved(ConversationStore(tmp_path), "theirs")  # not in the app's summaries
+    settle()
+    app.flush_index()
+    assert recorded_folder(tmp_path) is None
+    assert titles(tmp_path) == ["mine", "mine too", "old", "theirs"]
+
+
+def test_a_folder_stat_taken_soon_after_a_change_is_not_recorded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store_module, "SETTLE_NS", 3600 * 10**9)
+    store = ConversationStore(tmp_path)
+    saved(store, "first")
+    store.list()
+    store.flush_index()
+    assert recorded_folder(tmp_path) is None
+
+
+def test_settled_means_unchanged_for_longer_than_a_timestamp_tick() -> None:
+    fine = _FolderStamp(1, 2, 1_700_000_000_123_456_789, 1_700_000_000_123_456_790)
+    assert not _settled(fine, fine.ctime_ns + SETTLE_NS)
+    assert _settled(fine, fine.ctime_ns + SETTLE_NS + 1)
+
+    whole_seconds = _FolderStamp(1, 2, 1_700_000_000 * 10**9, 1_700_000_000 * 10**9)
+    assert not _settled(whole_seconds, whole_seconds.mtime_ns + SETTLE_NS + 1)
+    assert _settled(whole_seconds, whole_seconds.mtime_ns + COARSE_SETTLE_NS + 1)
+
+
+@pytest.mark.usefixtures("quick_settle")
+def test_a_recent_temporary_file_keeps_the_files_checked_until_it_is_removed(
+    tmp_path: Path,
+) -> None:
+    conversation = saved(ConversationStore(tmp_path), "only")
+    leftover = tmp_path / "conversations" / f".{conversation.id}.json.4343.tmp"
+    leftover.write_text("{")
+    settle()
+    assert titles(tmp_path) == ["only"]
+    assert recorded_folder(tmp_path) is None  # its writer may still rename it into place
+
+    an_hour_ago = time.time() - 3600
+    os.utime(leftover, (an_hour_ago, an_hour_ago))
+    assert titles(tmp_path) == ["only"]
+    assert not leftover.exists()
+    assert settled_titles(tmp_path) == ["only"]
+
+
+@pytest.mark.usefixtures("quick_settle")
+def test_a_version_3_index_is_used_without_reading_the_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conversation = saved(ConversationStore(tmp_path), "from the old index")
+    ConversationStore(tmp_path).list()
+    index = tmp_path / "index.json"
+    row = json.loads(index.read_text())["conversations"][conversation.id]
+    keys = ("title", "updated_at", "model", "message_count", "pinned", "size", "mtime_ns", "inode")
+    entry = {"id": conversation.id, **dict(zip(keys, row, strict=True))}
+    index.write_text(json.dumps({"version": 3, "conversations": {conversation.id: entry}}))
+
+    def refuse(*args: object) -> None:
+        raise AssertionError("a conversation file was read")
+
+    monkeypatch.setattr(ConversationStore, "_read", refuse)
+    assert settled_titles(tmp_path) == ["from the old index"]
+    assert json.loads(index.read_text())["version"] == 4
 
 
 @pytest.mark.parametrize("bad_id", ["../etc/passwd", "/abs", "a\x00b", "", "a/b", ".."])

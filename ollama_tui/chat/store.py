@@ -3,11 +3,26 @@
 Layout under the data dir::
 
     conversations/<id>.json   one conversation (see Conversation.to_dict)
-    index.json                summaries keyed by id, each with the size and mtime of its file
+    index.json                summaries keyed by id, each with the size, mtime and inode of its
+                              file, and the conversations folder's own stat (see below)
     damaged/                  files that could not be read, moved aside (never deleted)
 
-The index is only a cache: an entry is trusted while its file's size and mtime match, and
-rebuilt from the file otherwise, so a crash between a save and an index write costs nothing.
+The index is only a cache, rebuilt from the files whenever it cannot be trusted, so a crash
+between a save and an index write costs nothing. It is trusted in one of two ways:
+
+* the folder's stat (device, inode, mtime, ctime) equals the one recorded in the index: no file
+  was added, removed, renamed or replaced since the index was checked against the files —
+  every save, here or by another ollama-tui process, is a rename into the folder, which changes
+  the folder's mtime. Only a file rewritten in place by another program goes unnoticed, until
+  anything else in the folder changes (opening a conversation always reads its file);
+* otherwise each entry whose file still has the recorded size, mtime and inode (one `stat` per
+  file); the others are read again.
+
+A change made within the same timestamp tick as the folder's previous one would leave the
+folder's stat as it was, so a folder stat is only recorded when it was taken well after the
+folder's last change (`_settled`). After this store's own writes, `flush_index` records the
+folder's stat again only if the folder still holds exactly the files (names and inodes) the
+store knows of, i.e. no other process changed it meanwhile.
 """
 
 from __future__ import annotations
@@ -17,9 +32,10 @@ import json
 import os
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from ollama_tui.atomic import write_atomic
 
@@ -29,7 +45,16 @@ except ImportError:  # Windows: no advisory locks; atomic writes still hold
     fcntl = None  # type: ignore[assignment]
 from ollama_tui.chat.conversation import Conversation, FormatError, is_valid_id
 
-INDEX_VERSION = 3
+INDEX_VERSION = 4
+"""4: entries are rows (see `_entry_of`) and the folder's stat is recorded; 3 is still read."""
+
+SETTLE_NS = 250_000_000
+"""How long the folder must have been unchanged when its stat is taken for the stat to be
+recorded: longer than a timestamp tick of the kernel's clock (up to 10 ms) and any difference
+between this machine's clock and a file server's that NTP leaves."""
+
+COARSE_SETTLE_NS = 3_000_000_000
+"""The same for file systems with whole-second timestamps (FAT's are 2 s apart)."""
 
 
 class StoreError(Exception):
@@ -59,17 +84,40 @@ class ConversationSummary:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class _Stamp:
+class _Stamp(NamedTuple):
     """Identifies one version of a file: every atomic write makes a new inode."""
 
     size: int
     mtime_ns: int
-    inode: int = 0
+    inode: int
 
     @classmethod
     def of(cls, stat: os.stat_result) -> _Stamp:
         return cls(stat.st_size, stat.st_mtime_ns, stat.st_ino)
+
+
+class _FolderStamp(NamedTuple):
+    """The conversations folder's own stat: adding, removing or renaming a file changes it."""
+
+    device: int
+    inode: int
+    mtime_ns: int
+    ctime_ns: int
+
+    @classmethod
+    def of(cls, folder: Path) -> _FolderStamp | None:
+        try:
+            stat = os.stat(folder)
+        except OSError:
+            return None
+        return cls(stat.st_dev, stat.st_ino, stat.st_mtime_ns, stat.st_ctime_ns)
+
+
+def _settled(stamp: _FolderStamp, taken_at_ns: int) -> bool:
+    """Whether any change after `taken_at_ns` is sure to give the folder a different stat."""
+    coarse = stamp.mtime_ns % 1_000_000_000 == 0 or stamp.ctime_ns % 1_000_000_000 == 0
+    margin = COARSE_SETTLE_NS if coarse else SETTLE_NS
+    return taken_at_ns - max(stamp.mtime_ns, stamp.ctime_ns) > margin
 
 
 class ConversationStore:
@@ -83,6 +131,11 @@ class ConversationStore:
         self._index_path = data_dir / "index.json"
         self._lock_path = data_dir / ".lock"
         self._summaries: dict[str, tuple[ConversationSummary, _Stamp]] = {}
+        self._folder_stamp: _FolderStamp | None = None
+        """A settled stat of the folder taken when `_summaries` matched its files; None once
+        this store changed the folder, or when no such stat is known."""
+        self._recorded_stamp: _FolderStamp | None = None
+        """The folder stat in index.json as last read or written."""
         self._seen: dict[str, _Stamp] = {}
         """The version of each file this store last read or wrote, to notice other writers."""
         self._index_dirty = False
@@ -100,19 +153,53 @@ class ConversationStore:
         return self.folder / f"{conversation_id}.json"
 
     def list(self) -> list[ConversationSummary]:
-        """Every readable conversation, most recently updated first."""
-        cached = self._read_index()
+        """Every readable conversation, most recently updated first.
+
+        The index is written here only if an entry changed; a new folder stat alone is
+        recorded by the next `flush_index` (the app's, when it quits), not during start-up.
+        """
+        cached, recorded = self._read_index()
+        self._recorded_stamp = recorded
+        taken_at = time.time_ns()
+        stamp = _FolderStamp.of(self.folder)
+        if stamp is not None and stamp == recorded:
+            summaries = cached
+            self._folder_stamp = stamp
+        else:
+            summaries, complete = self._validate(cached)
+            settled = stamp is not None and complete and _settled(stamp, taken_at)
+            self._folder_stamp = stamp if settled else None
+            if summaries.keys() != cached.keys():
+                self._index_dirty = True
+        self._summaries = summaries
+        if self._index_dirty:
+            self.flush_index()
+        return sorted(
+            (summary for summary, _ in summaries.values()),
+            key=lambda summary: summary.updated_at,
+            reverse=True,
+        )
+
+    def _validate(
+        self, cached: dict[str, tuple[ConversationSummary, _Stamp]]
+    ) -> tuple[dict[str, tuple[ConversationSummary, _Stamp]], bool]:
+        """The summaries of the folder's files, from `cached` where a file's stat matches.
+
+        Also removes stale temporary files; the flag is False when a recent one was kept.
+        """
         summaries: dict[str, tuple[ConversationSummary, _Stamp]] = {}
+        complete = True
         try:
             entries = list(os.scandir(self.folder))
         except FileNotFoundError:
             entries = []
         for entry in entries:
-            if entry.name.startswith(".") and entry.name.endswith(".tmp"):
-                _remove_stale_temporary(Path(entry.path))
+            name = entry.name
+            if name.startswith(".") and name.endswith(".tmp"):
+                complete = _remove_stale_temporary(Path(entry.path)) and complete
                 continue
-            conversation_id, suffix = os.path.splitext(entry.name)
-            if suffix != ".json" or not is_valid_id(conversation_id) or not entry.is_file():
+            conversation_id = name.removesuffix(".json")
+            if conversation_id == name or not is_valid_id(conversation_id) or not entry.is_file():
                 continue
             stamp = _Stamp.of(entry.stat())
             known = cached.get(conversation_id)
@@ -125,15 +212,7 @@ class ConversationStore:
                 continue
             summaries[conversation_id] = (ConversationSummary.of(conversation), stamp)
             self._index_dirty = True
-        if summaries.keys() != cached.keys():
-            self._index_dirty = True
-        self._summaries = summaries
-        self.flush_index()
-        return sorted(
-            (summary for summary, _ in summaries.values()),
-            key=lambda summary: summary.updated_at,
-            reverse=True,
-        )
+        return summaries, complete
 
     def load(self, conversation_id: str) -> Conversation:
         """Read one conversation; a damaged file is moved aside and reported as StoreError."""
@@ -153,6 +232,7 @@ class ConversationStore:
                 merged = self._merge_newer_file(path, conversation)
                 # Compact: Python's C encoder only serves dumps without indent (3x faster here).
                 data = json.dumps(conversation.to_dict(), ensure_ascii=False, separators=(",", ":"))
+                self._folder_stamp = None
                 write_atomic(path, data.encode())
                 stamp = _Stamp.of(path.stat())
         except OSError as error:
@@ -183,6 +263,7 @@ class ConversationStore:
         path = self.path_of(conversation_id)
         try:
             self.trash_folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self._folder_stamp = None
             os.replace(path, self.trash_folder / path.name)
         except OSError as error:
             raise StoreError(
@@ -210,50 +291,103 @@ class ConversationStore:
         if target.exists():
             raise StoreError(f"a conversation {conversation_id} already exists; not restored")
         try:
+            self._folder_stamp = None
             os.replace(source, target)
         except OSError as error:
             raise StoreError(f"could not restore {source.name}: {error.strerror}") from error
-        return self.load(conversation_id)
+        conversation = self.load(conversation_id)
+        self._summaries[conversation_id] = (
+            ConversationSummary.of(conversation),
+            self._seen[conversation_id],
+        )
+        self._index_dirty = True
+        return conversation
 
     def flush_index(self) -> None:
         """Write the index if it changed; losing it only slows the next start a little."""
-        if not self._index_dirty:
+        if self._folder_stamp is None:
+            self._folder_stamp = self._check_folder()
+        stamp = self._folder_stamp
+        if not self._index_dirty and (stamp is None or stamp == self._recorded_stamp):
             return
-        document = {
+        document: dict[str, Any] = {
             "version": INDEX_VERSION,
             "conversations": {
-                conversation_id: {**asdict(summary), **asdict(stamp)}
-                for conversation_id, (summary, stamp) in self._summaries.items()
+                conversation_id: [
+                    summary.title,
+                    summary.updated_at,
+                    summary.model,
+                    summary.message_count,
+                    summary.pinned,
+                    *file_stamp,
+                ]
+                for conversation_id, (summary, file_stamp) in self._summaries.items()
             },
         }
+        if stamp is not None:
+            document["folder"] = list(stamp)
         try:
             self._ensure_folders()
             write_atomic(self._index_path, json.dumps(document, ensure_ascii=False).encode())
         except OSError:
             return
         self._index_dirty = False
+        self._recorded_stamp = stamp
 
-    def _read_index(self) -> dict[str, tuple[ConversationSummary, _Stamp]]:
+    def _check_folder(self) -> _FolderStamp | None:
+        """A settled stat of the folder if its files are still those of `_summaries`.
+
+        Compares names and inodes as the directory lists them (no `stat` per file): every save
+        gives its file a new inode, so this notices what other processes added, removed or
+        replaced since this store last looked.
+        """
+        taken_at = time.time_ns()
+        stamp = _FolderStamp.of(self.folder)
+        if stamp is None or not _settled(stamp, taken_at):
+            return None
+        known = {conversation_id: s.inode for conversation_id, (_, s) in self._summaries.items()}
+        found = 0
+        try:
+            with os.scandir(self.folder) as entries:
+                for entry in entries:
+                    name = entry.name
+                    if name.startswith(".") and name.endswith(".tmp"):
+                        return None  # a save in progress, or a stale file for `list` to remove
+                    conversation_id = name.removesuffix(".json")
+                    if conversation_id == name:
+                        continue
+                    inode = known.get(conversation_id)
+                    if inode is None:
+                        if is_valid_id(conversation_id) and entry.is_file():
+                            return None  # a conversation this store does not know
+                    elif entry.inode() != inode:
+                        return None
+                    else:
+                        found += 1
+        except OSError:
+            return None
+        return stamp if found == len(known) else None
+
+    def _read_index(
+        self,
+    ) -> tuple[dict[str, tuple[ConversationSummary, _Stamp]], _FolderStamp | None]:
+        """The cached entries and the folder stat recorded with them; nothing if unreadable."""
         try:
             document = json.loads(self._index_path.read_bytes())
-            if document.get("version") != INDEX_VERSION:
-                return {}
-            return {
-                conversation_id: (
-                    ConversationSummary(
-                        id=conversation_id,
-                        title=str(item["title"]),
-                        updated_at=str(item["updated_at"]),
-                        model=str(item["model"]),
-                        message_count=int(item["message_count"]),
-                        pinned=item["pinned"] is True,
-                    ),
-                    _Stamp(int(item["size"]), int(item["mtime_ns"]), int(item["inode"])),
-                )
+            version = document.get("version")
+            if version not in (3, INDEX_VERSION):
+                return {}, None
+            entries = {
+                conversation_id: _entry_of(conversation_id, item)
                 for conversation_id, item in document["conversations"].items()
             }
+            folder = document.get("folder") if version == INDEX_VERSION else None
+            if folder is None:
+                return entries, None
+            device, inode, mtime_ns, ctime_ns = (int(value) for value in folder)
+            return entries, _FolderStamp(device, inode, mtime_ns, ctime_ns)
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            return {}
+            return {}, None
 
     def _read(self, path: Path) -> Conversation:
         try:
@@ -279,6 +413,7 @@ class ConversationStore:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
         target = self.damaged_folder / f"{path.stem}.{stamp}{path.suffix}"
         try:
+            self._folder_stamp = None
             os.replace(path, target)
         except OSError:
             return path
@@ -288,14 +423,47 @@ class ConversationStore:
         return target
 
 
+def _entry_of(conversation_id: str, item: Any) -> tuple[ConversationSummary, _Stamp]:
+    """One index entry: `[title, updated_at, model, message_count, pinned, size, mtime_ns,
+    inode]` (version 3: an object with those keys); TypeError if it is not one."""
+    if isinstance(item, dict):
+        item = [
+            item["title"],
+            item["updated_at"],
+            item["model"],
+            item["message_count"],
+            item["pinned"],
+            item["size"],
+            item["mtime_ns"],
+            item["inode"],
+        ]
+    title, updated_at, model, message_count, pinned, size, mtime_ns, inode = item
+    if not (
+        type(title) is str
+        and type(updated_at) is str
+        and type(model) is str
+        and type(message_count) is int
+        and type(pinned) is bool
+        and type(size) is int
+        and type(mtime_ns) is int
+        and type(inode) is int
+    ):
+        raise TypeError(f"index entry {conversation_id!r} is malformed")
+    summary = ConversationSummary(conversation_id, title, updated_at, model, message_count, pinned)
+    return summary, _Stamp(size, mtime_ns, inode)
+
+
 TEMPORARY_MAX_AGE = 60.0
 """Seconds after which a leftover temporary file can only be from a writer that died."""
 
 
-def _remove_stale_temporary(path: Path) -> None:
+def _remove_stale_temporary(path: Path) -> bool:
+    """Remove `path` if it is stale; whether it is gone."""
     with contextlib.suppress(OSError):
         if time.time() - path.stat().st_mtime > TEMPORARY_MAX_AGE:
             path.unlink()
+            return True
+    return not path.exists()
 
 
 @contextlib.contextmanager
