@@ -230,8 +230,7 @@ class ConversationStore:
             self._ensure_folders()
             with _exclusive(self._lock_path):
                 merged = self._merge_newer_file(path, conversation)
-                # Compact: Python's C encoder only serves dumps without indent (3x faster here).
-                data = json.dumps(conversation.to_dict(), ensure_ascii=False, separators=(",", ":"))
+                data = conversation.to_json()
                 self._folder_stamp = None
                 write_atomic(path, data.encode())
                 stamp = _Stamp.of(path.stat())

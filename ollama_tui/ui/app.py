@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property, partial
 from pathlib import Path
 from time import monotonic
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
@@ -64,7 +65,6 @@ from ollama_tui.ollama import (
     ContentDelta,
     ModelDetails,
     ModelSummary,
-    OllamaClient,
     OllamaError,
     ServerBusy,
     Stalled,
@@ -88,6 +88,9 @@ from ollama_tui.ui.widgets.parameter_panel import ParameterPanel
 from ollama_tui.ui.widgets.prompt import PromptArea
 from ollama_tui.ui.widgets.sidebar import ConversationSidebar
 from ollama_tui.ui.widgets.status_bar import Connection, StatusBar
+
+if TYPE_CHECKING:
+    from ollama_tui.ollama.client import OllamaClient
 
 CHECKPOINT_SECONDS = 2.0
 """How often a streaming reply is written to disk, so a crash loses at most this much."""
@@ -269,6 +272,7 @@ class OllamaTUI(App[None]):
         self.calibration_path = settings.data_dir / "calibration.json"
         self.calibration = Calibration.load(self.calibration_path)
         self._reconnect_now = asyncio.Event()
+        self._first_frame = asyncio.Event()
         if settings.theme in self.available_themes:
             self.theme = settings.theme
 
@@ -314,6 +318,8 @@ class OllamaTUI(App[None]):
     def _client_for(self, host: HostSettings) -> OllamaClient:
         """One client per host, made when first needed."""
         if host.name not in self._clients:
+            from ollama_tui.ollama.client import OllamaClient  # httpx: after the first frame
+
             self._clients[host.name] = OllamaClient(
                 host.url,
                 connect_timeout=self.settings.connect_timeout,
@@ -350,6 +356,12 @@ class OllamaTUI(App[None]):
             self.notify(f"A damaged conversation file was moved to {path}", severity="warning")
         await self.message_list.mount(MemoryMarker("", id="memory-marker"))
         await self._show(self.conversation)
+        self.call_after_refresh(self._after_first_frame)
+
+    def _after_first_frame(self) -> None:
+        """Start talking to the server and indexing: the screen is up, so these no longer
+        delay it (importing httpx and setting up TLS take ~0.1 s, the index a file scan)."""
+        self._first_frame.set()
         self._watch_connection()
         self._sync_search_index()
 
@@ -1335,6 +1347,7 @@ class OllamaTUI(App[None]):
 
     @work(group="model-details", exclusive=True, exit_on_error=False)
     async def _load_model_details(self, model: str) -> None:
+        await self._first_frame.wait()
         details = await self._details_of(model)
         if model == self.conversation.model:
             self.parameters.set_context_limit(details.context_length if details else None)

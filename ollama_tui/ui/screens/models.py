@@ -7,7 +7,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from datetime import datetime
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.cells import cell_len
 from rich.text import Text
@@ -25,11 +25,13 @@ from textual.worker import Worker
 from ollama_tui.ollama import (
     ModelDetails,
     ModelSummary,
-    OllamaClient,
     OllamaError,
     RunningModel,
 )
 from ollama_tui.ui.screens.confirm import ConfirmScreen
+
+if TYPE_CHECKING:
+    from ollama_tui.ollama.client import OllamaClient
 
 LOADED_REFRESH_SECONDS = 10.0
 """How often the list of loaded models is asked for again while the screen is open."""
