@@ -225,10 +225,10 @@ class Message:
             self.thinking,
             self.error,
             self.done_reason,
-            tuple(self.stats.items()),
+            tuple(self.stats.items()) if self.stats else (),
             self.version_index,
-            tuple(version._json_key() for version in self.versions),
-            tuple(message._json_key() for message in self.following),
+            tuple([version._json_key() for version in self.versions]) if self.versions else (),
+            tuple([message._json_key() for message in self.following]) if self.following else (),
         )
 
     @classmethod
