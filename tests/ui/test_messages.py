@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import Markdown
 
-from ollama_tui.chat.conversation import Conversation, Role
+from ollama_tui.chat.conversation import Conversation, MessageState, Role
 from ollama_tui.chat.store import ConversationStore
 from ollama_tui.ui.app import OllamaTUI
 from ollama_tui.ui.screens.confirm import ConfirmScreen
@@ -28,6 +28,17 @@ def cursor(app: OllamaTUI) -> MessageView:
 
 def shown_texts(app: OllamaTUI) -> list[str]:
     return [view.query_one(Markdown).source for view in app.query(MessageView)]
+
+
+def saved_conversation(data_dir: Path, turns: int, answer: str) -> Conversation:
+    """A conversation of `turns` questions and answers (`answer` formatted with the number)."""
+    conversation = Conversation(model="llama3.2:latest")
+    for number in range(turns):
+        conversation.add_user_message(f"question {number}")
+        reply = conversation.start_reply()
+        reply.content, reply.state = answer.format(number), MessageState.COMPLETE
+    ConversationStore(data_dir).save(conversation)
+    return conversation
 
 
 async def chat_of(pilot, app: OllamaTUI, fake: FakeOllama, *replies: str) -> None:  # type: ignore[no-untyped-def]
@@ -73,14 +84,7 @@ async def test_moving_between_messages_highlights_one(
 async def test_moving_up_loads_earlier_messages(
     fake_ollama: FakeOllama, build_app: MakeApp, data_dir: Path
 ) -> None:
-    store = ConversationStore(data_dir)
-    conversation = Conversation(model="llama3.2:latest")
-    for number in range(60):
-        conversation.add_user_message(f"question {number}")
-        reply = conversation.start_reply()
-        reply.content = f"answer {number}"
-        reply.state = reply.state.COMPLETE
-    store.save(conversation)
+    conversation = saved_conversation(data_dir, 60, "answer {}")
     app = build_app(fake_ollama.url)
     async with app.run_test(size=(120, 40)) as pilot:
         await connected(pilot, app)
@@ -314,14 +318,7 @@ def mounted_window_is_whole(app: OllamaTUI) -> bool:
 async def test_sending_while_a_long_conversation_still_fills_in_keeps_every_view(
     fake_ollama: FakeOllama, build_app: MakeApp, data_dir: Path
 ) -> None:
-    store = ConversationStore(data_dir)
-    conversation = Conversation(model="llama3.2:latest")
-    for number in range(100):
-        conversation.add_user_message(f"question {number}")
-        reply = conversation.start_reply()
-        reply.content = f"answer {number}\n\nand a second paragraph"
-        reply.state = reply.state.COMPLETE
-    store.save(conversation)
+    conversation = saved_conversation(data_dir, 100, "answer {}\n\nand a second paragraph")
     app = build_app(fake_ollama.url)
     async with app.run_test(size=(120, 40)) as pilot:
         await connected(pilot, app)
