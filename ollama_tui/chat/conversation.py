@@ -166,6 +166,15 @@ class Message:
     created_at: str = field(default_factory=now_iso)
 
     def to_dict(self) -> dict[str, Any]:
+        data = self._own_dict()
+        if self.versions:
+            data["versions"] = [version.to_dict() for version in self.versions]
+        if self.following:
+            data["following"] = [message.to_dict() for message in self.following]
+        return data
+
+    def _own_dict(self) -> dict[str, Any]:
+        """Every saved field but the other versions and the rest of the branch."""
         data: dict[str, Any] = {
             "id": self.id,
             "role": self.role.value,
@@ -183,12 +192,8 @@ class Message:
             data["done_reason"] = self.done_reason
         if self.stats:
             data["stats"] = dict(self.stats)
-        if self.versions:
-            data["versions"] = [version.to_dict() for version in self.versions]
         if self.version_index is not None:
             data["version_index"] = self.version_index
-        if self.following:
-            data["following"] = [message.to_dict() for message in self.following]
         return data
 
     def to_json(self) -> str:
@@ -202,10 +207,7 @@ class Message:
         cached: tuple[tuple[object, ...], str] | None = self.__dict__.get("_json_cache")
         if cached is not None and cached[0] == key:
             return cached[1]
-        data = self.to_dict()
-        data.pop("versions", None)
-        data.pop("following", None)
-        text = _compact(data)[:-1]
+        text = _compact(self._own_dict())[:-1]
         if self.versions:
             text += ',"versions":[' + ",".join(v.to_json() for v in self.versions) + "]"
         if self.following:
@@ -493,13 +495,11 @@ class Conversation:
         """
         if reply.role is not Role.ASSISTANT:
             raise ValueError("only replies can be written again")
-        position = self.position_of(reply)
-        reply.following = self.messages[position + 1 :]
-        del self.messages[position:]
+        position = self._set_aside(reply)
         worthless = not (reply.content or reply.thinking or reply.following)
         kept = [version for version in reply.all_versions() if not (version is reply and worthless)]
         new = self.start_reply(model)
-        new.versions = [_detached(version) for version in kept]
+        self._show_in_place(position, new, [*kept, new])
         return new
 
     def position_of(self, message: Message) -> int:
@@ -509,6 +509,10 @@ class Conversation:
                 return index
         raise ValueError("the message is not in this conversation")
 
+    def count_after(self, message: Message) -> int:
+        """How many shown messages come after `message`."""
+        return len(self.messages) - self.position_of(message) - 1
+
     def show_version(self, message: Message, step: int) -> Message | None:
         """Put the previous (`step` -1) or next (+1) version of `message` in its place.
 
@@ -516,29 +520,21 @@ class Conversation:
         are kept with it, and those of the chosen version's branch come back. Returns the
         version now shown, or None when there is none in that direction.
         """
-        position = self.position_of(message)
         versions = message.all_versions()
         target = message.version_position + step
         if not 0 <= target < len(versions):
             return None
-        chosen = versions[target]
-        message.following = self.messages[position + 1 :]
-        others = [_detached(version) for version in versions if version is not chosen]
-        chosen.versions, chosen.version_index = others, target
-        self.messages[position:] = [chosen, *chosen.following]
-        chosen.following = []
-        return chosen
+        self._show_in_place(self._set_aside(message), versions[target], versions)
+        return versions[target]
 
     def edit_message(self, message: Message, text: str) -> Message:
         """Branch: a new version of one of the user's messages replaces it, and the messages
         after it are kept with the old version (`show_version` brings them back)."""
         if message.role is not Role.USER:
             raise ValueError("only the user's own messages can be edited")
-        position = self.position_of(message)
-        message.following = self.messages[position + 1 :]
+        position = self._set_aside(message)
         edited = Message(role=Role.USER, content=text)
-        edited.versions = [_detached(version) for version in message.all_versions()]
-        self.messages[position:] = [edited]
+        self._show_in_place(position, edited, [*message.all_versions(), edited])
         self.touch()
         return edited
 
@@ -562,11 +558,26 @@ class Conversation:
         remaining = [version for version in message.all_versions() if version is not message]
         index = message.version_position
         shown = remaining[index - 1] if index > 0 else remaining[0]
-        shown.versions = [_detached(v) for v in remaining if v is not shown]
-        shown.version_index = next(i for i, v in enumerate(remaining) if v is shown)
+        self._show_in_place(position, shown, remaining)
+        return shown
+
+    def _set_aside(self, message: Message) -> int:
+        """Take `message` and the messages after it off the shown ones; those after it stay
+        with it as the rest of its branch. Returns where it was."""
+        position = self.position_of(message)
+        message.following = self.messages[position + 1 :]
+        del self.messages[position:]
+        return position
+
+    def _show_in_place(self, position: int, shown: Message, versions: list[Message]) -> None:
+        """Show `shown`, one of `versions` (all of them, in order), at `position`, followed by
+        the rest of its branch; it holds the others as its versions."""
+        others = [_detached(version) for version in versions if version is not shown]
+        index = next(i for i, version in enumerate(versions) if version is shown)
+        shown.versions = others
+        shown.version_index = index if index < len(others) else None
         self.messages[position:] = [shown, *shown.following]
         shown.following = []
-        return shown
 
     def merge_from(self, other: Conversation) -> int:
         """Fold in the messages another writer saved to the same conversation.

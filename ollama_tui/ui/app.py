@@ -1076,12 +1076,9 @@ class OllamaTUI(App[None]):
     ) -> None:
         """Regenerate `reply` (from `model`, default the conversation's); the old text stays as
         a version, with the messages that followed it."""
-        if conversation is not self.conversation or self._busy("writing a reply again"):
+        position = self._position_on_screen(conversation, reply)
+        if position is None or self._busy("writing a reply again"):
             return
-        try:
-            position = conversation.position_of(reply)
-        except ValueError:
-            return  # the conversation was redrawn meanwhile
         new = conversation.restart_reply(reply, model)
         await self.message_list.replace_from(position)
         await self._begin_reply(conversation, new)
@@ -1152,6 +1149,16 @@ class OllamaTUI(App[None]):
     def _left_messages(self) -> None:
         self.prompt.focus()
 
+    def _position_on_screen(self, conversation: Conversation, message: Message) -> int | None:
+        """Where `message` is in the open conversation; None if another conversation is open or
+        the message is gone (things moved on while a dialog was up)."""
+        if conversation is not self.conversation:
+            return None
+        try:
+            return conversation.position_of(message)
+        except ValueError:
+            return None
+
     def _busy(self, doing: str) -> bool:
         """Whether a reply is streaming in the open conversation (then say so)."""
         if self.conversation.id in self._live:
@@ -1182,26 +1189,20 @@ class OllamaTUI(App[None]):
             return
         if self._busy("editing"):
             return
-        later = len(conversation.messages) - conversation.position_of(message) - 1
         self.push_screen(
-            EditMessageScreen(message.content, later),
+            EditMessageScreen(message.content, conversation.count_after(message)),
             partial(self._send_edited, conversation, message),
         )
 
     async def _send_edited(
         self, conversation: Conversation, message: Message, text: str | None
     ) -> None:
-        if text is None or not text.strip() or conversation is not self.conversation:
-            return
-        if self._busy("editing"):
+        position = self._position_on_screen(conversation, message)
+        if text is None or not text.strip() or position is None or self._busy("editing"):
             return
         if not conversation.model:
             self.notify("Choose a model first: press ctrl+l.", severity="warning")
             return
-        try:
-            position = conversation.position_of(message)
-        except ValueError:
-            return  # the conversation was redrawn meanwhile
         conversation.edit_message(message, text)
         await self.message_list.replace_from(position)
         self.prompt.focus()
@@ -1260,7 +1261,7 @@ class OllamaTUI(App[None]):
         if not message.versions:
             question = f"Delete {who} {text} for good? The rest of the conversation stays."
         else:
-            later = len(conversation.messages) - conversation.position_of(message) - 1
+            later = conversation.count_after(message)
             plural = "s" if later > 1 else ""
             branch = f" and the {later} message{plural} after it" if later else ""
             question = (
@@ -1275,11 +1276,8 @@ class OllamaTUI(App[None]):
     async def _delete_message(
         self, conversation: Conversation, message: Message, confirmed: bool | None
     ) -> None:
-        if not confirmed or conversation is not self.conversation or self._busy("deleting"):
-            return
-        try:
-            position = conversation.position_of(message)
-        except ValueError:
+        position = self._position_on_screen(conversation, message)
+        if not confirmed or position is None or self._busy("deleting"):
             return
         shown = conversation.remove_message(message)
         self._save(conversation)

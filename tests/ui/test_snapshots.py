@@ -165,17 +165,23 @@ def library() -> list[Conversation]:
     return conversations
 
 
-def test_grouped_sidebar_and_a_message_with_versions(
-    snap_compare: Callable[..., bool],
-    server: FakeOllama,
-    build_app: MakeApp,
-    data_dir: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+@pytest.fixture
+def saved_library(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> ConversationStore:
+    """The library saved, and the sidebar's clock stopped at LIBRARY_NOW."""
     monkeypatch.setattr(sidebar, "local_now", lambda: LIBRARY_NOW)
     store = ConversationStore(data_dir)
     for conversation in library():
         store.save(conversation)
+    return store
+
+
+def test_grouped_sidebar_and_a_message_with_versions(
+    snap_compare: Callable[..., bool],
+    server: FakeOllama,
+    build_app: MakeApp,
+    saved_library: ConversationStore,
+) -> None:
+    store = saved_library
     opened = library()[0]
     reply = opened.messages[-1]
     earlier = Message(
@@ -202,17 +208,10 @@ def test_grouped_sidebar_and_a_message_with_versions(
     assert snap_compare(build_app(server.url), terminal_size=SIZE, run_before=open_and_focus)
 
 
+@pytest.mark.usefixtures("saved_library")
 def test_search_results(
-    snap_compare: Callable[..., bool],
-    server: FakeOllama,
-    build_app: MakeApp,
-    data_dir: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    snap_compare: Callable[..., bool], server: FakeOllama, build_app: MakeApp
 ) -> None:
-    monkeypatch.setattr(sidebar, "local_now", lambda: LIBRARY_NOW)
-    store = ConversationStore(data_dir)
-    for conversation in library():
-        store.save(conversation)
 
     async def search(pilot: Pilot[None]) -> None:
         await ready(pilot)

@@ -720,8 +720,9 @@ class MessageList(VerticalScroll):
         self._view_cache: dict[int, MessageView] = {}
         self.cursor: MessageView | None = None
         """The highlighted message while the list has focus."""
-        self._code_copied: tuple[str, int] | None = None
-        """(message id, index) of the code block copied last, so the next press copies the next."""
+        self._code_copied: int | None = None
+        """Which code block of the cursor's message was copied last: the next press copies the
+        next (moving the cursor starts again from the first)."""
         self._window_lock = asyncio.Lock()
         self._window_owner: asyncio.Task[object] | None = None
 
@@ -1033,15 +1034,13 @@ class MessageList(VerticalScroll):
         """Copy the message's first code block; pressed again, the next one, and round."""
         if self.cursor is None:
             return
-        view, message_id = self.cursor, self.cursor.message.id
+        view = self.cursor
         blocks = view.code_blocks()
         if not blocks:
             self.notify("This message has no code blocks; c copies the whole message.")
             return
-        previous = self._code_copied
-        index = previous[1] + 1 if previous and previous[0] == message_id else 0
-        index %= len(blocks)
-        self._code_copied = (message_id, index)
+        index = 0 if self._code_copied is None else (self._code_copied + 1) % len(blocks)
+        self._code_copied = index
         language, code = blocks[index]
         self.app.copy_to_clipboard(code)
         kind = f"{language} " if language else ""
