@@ -1169,6 +1169,9 @@ class OllamaTUI(App[None]):
     @on(MessageList.VersionRequested)
     async def _flip_version(self, event: MessageList.VersionRequested) -> None:
         conversation, message = self.conversation, event.message
+        if not message.versions:
+            self.notify("This message has only one version: r writes a reply again, e edits yours.")
+            return
         if self._busy("switching versions"):
             return
         position = conversation.position_of(message)
@@ -1265,7 +1268,7 @@ class OllamaTUI(App[None]):
             plural = "s" if later > 1 else ""
             branch = f" and the {later} message{plural} after it" if later else ""
             question = (
-                f"Delete this version of {who} {text}{branch} for good? The version before it "
+                f"Delete this version of {who} {text}{branch} for good? The version next to it "
                 "takes its place, with what followed it."
             )
         self.push_screen(

@@ -138,7 +138,9 @@ async def test_regenerate_then_flip_versions_and_send_the_chosen_one(
         await connected(pilot, app)
         await chat_of(pilot, app, fake_ollama, "Red.")
         fake_ollama.queue_reply("Blue.")
-        await pilot.press("ctrl+up", "r")
+        await pilot.press("ctrl+up", "left")
+        assert "only one version" in notices(app)[-1]
+        await pilot.press("r")
         await settle(pilot, app)
 
         reply = app.conversation.messages[-1]
