@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from functools import cached_property, partial
 from pathlib import Path
@@ -73,6 +73,7 @@ from ollama_tui.ollama import (
     Unreachable,
 )
 from ollama_tui.sanitize import one_line, sanitize
+from ollama_tui.ui.collector import quiet_collector
 from ollama_tui.ui.inert import inert
 from ollama_tui.ui.screens.confirm import ConfirmScreen
 from ollama_tui.ui.screens.edit_message import EditMessageScreen
@@ -273,6 +274,7 @@ class OllamaTUI(App[None]):
         self.calibration = Calibration.load(self.calibration_path)
         self._reconnect_now = asyncio.Event()
         self._first_frame = asyncio.Event()
+        self._restore_collector: Callable[[], None] | None = None
         if settings.theme in self.available_themes:
             self.theme = settings.theme
 
@@ -362,10 +364,13 @@ class OllamaTUI(App[None]):
         """Start talking to the server and indexing: the screen is up, so these no longer
         delay it (importing httpx and setting up TLS take ~0.1 s, the index a file scan)."""
         self._first_frame.set()
+        self._restore_collector = quiet_collector()
         self._watch_connection()
         self._sync_search_index()
 
     async def on_unmount(self) -> None:
+        if self._restore_collector is not None:
+            self._restore_collector()
         for live in self._live.values():
             live.sync()
             if live.message.is_reply_in_progress:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from textual import events
 from textual.widgets import Input, Markdown, Static
+from textual.widgets._markdown import MarkdownParagraph
 
 from ollama_tui.chat.conversation import Conversation, MessageState, Role
 from ollama_tui.chat.store import ConversationStore
@@ -409,3 +410,30 @@ async def test_status_line_says_what_the_model_is_doing(
         answering.set()
         await settle(pilot, app)
         assert app.status.activity == ""
+
+
+async def test_paragraphs_keep_one_blank_line_between_them_while_streaming(
+    fake_ollama: FakeOllama, build_app: MakeApp
+) -> None:
+    fake_ollama.queue_reply("First part.\n\nSecond part.\n\nThe end.")
+    release = fake_ollama.hold(n=6)
+    app = build_app(fake_ollama.url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await connected(pilot, app)
+        await send(pilot, app, "Three paragraphs, please")
+
+        def margins() -> list[int]:
+            body = app.message_list.query(Markdown).last()
+            return [block.styles.margin.bottom for block in body.query(MarkdownParagraph)]
+
+        # Mid-stream the latest paragraph ends the message: no gap under it yet.
+        await wait_until(pilot, lambda: len(margins()) == 2)
+        assert margins() == [1, 0]
+        release.set()
+        await settle(pilot, app)
+        assert margins() == [1, 1, 0]
+
+        first, second, last = app.message_list.query(Markdown).last().query(MarkdownParagraph)
+        assert second.region.y == first.region.bottom + 1
+        assert last.region.y == second.region.bottom + 1
+        assert last.region.bottom == last.parent.region.bottom  # nothing under the last one

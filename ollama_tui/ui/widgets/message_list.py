@@ -20,7 +20,7 @@ from textual.content import Content
 from textual.events import Mount, MouseScrollDown, MouseScrollUp
 from textual.message import Message as TextualMessage
 from textual.timer import Timer
-from textual.widget import Widget
+from textual.widget import AwaitMount, Widget
 from textual.widgets import Collapsible, Markdown, Static
 from textual.widgets._markdown import MarkdownBlock, MarkdownFence, MarkdownParagraph
 
@@ -179,13 +179,21 @@ class MessageBody(Markdown):
         lines = markdown.splitlines()
         self._last_parsed_line = len(lines) - (1 if lines and lines[-1] else 0)
 
-    def append(self, markdown: str):  # type: ignore[no-untyped-def]  # AwaitComplete
-        # Mounting a block re-styles every child that has an order-dependent style (the
-        # stylesheet's `:last-child` margin rule), which is every paragraph: O(blocks) per append.
-        # Appends only ever add at the end, so only the current last child can change state.
-        for child in self._nodes[:-1]:
-            child._has_order_style = False
-        return super().append(markdown)
+    def mount(
+        self,
+        *widgets: Widget,
+        before: int | str | Widget | None = None,
+        after: int | str | Widget | None = None,
+    ) -> AwaitMount:
+        # The last block loses its bottom margin through the `-end` class, kept here, rather
+        # than a `:last-child` rule: Textual re-styles every new block with an order-dependent
+        # rule once more after mounting it, and never caches its styles, which made mounting
+        # blocks while a reply streams cost about twice as much. Markdown only mounts at the end.
+        if widgets and before is None and after is None:
+            if self._nodes:
+                self._nodes[-1].remove_class("-end")
+            widgets[-1].add_class("-end")
+        return super().mount(*widgets, before=before, after=after)
 
     @property
     def blocks(self) -> list[MarkdownBlock]:
