@@ -104,18 +104,18 @@ def last_word(text: str) -> str:
 async def one_run(shape: str, tokens: int, url: str, timeout: float) -> dict[str, Any]:
     from textual.widgets import Markdown
 
-    from ollama_tui.ui.widgets import message_list
-    from ollama_tui.ui.widgets.message_list import MessageBody
+    from ollama_tui.ui.widgets import message_body
+    from ollama_tui.ui.widgets.message_body import MessageBody
     from ollama_tui.ui.widgets.status_bar import Connection
 
     previews: list[str] = []
-    preview_mount = message_list.StreamPreview.on_mount
+    preview_mount = message_body.StreamPreview.on_mount
 
     def counting_mount(preview: Any) -> None:
         previews.append("code" if preview.has_class("-code") else "text")
         preview_mount(preview)
 
-    message_list.StreamPreview.on_mount = counting_mount  # type: ignore[method-assign]
+    message_body.StreamPreview.on_mount = counting_mount  # type: ignore[method-assign]
     expected = reply_text(shape, tokens)
     data_dir = Path(tempfile.mkdtemp(prefix="bench-stream-")) / "data"
     app = make_app(data_dir, url)

@@ -19,7 +19,7 @@ from textual.content import Content
 from textual.css.query import NoMatches
 from textual.events import Resize
 from textual.screen import Screen
-from textual.widgets import Footer, Markdown
+from textual.widgets import Footer
 from textual.worker import Worker
 
 from ollama_tui.chat.context import (
@@ -91,6 +91,8 @@ from ollama_tui.ui.widgets.sidebar import ConversationSidebar
 from ollama_tui.ui.widgets.status_bar import Connection, StatusBar
 
 if TYPE_CHECKING:
+    from textual.widgets import Markdown
+
     from ollama_tui.ollama.client import OllamaClient
 
 CHECKPOINT_SECONDS = 2.0
@@ -1593,9 +1595,11 @@ class OllamaTUI(App[None]):
                 markup=False,
             )
 
-    @on(Markdown.LinkClicked)
-    def _link_clicked(self, event: Markdown.LinkClicked) -> None:
-        """Links in messages open only for http(s), and only because the user chose one."""
+    def on_markdown_link_clicked(self, event: Markdown.LinkClicked) -> None:
+        """Links in messages open only for http(s), and only because the user chose one.
+
+        (A handler by name: `@on(Markdown.LinkClicked)` would import Textual's Markdown at
+        start-up, which message_body.py defers to the first message shown.)"""
         event.prevent_default()
         if event.href.startswith(("http://", "https://")):
             self.open_url(event.href)

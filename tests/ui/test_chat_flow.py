@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 from textual import events
-from textual.widgets import Input, Markdown, Static
+from textual.widgets import Input, Markdown, Select, Static, TextArea
 from textual.widgets._markdown import MarkdownParagraph
 
-from ollama_tui.chat.conversation import Conversation, MessageState, Role
+from ollama_tui.chat.conversation import Conversation, MemoryStrategy, MessageState, Role
 from ollama_tui.chat.store import ConversationStore
 from ollama_tui.ui.screens.help import HelpScreen
 from ollama_tui.ui.screens.picker import PickerScreen
@@ -437,3 +437,27 @@ async def test_paragraphs_keep_one_blank_line_between_them_while_streaming(
         assert second.region.y == first.region.bottom + 1
         assert last.region.y == second.region.bottom + 1
         assert last.region.bottom == last.parent.region.bottom  # nothing under the last one
+
+
+async def test_the_panel_shows_the_new_conversations_settings_from_the_start(
+    unused_url: str, build_app: MakeApp, config_path: Path
+) -> None:
+    # The panel's fields are mounted after the first frame; what the app set before then
+    # (the defaults of the new conversation, the model) must be what they show.
+    config_path.parent.mkdir(parents=True, exist_ok=True)
+    config_path.write_text(
+        '[defaults]\nsystem_prompt = "Be brief."\nmemory = "window"\n'
+        "temperature = 0.3\nnum_ctx = 4096\n"
+    )
+    app = build_app(unused_url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: bool(app.query("#temperature")))
+        await pilot.pause()
+        assert app.query_one("#temperature", Input).value == "0.3"
+        assert app.query_one("#num_ctx", Input).value == "4096"
+        assert app.query_one("#top_p", Input).value == ""
+        assert app.query_one("#system-prompt", TextArea).text == "Be brief."
+        assert app.conversation.memory is MemoryStrategy.WINDOW
+        assert app.query_one("#memory-select", Select).value is MemoryStrategy.WINDOW
+        assert app.query_one("#model-select", Select).value == "llama3.2:latest"
+        assert app.parameters.invalid_fields == []

@@ -1,33 +1,34 @@
-"""The message pane: one Markdown per message, replies streamed in behind a short buffer."""
+"""The message pane: one view per message (its Markdown in message_body.py), replies streamed
+in behind a short buffer."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import ClassVar, Concatenate, ParamSpec, TypeVar
+from types import ModuleType
+from typing import TYPE_CHECKING, ClassVar, Concatenate, ParamSpec, TypeVar
 
-from markdown_it import MarkdownIt
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
-from textual.events import Mount, MouseScrollDown, MouseScrollUp
+from textual.events import MouseScrollDown, MouseScrollUp
 from textual.message import Message as TextualMessage
 from textual.timer import Timer
-from textual.widget import AwaitMount, Widget
-from textual.widgets import Collapsible, Markdown, Static
-from textual.widgets._markdown import MarkdownBlock, MarkdownFence, MarkdownParagraph
+from textual.widget import Widget
+from textual.widgets import Collapsible, Static
 
 from ollama_tui.chat.conversation import Conversation, Message, MessageState, Role
 from ollama_tui.keymap import default_keys
 from ollama_tui.sanitize import sanitize
 from ollama_tui.ui.inert import inert
+
+if TYPE_CHECKING:
+    from ollama_tui.ui.widgets.message_body import ReplyStream
 
 FLUSH_INTERVAL = 0.1
 """Seconds between renders while streaming: fast enough to look live, slow enough to batch.
@@ -54,25 +55,6 @@ FILL_CHUNK = 12
 """Messages mounted at a time after the first frame, and per scroll to the top, with a frame
 in between, so the prompt answers meanwhile (mounting a message costs ~10–20 ms)."""
 
-FENCE_PREVIEW_CHARS = 2_000
-"""An open code block longer than this streams as plain text, highlighted once when it closes.
-
-Textual re-highlights the whole block on every append, so without this a long code block costs
-time proportional to its length on every render (quadratic over the reply)."""
-
-PARAGRAPH_PREVIEW_CHARS = 4_000
-"""A single-line paragraph longer than this streams as plain text, parsed once when it ends."""
-
-PREVIEW_PAGE_LINES = 40
-PREVIEW_PAGE_CHARS = 2_000
-"""Size of one plain-text page of a preview; only the last page is redrawn as text arrives."""
-
-SYNC_PARSE_CHARS = 20_000
-"""Messages up to this long are parsed as they are mounted; longer ones in a thread."""
-
-HIGHLIGHT_IN_THREAD_CHARS = 2_000
-"""Code blocks longer than this are highlighted in a worker thread, off the event loop."""
-
 _STYLED_STATES = (
     MessageState.UNSENT,
     MessageState.CANCELLED,
@@ -81,10 +63,6 @@ _STYLED_STATES = (
 )
 """States that have a CSS class on the view. Changing a class restyles every widget inside the
 view (all blocks of a long reply), so the common streaming → complete step changes none."""
-
-_FENCE_OPEN = re.compile(r" {0,3}(`{3,}(?=[^`\n]*\n)|~{3,})[^\n]*\n")
-_LINE_BREAKS = re.compile("\r\n|[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
-"""Every boundary str.splitlines() uses, which is how Textual numbers the lines of a document."""
 
 EMPTY_HINT = Content.assemble(
     ("A new conversation\n\n", "bold"),
@@ -100,376 +78,18 @@ _STATE_NOTES = {
 }
 
 
+def _markdown() -> ModuleType:
+    """message_body.py, imported when the first message is composed, not at start-up."""
+    from ollama_tui.ui.widgets import message_body
+
+    return message_body
+
+
 def _local_time(iso: str) -> str:
     try:
         return datetime.fromisoformat(iso).astimezone().strftime("%H:%M")
     except ValueError:
         return ""
-
-
-class MessageFence(MarkdownFence):
-    """A code block whose highlighting may have been prepared in a thread beforehand."""
-
-    _prepared: ClassVar[dict[tuple[str, str, bool, bool], Content]] = {}
-
-    @classmethod
-    def prepare(cls, code: str, language: str, ansi: bool, dark: bool) -> None:
-        """Highlight now (in any thread) what the next fence with this code will show."""
-        if len(cls._prepared) > 8:  # never used (the theme changed meanwhile): forget them
-            cls._prepared.clear()
-        cls._prepared[(code, language, ansi, dark)] = MarkdownFence.highlight(
-            code, language, ansi=ansi, dark=dark
-        )
-
-    @classmethod
-    def highlight(cls, code: str, language: str, ansi: bool = False, dark: bool = False) -> Content:
-        prepared = cls._prepared.pop((code, language, ansi, dark), None)
-        if prepared is not None:
-            return prepared
-        return super().highlight(code, language, ansi=ansi, dark=dark)
-
-
-class MessageParagraph(MarkdownParagraph):
-    """A paragraph that asks for a layout only when its new text changes its height.
-
-    While a reply streams, its last paragraph is updated many times a second; most updates add
-    words to the last line. A layout re-arranges and repaints the whole message list, a repaint
-    only the paragraph, so this keeps most frames small.
-    """
-
-    def set_content(self, content: Content) -> None:
-        self._content = content
-        region = self.content_region
-        same_height = (
-            self.is_mounted
-            and region.width > 0
-            and content.get_height(self.styles, region.width) == region.height
-        )
-        self.update(content, layout=not same_height)
-
-
-class MessageBody(Markdown):
-    """Markdown for untrusted text: links never open by themselves."""
-
-    BLOCKS: ClassVar[dict[str, type[MarkdownBlock]]] = {
-        **Markdown.BLOCKS,
-        "paragraph_open": MessageParagraph,
-        "fence": MessageFence,
-        "code_block": MessageFence,
-    }
-
-    def __init__(self, markdown: str) -> None:
-        super().__init__(markdown, open_links=False, classes="message-body")
-
-    async def _on_mount(self, event: Mount) -> None:
-        # Markdown parses its first text in a worker thread and mounts the blocks later, so a
-        # just-opened conversation would show empty messages for a frame or more. A message
-        # parses in well under a millisecond per kilobyte: do it now, as update() would.
-        markdown = self._initial_markdown or ""
-        if len(markdown) > SYNC_PARSE_CHARS:
-            return  # Markdown._on_mount updates it in a thread
-        event.prevent_default()
-        self._initial_markdown = None
-        self._theme = self.app.theme
-        self._markdown = markdown
-        self._table_of_contents = None
-        blocks = self._build_from_source(markdown)
-        if blocks:
-            await self.mount_all(blocks)
-        lines = markdown.splitlines()
-        self._last_parsed_line = len(lines) - (1 if lines and lines[-1] else 0)
-
-    def mount(
-        self,
-        *widgets: Widget,
-        before: int | str | Widget | None = None,
-        after: int | str | Widget | None = None,
-    ) -> AwaitMount:
-        # The last block loses its bottom margin through the `-end` class, kept here, rather
-        # than a `:last-child` rule: Textual re-styles every new block with an order-dependent
-        # rule once more after mounting it, and never caches its styles, which made mounting
-        # blocks while a reply streams cost about twice as much. Markdown only mounts at the end.
-        if widgets and before is None and after is None:
-            if self._nodes:
-                self._nodes[-1].remove_class("-end")
-            widgets[-1].add_class("-end")
-        return super().mount(*widgets, before=before, after=after)
-
-    @property
-    def blocks(self) -> list[MarkdownBlock]:
-        return [child for child in self._nodes if isinstance(child, MarkdownBlock)]
-
-    @property
-    def last_block_start(self) -> int:
-        """The line (as str.splitlines counts) where the block that may still grow begins."""
-        return self._last_parsed_line
-
-
-class StreamPreview(Vertical):
-    """A long block still arriving, shown as plain text in pages; only the last page redraws."""
-
-    DEFAULT_CSS = """
-    StreamPreview {
-        height: auto;
-        padding: 0;
-        & > Static { height: auto; }
-    }
-    StreamPreview.-code {
-        margin: 1 0;
-        padding: 1 2;
-        background: black 10%;
-        color: rgb(210,210,210);
-        &:light { background: white 30%; }
-        & > Static { text-wrap: nowrap; text-overflow: clip; }
-    }
-    """
-
-    def __init__(self, text: str, *, code: bool) -> None:
-        super().__init__(classes="-code" if code else "")
-        self._code = code
-        self._live = ""
-        self._initial = text
-
-    def compose(self) -> ComposeResult:
-        yield Static("", markup=False)
-
-    def on_mount(self) -> None:
-        self.extend(self._initial)
-
-    def extend(self, text: str) -> None:
-        """Add text at the end, freezing full pages so the next redraw stays small."""
-        live = self._live + text
-        pages: list[str] = []
-        while (cut := self._page_break(live)) is not None:
-            end, resume = cut
-            pages.append(live[:end])
-            live = live[resume:]
-        current = self._nodes[-1]
-        assert isinstance(current, Static)
-        if pages:
-            current.update(Content(pages[0]))
-            frozen = [Static(Content(page), markup=False) for page in pages[1:]]
-            current = Static("", markup=False)
-            self.mount_all([*frozen, current])
-        self._live = live
-        current.update(Content(live))
-
-    def _page_break(self, text: str) -> tuple[int, int] | None:
-        """(end of a full first page, start of the next) or None while the page is not full."""
-        if self._code:
-            position = -1
-            for _ in range(PREVIEW_PAGE_LINES):
-                position = text.find("\n", position + 1)
-                if position < 0:
-                    return None
-            return position, position + 1
-        if len(text) < PREVIEW_PAGE_CHARS:
-            return None
-        cut = text.rfind(" ", 0, PREVIEW_PAGE_CHARS)
-        return (cut, cut + 1) if cut > 0 else (PREVIEW_PAGE_CHARS, PREVIEW_PAGE_CHARS)
-
-
-class ReplyStream:
-    """Renders a reply as it arrives, with work per render bounded however long it grows.
-
-    Like Textual's MarkdownStream, text written while a render runs is batched into the next.
-    Each batch is appended to the Markdown, which re-parses only its last block. When that block
-    is an open code block or a single-line paragraph and has grown long, re-parsing (and
-    re-highlighting) it on every batch would cost its whole length each time, so from then on it
-    is shown as a plain-text StreamPreview, and handed to the Markdown once, when it is complete:
-    the code highlighted in a thread first. When the stream stops, the Markdown holds exactly the
-    whole reply, rendered as if it had been given all at once.
-    """
-
-    def __init__(self, view: MessageView, body: MessageBody) -> None:
-        self._view = view
-        self._body = body
-        self._pending: list[str] = []
-        self._wake = asyncio.Event()
-        self._lock = asyncio.Lock()
-        self._task: asyncio.Task[None] | None = None
-        self._text = ""
-        """Everything written so far."""
-        self._sent = 0
-        """How much of `_text` the Markdown has been given."""
-        self._line_starts = [0]
-        self._preview: StreamPreview | None = None
-        self._hidden: MarkdownBlock | None = None
-        self._block_start = 0
-        """Where the previewed block begins in `_text`."""
-        self._fence: tuple[str, int] | None = None
-        """(fence character, length) of a previewed code block."""
-        self._scanned = 0
-        """Where to look next for the end of the previewed block."""
-        self.stopped = False
-
-    @property
-    def shown(self) -> str:
-        """The text on screen: what the Markdown holds, or the preview stands in for."""
-        if self._preview is None:
-            return self._body.source
-        return self._text
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run())
-
-    def abandon(self) -> None:
-        """Stop rendering at once: the view is gone (another conversation was opened)."""
-        if self._task is not None:
-            self._task.cancel()
-            self._task = None
-        self.stopped = True
-
-    async def write(self, text: str) -> None:
-        if self.stopped:
-            raise RuntimeError("the stream has stopped")
-        if text:
-            self._pending.append(text)
-            self._wake.set()
-            await asyncio.sleep(0)
-
-    async def stop(self) -> None:
-        """Render everything written, and leave the Markdown holding the whole reply."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        async with self._lock:
-            batch = "".join(self._pending)
-            self._pending.clear()
-            if batch:
-                await self._apply(batch)
-            if self._preview is not None:
-                await self._end_preview(len(self._text))
-        self.stopped = True
-
-    async def _run(self) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            batch = "".join(self._pending)
-            self._pending.clear()
-            if batch:
-                await asyncio.shield(self._locked_apply(batch))
-
-    async def _locked_apply(self, batch: str) -> None:
-        async with self._lock:
-            await self._apply(batch)
-
-    async def _apply(self, batch: str) -> None:
-        start = len(self._text)
-        self._text += batch
-        self._line_starts.extend(m.end() + start for m in _LINE_BREAKS.finditer(batch))
-        if self._preview is None:
-            await self._append(len(self._text))
-            await self._maybe_preview()
-            return
-        end = self._preview_end()
-        if end is None:
-            self._preview.extend(batch)
-            return
-        await self._end_preview(end)
-        if end < len(self._text):
-            await self._append(len(self._text))
-            await self._maybe_preview()
-
-    async def _append(self, end: int) -> None:
-        if end > self._sent:
-            await self._body.append(self._text[self._sent : end])
-            self._sent = end
-
-    async def _maybe_preview(self) -> None:
-        """Switch to a preview if the Markdown's last block is a long open code block or a long
-        single-line paragraph."""
-        line = self._body.last_block_start
-        if line >= len(self._line_starts):
-            return
-        start = self._line_starts[line]
-        size = len(self._text) - start
-        if size < FENCE_PREVIEW_CHARS:
-            return
-        blocks = self._body.blocks
-        if not blocks:
-            return
-        last = blocks[-1]
-        opener = _FENCE_OPEN.match(self._text, start)
-        if opener is not None and isinstance(last, MarkdownFence):
-            marker = opener.group(1)
-            self._fence = (marker[0], len(marker))
-            self._block_start = start
-            self._scanned = opener.end()
-            if self._preview_end() is not None:  # already closed: the Markdown has it all
-                self._fence = None
-                return
-            body = self._text[opener.end() :]
-        elif (
-            size >= PARAGRAPH_PREVIEW_CHARS
-            and isinstance(last, MarkdownParagraph)
-            and _LINE_BREAKS.search(self._text, start) is None
-        ):
-            self._fence = None
-            self._block_start = start
-            self._scanned = start
-            body = self._text[start:]
-        else:
-            return
-        self._preview = StreamPreview(body, code=self._fence is not None)
-        self._hidden = last
-        with self._view.app.batch_update():
-            last.display = False
-            await self._view.mount(self._preview, after=self._body)
-
-    def _preview_end(self) -> int | None:
-        """Where the previewed block ends (past its closing line), if it has ended."""
-        text = self._text
-        if self._fence is None:
-            found = _LINE_BREAKS.search(text, self._scanned)
-            if found is None:
-                self._scanned = len(text)
-                return None
-            return found.start()
-        char, length = self._fence
-        closing = re.compile(rf" {{0,3}}{re.escape(char)}{{{length},}}[ \t]*(?:\n|$)")
-        position = self._scanned
-        while True:
-            newline = text.find("\n", position)
-            if newline < 0:
-                # the last line is incomplete: look at it again when more arrives
-                self._scanned = position
-                return None
-            if closing.match(text, position, newline + 1):
-                return newline + 1
-            position = newline + 1
-
-    async def _end_preview(self, end: int) -> None:
-        """Give the whole previewed block to the Markdown, which renders it once, exactly."""
-        assert self._preview is not None
-        if self._fence is not None:
-            await self._prepare_highlight(self._text[self._block_start : end])
-        preview, hidden = self._preview, self._hidden
-        self._preview = self._hidden = None
-        self._fence = None
-        with self._view.app.batch_update():
-            await self._append(end)
-            if hidden is not None and hidden.parent is not None:
-                hidden.display = True
-            await preview.remove()
-
-    async def _prepare_highlight(self, source: str) -> None:
-        """Highlight a long code block in a thread, so the Markdown finds it ready."""
-        if len(source) < HIGHLIGHT_IN_THREAD_CHARS:
-            return
-        app = self._view.app
-        ansi, dark = app.native_ansi_color, app.current_theme.dark
-
-        def work() -> None:
-            for token in MarkdownIt("gfm-like").parse(source):
-                if token.type in ("fence", "code_block") and token.level == 0:
-                    MessageFence.prepare(token.content.rstrip(), token.info, ansi, dark)
-                    return
-
-        await asyncio.to_thread(work)
 
 
 class MessageView(Vertical):
@@ -495,7 +115,7 @@ class MessageView(Vertical):
                 thinking.display = bool(self.message.thinking)
                 yield Static(inert(self.message.thinking), classes="thinking-text")
         streaming = self.message.is_reply_in_progress
-        yield MessageBody("" if streaming else sanitize(self.message.content))
+        yield _markdown().MessageBody("" if streaming else sanitize(self.message.content))
         yield Static("", classes="message-error")
 
     def header(self) -> Content:
@@ -544,11 +164,7 @@ class MessageView(Vertical):
 
     def code_blocks(self) -> list[tuple[str, str]]:
         """(language, code) of each code block in the message, in order."""
-        return [
-            (token.info.strip(), token.content)
-            for token in MarkdownIt("gfm-like").parse(sanitize(self.message.content))
-            if token.type in ("fence", "code_block")
-        ]
+        return _markdown().code_blocks(sanitize(self.message.content))
 
     def set_note(self, note: str) -> None:
         """A passing remark in the header while the reply streams (e.g. a retry countdown)."""
@@ -575,7 +191,8 @@ class MessageView(Vertical):
 
     async def start_stream(self, content_so_far: str) -> None:
         """Begin rendering a reply that is still arriving, starting from what has arrived."""
-        self._stream = ReplyStream(self, self.query_one(MessageBody))
+        markdown = _markdown()
+        self._stream = markdown.ReplyStream(self, self.query_one(markdown.MessageBody))
         self._stream.start()
         if content_so_far:
             self._has_text = True
@@ -1057,7 +674,7 @@ class MessageList(VerticalScroll):
             f"({_size(code)}).",
             markup=False,
         )
-        fences = list(view.query(MarkdownFence))
+        fences = list(view.query(_markdown().MessageFence))
         if len(fences) == len(blocks):
             fence = fences[index]
             fence.add_class("-copied")

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Concatenate, ParamSpec
 
 from textual import on
-from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.message import Message
 from textual.validation import Function, Integer, Number, ValidationResult, Validator
+from textual.widget import Widget
 from textual.widgets import Input, Label, Select, Static, TextArea
 
 from ollama_tui.chat.conversation import (
@@ -21,6 +24,8 @@ from ollama_tui.chat.conversation import (
     is_keep_alive,
 )
 from ollama_tui.ui.inert import inert
+
+P = ParamSpec("P")
 
 KEEP_ALIVE_HELP = 'seconds ("300", "-1" forever) or a duration ("10m", "1h30m")'
 
@@ -47,6 +52,21 @@ def _validators(spec: OptionSpec, maximum: float | None) -> list[Validator]:
     if maximum is not None and maximum != spec.maximum:
         number.failure_description = f"{spec.describe()}, at most {maximum:g} for this model"
     return [number]
+
+
+def _once_fields_exist(
+    method: Callable[Concatenate[ParameterPanel, P], None],
+) -> Callable[Concatenate[ParameterPanel, P], None]:
+    """Run the method now if the panel's fields are mounted, else as soon as they are."""
+
+    @functools.wraps(method)
+    def run(panel: ParameterPanel, *args: P.args, **kwargs: P.kwargs) -> None:
+        if panel._ready:
+            method(panel, *args, **kwargs)
+        else:
+            panel._queued.append(functools.partial(method, panel, *args, **kwargs))
+
+    return run
 
 
 class ParameterPanel(VerticalScroll, can_focus=False):
@@ -82,57 +102,77 @@ class ParameterPanel(VerticalScroll, can_focus=False):
         self._options = Options()
         self._context_limit: int | None = None
         self._model_names: list[str] = []
+        self._ready = False
+        self._queued: list[Callable[[], None]] = []
 
-    def compose(self) -> ComposeResult:
-        yield Label("Model", classes="field-label")
-        yield Select[str]([], prompt="no model", id="model-select", compact=True)
-        yield Label("Thinking", classes="field-label", id="think-label")
-        yield Select[str](
-            [(label, value) for value, (label, _) in THINK_CHOICES.items()],
-            allow_blank=False,
-            value="default",
-            id="think-select",
-            compact=True,
-            tooltip="Whether the model reasons before answering (thinking models only)",
-        )
-        yield Label("Memory", classes="field-label")
-        yield Select[MemoryStrategy](
-            [(label, strategy) for strategy, label in MEMORY_LABELS.items()],
-            allow_blank=False,
-            value=MemoryStrategy.SUMMARY,
-            id="memory-select",
-            compact=True,
-            tooltip="What each request carries once the conversation outgrows the context",
-        )
-        yield Label("System prompt", classes="field-label")
-        yield TextArea(id="system-prompt", soft_wrap=True, tab_behavior="focus", compact=True)
-        yield Label("Keep loaded", classes="field-label")
-        yield Input(
-            placeholder="server default (5m)",
-            id="keep-alive",
-            validators=[Function(is_keep_alive, KEEP_ALIVE_HELP)],
-            validate_on=["changed", "submitted"],
-            valid_empty=True,
-            compact=True,
-            tooltip="How long Ollama keeps the model in memory after a reply",
-        )
-        yield Static("", id="keep-alive-note", classes="note")
-        yield Label("Options", classes="field-label")
+    def on_mount(self) -> None:
+        # The fields are most of the screen's widgets: composing them after the first frame lets
+        # the prompt come up sooner. Until then the panel's methods are queued, then replayed.
+        self.call_after_refresh(self._mount_fields)
+
+    async def _mount_fields(self) -> None:
+        # A Select reports its first value as a change when it mounts: not the user's choice.
+        with self.prevent(Select.Changed):
+            await self.mount_all(self._fields())
+        self._ready = True
+        for call in self._queued:
+            call()
+        self._queued.clear()
+
+    def _fields(self) -> list[Widget]:
+        fields: list[Widget] = [
+            Label("Model", classes="field-label"),
+            Select[str]([], prompt="no model", id="model-select", compact=True),
+            Label("Thinking", classes="field-label", id="think-label"),
+            Select[str](
+                [(label, value) for value, (label, _) in THINK_CHOICES.items()],
+                allow_blank=False,
+                value="default",
+                id="think-select",
+                compact=True,
+                tooltip="Whether the model reasons before answering (thinking models only)",
+            ),
+            Label("Memory", classes="field-label"),
+            Select[MemoryStrategy](
+                [(label, strategy) for strategy, label in MEMORY_LABELS.items()],
+                allow_blank=False,
+                value=MemoryStrategy.SUMMARY,
+                id="memory-select",
+                compact=True,
+                tooltip="What each request carries once the conversation outgrows the context",
+            ),
+            Label("System prompt", classes="field-label"),
+            TextArea(id="system-prompt", soft_wrap=True, tab_behavior="focus", compact=True),
+            Label("Keep loaded", classes="field-label"),
+            Input(
+                placeholder="server default (5m)",
+                id="keep-alive",
+                validators=[Function(is_keep_alive, KEEP_ALIVE_HELP)],
+                validate_on=["changed", "submitted"],
+                valid_empty=True,
+                compact=True,
+                tooltip="How long Ollama keeps the model in memory after a reply",
+            ),
+            Static("", id="keep-alive-note", classes="note"),
+            Label("Options", classes="field-label"),
+        ]
         for spec in OPTION_SPECS:
-            with Horizontal(classes="option-row"):
-                yield Label(spec.label, classes="option-label")
-                yield Input(
-                    id=spec.name,
-                    placeholder="default",
-                    type="integer" if spec.kind is int else "number",
-                    validators=_validators(spec, spec.maximum),
-                    validate_on=["changed", "submitted"],
-                    valid_empty=True,
-                    compact=True,
-                    tooltip=f"{spec.help}; {spec.describe()}; empty = the model's default",
-                )
-            yield Static("", id=f"{spec.name}-note", classes="note")
+            field = Input(
+                id=spec.name,
+                placeholder="default",
+                type="integer" if spec.kind is int else "number",
+                validators=_validators(spec, spec.maximum),
+                validate_on=["changed", "submitted"],
+                valid_empty=True,
+                compact=True,
+                tooltip=f"{spec.help}; {spec.describe()}; empty = the model's default",
+            )
+            label = Label(spec.label, classes="option-label")
+            fields.append(Horizontal(label, field, classes="option-row"))
+            fields.append(Static("", id=f"{spec.name}-note", classes="note"))
+        return fields
 
+    @_once_fields_exist
     def show_conversation(self, conversation: Conversation) -> None:
         """Fill the fields from a conversation without reporting them as changes."""
         self._options = replace(conversation.options)
@@ -150,6 +190,7 @@ class ParameterPanel(VerticalScroll, can_focus=False):
             self.set_model(conversation.model)
         self.show_thinking(False, conversation.think)
 
+    @_once_fields_exist
     def show_thinking(self, available: bool, think: bool | str | None) -> None:
         """Offer the thinking switch only for models whose capabilities include thinking."""
         for widget in (self.query_one("#think-label"), self.query_one("#think-select")):
@@ -164,10 +205,12 @@ class ParameterPanel(VerticalScroll, can_focus=False):
         if isinstance(event.value, str):
             self.post_message(self.ThinkChanged(THINK_CHOICES[event.value][1]))
 
+    @_once_fields_exist
     def show_memory(self, memory: MemoryStrategy) -> None:
         with self.prevent(Select.Changed):
             self.query_one("#memory-select", Select).value = memory
 
+    @_once_fields_exist
     def set_models(self, names: list[str], current: str) -> None:
         """Offer these models; the current one stays listed even when the server lacks it."""
         self._model_names = list(dict.fromkeys([*names, current] if current else names))
@@ -176,6 +219,7 @@ class ParameterPanel(VerticalScroll, can_focus=False):
             select.set_options((inert(name), name) for name in self._model_names)
             self.set_model(current)
 
+    @_once_fields_exist
     def set_model(self, model: str) -> None:
         select: Select[str] = self.query_one("#model-select", Select)
         if model and model not in self._model_names:
@@ -187,6 +231,7 @@ class ParameterPanel(VerticalScroll, can_focus=False):
             else:
                 select.clear()
 
+    @_once_fields_exist
     def set_context_limit(self, limit: int | None) -> None:
         """Show the model's own maximum context and refuse num_ctx values above it."""
         self._context_limit = limit
@@ -257,6 +302,8 @@ class ParameterPanel(VerticalScroll, can_focus=False):
     @property
     def invalid_fields(self) -> list[str]:
         """Labels of the fields whose typed value is invalid and so not applied."""
+        if not self._ready:
+            return []  # nothing can have been typed yet
         invalid = [
             spec.label
             for spec in OPTION_SPECS
