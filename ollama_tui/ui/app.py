@@ -347,6 +347,7 @@ class OllamaTUI(App[None]):
             )
 
     async def on_mount(self) -> None:
+        self._restore_collector = quiet_collector()  # before the library's summaries are read
         self._fit_panels(self.size.width)
         self._show_host()
         self.sidebar.set_summaries(self.store.list())
@@ -366,7 +367,6 @@ class OllamaTUI(App[None]):
         """Start talking to the server and indexing: the screen is up, so these no longer
         delay it (importing httpx and setting up TLS take ~0.1 s, the index a file scan)."""
         self._first_frame.set()
-        self._restore_collector = quiet_collector()
         self._watch_connection()
         self._sync_search_index()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from textual import events
 from textual.widgets import Input, Markdown, Select, Static, TextArea
 from textual.widgets._markdown import MarkdownParagraph
@@ -14,6 +15,7 @@ from ollama_tui.chat.store import ConversationStore
 from ollama_tui.ui.screens.help import HelpScreen
 from ollama_tui.ui.screens.picker import PickerScreen
 from ollama_tui.ui.widgets.message_list import MessageView
+from ollama_tui.ui.widgets.parameter_panel import ParameterPanel
 from ollama_tui.ui.widgets.status_bar import Connection
 from tests.fake_ollama import FakeOllama
 from tests.ui.conftest import MakeApp, connected, send, settle, wait_until
@@ -461,3 +463,20 @@ async def test_the_panel_shows_the_new_conversations_settings_from_the_start(
         assert app.query_one("#memory-select", Select).value is MemoryStrategy.WINDOW
         assert app.query_one("#model-select", Select).value == "llama3.2:latest"
         assert app.parameters.invalid_fields == []
+
+
+async def test_quitting_before_the_panel_has_its_fields_is_quiet(
+    unused_url: str, build_app: MakeApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # ctrl+q in the first tenth of a second: the fields are still to be mounted.
+    mount_panel = ParameterPanel.on_mount
+
+    def quit_at_once(panel: ParameterPanel) -> None:
+        panel.call_after_refresh(panel.app.exit)  # runs just before the fields are mounted
+        mount_panel(panel)
+
+    monkeypatch.setattr(ParameterPanel, "on_mount", quit_at_once)
+    app = build_app(unused_url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+    assert app.return_code == 0

@@ -112,8 +112,11 @@ class ParameterPanel(VerticalScroll, can_focus=False):
 
     async def _mount_fields(self) -> None:
         # A Select reports its first value as a change when it mounts: not the user's choice.
-        with self.prevent(Select.Changed):
-            await self.mount_all(self._fields())
+        with self.prevent(Select.Changed):  # caught by the fields as they are made
+            fields = self._fields()
+            await self.mount_all(fields)
+        if any(field.parent is not self for field in fields):
+            return  # the app is closing and took them down again
         self._ready = True
         for call in self._queued:
             call()
