@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-from ollama_tui.ui.collector import THRESHOLDS
+from ollama_tui.ui.collector import YOUNG_COLLECTION_THRESHOLD
 from tests.fake_ollama import FakeOllama
 from tests.ui.conftest import MakeApp, connected, send, settle
 
@@ -19,7 +19,7 @@ async def test_collector_is_quieted_while_the_app_runs_and_restored_after(
     app = build_app(fake_ollama.url)
     async with app.run_test(size=(120, 40)) as pilot:
         await connected(pilot, app)
-        assert gc.get_threshold() == THRESHOLDS
+        assert gc.get_threshold() == (YOUNG_COLLECTION_THRESHOLD, *before[1:])
         assert gc.get_freeze_count() > 0  # what the app mounted with is out of the scans
         await send(pilot, app, "Hello")
         await settle(pilot, app)
