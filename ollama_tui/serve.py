@@ -12,6 +12,7 @@ this module only once it knows the extra is installed.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import ipaddress
 import secrets
@@ -27,6 +28,8 @@ from aiohttp import web
 from textual_serve.server import Server
 
 _LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+_QUIT_TIMEOUT = 15.0
+"""Seconds the tabs' apps get to quit when the server stops."""
 _REFUSED = "ollama-tui: open the link that ollama-tui serve printed (it carries the token)\n"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -85,6 +88,8 @@ class BrowserServer(Server):
         own = {urlsplit(public_url).netloc} if public_url else set()
         self._own_hosts = own
         self._loopback_hosts = {f"{name}:{port}" for name in _LOOPBACK_NAMES} | own
+        self._tabs: set[asyncio.Task[object]] = set()
+        """The tasks serving a tab's websocket, which runs the tab's app."""
 
     async def _make_app(self) -> web.Application:
         app = await super()._make_app()
@@ -104,6 +109,8 @@ class BrowserServer(Server):
         origin = request.headers.get("Origin")
         if origin is not None and urlsplit(origin).netloc not in {request.host, *self._own_hosts}:
             raise web.HTTPForbidden(text="ollama-tui: refused a request from another site\n")
+        if request.path == "/ws":
+            return await self._serve_tab(request, handler)
         response = await handler(request)
         if self.token is not None and "token" in request.query and not response.prepared:
             response.set_cookie(
@@ -114,6 +121,24 @@ class BrowserServer(Server):
                 secure=(self._public_url or "").startswith("https:"),
             )
         return response
+
+    async def _serve_tab(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        tab = asyncio.current_task()
+        assert tab is not None
+        self._tabs.add(tab)
+        try:
+            return await handler(request)
+        finally:
+            self._tabs.discard(tab)
+
+    async def on_shutdown(self, app: web.Application) -> None:
+        """Ctrl+C: every tab's app is told to quit (a reply still arriving is saved as
+        interrupted) and waited for; textual-serve alone would leave them running for a minute."""
+        tabs = set(self._tabs)
+        for tab in tabs:
+            tab.cancel()  # textual-serve's handler then sends the app its "quit"
+        if tabs:
+            await asyncio.wait(tabs, timeout=_QUIT_TIMEOUT)
 
     @aiohttp_jinja2.template("app_index.html")
     async def handle_index(self, request: web.Request) -> dict[str, Any]:
@@ -137,6 +162,7 @@ class BrowserServer(Server):
         warning = "" if is_loopback(self.host) else " (anyone with it can read every conversation)"
         print(f"ollama-tui in a browser: {self.link}{warning}", flush=True)
         print("Each tab runs its own app on the same conversations. Ctrl+C stops.", flush=True)
+
 
 def serve(
     *, argv: list[str], host: str, port: int, public_url: str | None, token: str | None

@@ -21,10 +21,12 @@ def free_port() -> int:
 
 
 class Served:
-    """`python -m ollama_tui --host OLLAMA serve --port P --data-dir DATA ARGS`, with its config
-    in `home`; entering waits until the server answers, leaving stops it with SIGTERM (Ctrl+C)."""
+    """`python -m ollama_tui --host OLLAMA [--model M] serve --port P --data-dir DATA ARGS`, with
+    its config in `home`; entering waits until the server answers, leaving stops it (SIGTERM)."""
 
-    def __init__(self, home: Path, ollama_url: str, *args: str, token_env: str = "") -> None:
+    def __init__(
+        self, home: Path, ollama_url: str, *args: str, model: str = "", token_env: str = ""
+    ) -> None:
         self.port = free_port()
         self.data_dir = home / "data"
         self.base = f"http://127.0.0.1:{self.port}"
@@ -33,7 +35,8 @@ class Served:
         if token_env:
             environ["OLLAMA_TUI_TOKEN"] = token_env
         self.log = home / "serve.log"
-        argv = ["--host", ollama_url, "serve", "--port", str(self.port)]
+        argv = ["--host", ollama_url, *(["--model", model] if model else [])]
+        argv += ["serve", "--port", str(self.port)]
         argv += ["--data-dir", str(self.data_dir), *args]
         self._log_file = self.log.open("w")
         self.process = subprocess.Popen(
