@@ -122,9 +122,10 @@ def _add_serve_parser(commands: Any, shared: argparse.ArgumentParser) -> None:
         help="run the app for web browsers, one app per tab (needs ollama-tui[web])",
         description=(
             "Run the app for web browsers: every tab is its own app on the same conversations. "
-            "It listens on 127.0.0.1 unless --host says otherwise; any other address needs a "
-            f"token, made up and printed in the link unless --token or {SERVE_TOKEN_ENV} gives "
-            "one, and requests without it are refused. Anyone with the link can read every "
+            "It listens on 127.0.0.1 unless --host says otherwise; any other address (or a "
+            "--public-url beyond this machine) needs a token, made up and printed in the link "
+            f"unless --token or {SERVE_TOKEN_ENV} gives one, and requests without it are refused. "
+            "Anyone with the link can read every "
             "conversation. The Ollama server is chosen as for the app: ollama-tui --host URL "
             "serve, OLLAMA_HOST or the config file."
         ),
@@ -281,7 +282,7 @@ def serve_in_browser(args: argparse.Namespace, settings: Settings) -> int:
         return _fail("--token: expected a secret, got an empty string")
     if args.public_url and not args.public_url.startswith(("http://", "https://")):
         return _fail(f"--public-url: expected an http:// or https:// URL, got {args.public_url!r}")
-    token = serve.demanded_token(args.bind, token)
+    token = serve.demanded_token(args.bind, token, args.public_url)
     app_argv = ["--data-dir", str(settings.data_dir.absolute())]
     if args.config is not None:
         app_argv += ["--config", str(args.config.absolute())]

@@ -45,10 +45,12 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def demanded_token(host: str, given: str | None) -> str | None:
+def demanded_token(host: str, given: str | None, public_url: str | None = None) -> str | None:
     """The token requests must carry: the one given, else a random one when the server listens
-    beyond loopback, else none."""
-    if given is None and not is_loopback(host):
+    beyond loopback or is reached through a public URL (a proxy), else none."""
+    public_host = urlsplit(public_url).hostname if public_url else None
+    reachable = not is_loopback(host) or (public_host is not None and not is_loopback(public_host))
+    if given is None and reachable:
         return secrets.token_urlsafe(24)
     return given
 
@@ -159,7 +161,7 @@ class BrowserServer(Server):
 
     async def on_startup(self, app: web.Application) -> None:
         # print, not the console: a long link must not be wrapped when the output is a pipe
-        warning = "" if is_loopback(self.host) else " (anyone with it can read every conversation)"
+        warning = " (anyone with it can read every conversation)" if self.token else ""
         print(f"ollama-tui in a browser: {self.link}{warning}", flush=True)
         print("Each tab runs its own app on the same conversations. Ctrl+C stops.", flush=True)
 

@@ -69,6 +69,9 @@ def test_a_token_is_demanded_beyond_loopback_only() -> None:
     assert made is not None and len(made) >= 32
     assert made != serve.demanded_token("192.168.1.5", None)
     assert serve.demanded_token("my-laptop.lan", None) is not None
+    # on loopback behind a proxy, the proxy's address is what the network reaches
+    assert serve.demanded_token("127.0.0.1", None, "https://chat.example.org") is not None
+    assert serve.demanded_token("127.0.0.1", None, "http://localhost:8000") is None
 
 
 def test_the_printed_link_carries_the_token() -> None:
