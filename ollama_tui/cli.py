@@ -269,8 +269,9 @@ def import_conversation(settings: Settings, path: Path) -> int:
 def serve_in_browser(args: argparse.Namespace, settings: Settings) -> int:
     """`ollama-tui serve`: textual-serve runs this command's app for each browser tab, with the
     same data dir, config file, server and model."""
-    # Read before the check below, and taken out of the environment the tabs' apps inherit.
-    token = args.token if args.token is not None else os.environ.pop(SERVE_TOKEN_ENV, "") or None
+    # Taken out of the environment the tabs' apps inherit.
+    token_from_environment = os.environ.pop(SERVE_TOKEN_ENV, "") or None
+    token = args.token if args.token is not None else token_from_environment
     if importlib.util.find_spec("textual_serve") is None:
         print(
             "ollama-tui: serve needs textual-serve: pip install 'ollama-tui[web]'", file=sys.stderr

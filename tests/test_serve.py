@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import subprocess
 import sys
 from pathlib import Path
 
@@ -85,6 +86,15 @@ def test_the_printed_link_carries_the_token() -> None:
 def test_every_tab_runs_the_app_with_the_same_settings() -> None:
     command = serve.app_command(["--data-dir", "/srv/my chats", "--host", "http://h:1"])
     assert command.endswith("-m ollama_tui --data-dir '/srv/my chats' --host http://h:1")
+
+
+def test_the_server_itself_loads_no_textual() -> None:
+    """Only the tabs' apps run Textual; the server stays small."""
+    code = "import sys, ollama_tui.serve; print('textual' in sys.modules, 'httpx' in sys.modules)"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split() == ["False", "False"]
 
 
 def test_a_request_without_the_token_is_refused(fake_ollama: FakeOllama, tmp_path: Path) -> None:
