@@ -27,7 +27,6 @@ import aiohttp_jinja2
 from aiohttp import web
 from textual_serve.server import Server
 
-_LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 _QUIT_TIMEOUT = 15.0
 """Seconds the tabs' apps get to quit when the server stops."""
 _REFUSED = "ollama-tui: open the link that ollama-tui serve printed (it carries the token)\n"
@@ -87,9 +86,7 @@ class BrowserServer(Server):
         self.link = browser_url(host=host, port=port, public_url=public_url, token=token)
         self._public_url = public_url.rstrip("/") if public_url else None
         self._cookie = f"ollama-tui-token-{port}"
-        own = {urlsplit(public_url).netloc} if public_url else set()
-        self._own_hosts = own
-        self._loopback_hosts = {f"{name}:{port}" for name in _LOOPBACK_NAMES} | own
+        self._own_hosts = {urlsplit(public_url).netloc} if public_url else set()
         self._tabs: set[asyncio.Task[object]] = set()
         """The tasks serving a tab's websocket, which runs the tab's app."""
 
@@ -106,7 +103,7 @@ class BrowserServer(Server):
         if self.token is not None:
             if not hmac.compare_digest(offered.encode(), self.token.encode()):
                 raise web.HTTPForbidden(text=_REFUSED)
-        elif request.host not in self._loopback_hosts:
+        elif not self._names_loopback(request.host):
             raise web.HTTPForbidden(text="ollama-tui: unknown Host; open the printed link\n")
         origin = request.headers.get("Origin")
         if origin is not None and urlsplit(origin).netloc not in {request.host, *self._own_hosts}:
@@ -124,6 +121,17 @@ class BrowserServer(Server):
             )
         return response
 
+    def _names_loopback(self, host_header: str) -> bool:
+        """Whether a Host header names this machine (or the public URL's host), so that a page
+        of another site whose name now points at 127.0.0.1 is not served."""
+        if host_header in self._own_hosts:
+            return True
+        try:
+            name = urlsplit(f"//{host_header}").hostname
+        except ValueError:
+            return False
+        return name is not None and is_loopback(name)
+
     async def _serve_tab(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         tab = asyncio.current_task()
         assert tab is not None
@@ -134,8 +142,8 @@ class BrowserServer(Server):
             self._tabs.discard(tab)
 
     async def on_shutdown(self, app: web.Application) -> None:
-        """Ctrl+C: every tab's app is told to quit (a reply still arriving is saved as
-        interrupted) and waited for; textual-serve alone would leave them running for a minute."""
+        """Ctrl+C: every tab's app is told to quit (what a reply still arriving has sent is
+        kept) and waited for; textual-serve alone would leave them running for a minute."""
         tabs = set(self._tabs)
         for tab in tabs:
             tab.cancel()  # textual-serve's handler then sends the app its "quit"

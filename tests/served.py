@@ -13,6 +13,15 @@ from types import TracebackType
 
 import httpx
 
+from ollama_tui.chat.conversation import Conversation
+from ollama_tui.chat.store import ConversationStore
+
+
+def saved(data_dir: Path) -> list[Conversation]:
+    """The conversations saved in `data_dir`, as a fresh store reads them."""
+    store = ConversationStore(data_dir)
+    return [store.load(summary.id) for summary in store.list()]
+
 
 def free_port() -> int:
     with socket.socket() as probe:
@@ -66,12 +75,17 @@ class Served:
         error: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        self.stop()
+
+    def stop(self) -> None:
+        """Stop the server as Ctrl+C does, and wait for it (killed after 20 s)."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
         self._log_file.close()
 
     @property

@@ -17,10 +17,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from ollama_tui.chat.conversation import Conversation
-from ollama_tui.chat.store import ConversationStore
 from tests.fake_ollama import FakeOllama
-from tests.served import Served
+from tests.served import Served, saved
 
 if TYPE_CHECKING:
     from selenium.webdriver.remote.webdriver import WebDriver
@@ -77,11 +75,6 @@ def poll(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(interval)
-
-
-def saved(data_dir: Path) -> list[Conversation]:
-    store = ConversationStore(data_dir)
-    return [store.load(summary.id) for summary in store.list()]
 
 
 def replied(data_dir: Path, prompt: str, reply: str) -> bool:

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
 import pytest
 
 from ollama_tui import cli
+from ollama_tui.chat.conversation import MessageState
 from tests.fake_ollama import FakeOllama
-from tests.served import Served
+from tests.served import Served, saved
 
 pytest.importorskip("textual_serve", reason="needs the web extra: pip install -e '.[web]'")
 
@@ -135,3 +138,48 @@ def test_without_a_token_only_loopback_names_are_served(
         assert rebound.status_code == 403
         websocket = httpx.get(f"{served.base}/ws", headers={"Origin": "http://evil.example"})
         assert websocket.status_code == 403
+
+
+@pytest.mark.parametrize("how", ["the tab closes", "the server stops"])
+async def test_a_reply_still_arriving_is_kept_when_its_tab_goes_away(
+    how: str, fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    """A browser tab speaks to its app over a websocket (as textual.js does); when the tab
+    closes or the server is stopped, the app quits and keeps what the reply had sent."""
+    import aiohttp
+
+    answer = " ".join(f"word{i}" for i in range(200))  # ~25 s at 0.1 s a token
+    fake_ollama.queue_reply(answer)
+    fake_ollama.token_delay = 0.1
+    with Served(tmp_path, fake_ollama.url, "--token", "t", model="llama3.2:latest") as served:
+        async with aiohttp.ClientSession() as session:
+            tab = await session.ws_connect(f"{served.base}/ws?token=t&width=100&height=30")
+            await tab.send_json(["resize", {"width": 100, "height": 30}])
+            await fake_ollama.wait_for_requests_async("/api/tags", 1, timeout=60)
+            await tab.send_json(["stdin", "keep me\r"])
+            # the app saves a streaming reply every 2 s (read back as interrupted): words arrived
+            await asyncio.to_thread(wait_for_reply, served.data_dir, MessageState.INTERRUPTED)
+            if how == "the tab closes":
+                await tab.close()
+                await asyncio.to_thread(wait_for_reply, served.data_dir, MessageState.CANCELLED)
+            else:  # Ctrl+C with the tab still open
+                await asyncio.to_thread(served.stop)
+                assert served.process.returncode == 0
+    (conversation,) = saved(served.data_dir)
+    user, reply = conversation.messages
+    assert (user.role, user.content, user.state) == ("user", "keep me", MessageState.COMPLETE)
+    assert reply.state is MessageState.CANCELLED  # as when the user stops it: "stopped"
+    assert reply.content and answer.startswith(reply.content) and reply.content != answer
+
+
+def wait_for_reply(data_dir: Path, state: MessageState, timeout: float = 30.0) -> None:
+    """Poll the saved conversations until a reply with some text is in `state`."""
+    deadline = time.monotonic() + timeout
+    while not any(
+        message.role == "assistant" and message.content and message.state is state
+        for conversation in saved(data_dir)
+        for message in conversation.messages
+    ):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no {state} reply with text was saved")
+        time.sleep(0.1)
