@@ -83,7 +83,8 @@ from ollama_tui.ui.screens.search import SearchScreen
 from ollama_tui.ui.screens.summary import SummaryScreen
 from ollama_tui.ui.screens.text_prompt import TextPromptScreen
 from ollama_tui.ui.widgets.memory_marker import MemoryMarker
-from ollama_tui.ui.widgets.message_list import MessageList, MessageView, tokens_per_second
+from ollama_tui.ui.widgets.message_list import MessageList
+from ollama_tui.ui.widgets.message_view import MessageView, tokens_per_second
 from ollama_tui.ui.widgets.parameter_panel import ParameterPanel
 from ollama_tui.ui.widgets.prompt import PromptArea
 from ollama_tui.ui.widgets.sidebar import ConversationSidebar
