@@ -12,11 +12,7 @@ from textual.widgets import DataTable, Input, ProgressBar, Static
 
 from ollama_tui.ollama import RunningModel
 from ollama_tui.ui.app import OllamaTUI
-from ollama_tui.ui.screens.confirm import ConfirmScreen
-from ollama_tui.ui.screens.models import (
-    LayerProgress,
-    ModelsScreen,
-    TransferRate,
+from ollama_tui.ui.formatting import (
     duration,
     human_bytes,
     parameter_count,
@@ -24,6 +20,9 @@ from ollama_tui.ui.screens.models import (
     tidy_parameters,
     time_left,
 )
+from ollama_tui.ui.screens.confirm import ConfirmScreen
+from ollama_tui.ui.screens.models import ModelsScreen
+from ollama_tui.ui.widgets.pull_progress import LayerProgress, TransferRate
 from tests.fake_ollama import (
     DEFAULT_MODELS,
     PULLABLE_MODELS,
