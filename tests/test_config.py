@@ -623,6 +623,7 @@ def test_keys_rebind_commands(tmp_path: Path) -> None:
         ('[keys]\nfly = "f9"', "keys.fly: unknown command (known: prompt.send, "),
         ("[keys]\nreply.stop = 3", 'keys.reply.stop: expected key names such as "ctrl+s"'),
         ('[keys]\nreply.stop = "ctrl x"', "keys.reply.stop: expected key names"),
+        ('[keys]\nreply.stop = "Ctrl+x"', "keys.reply.stop: expected key names"),
         ("keys = 1", "keys: expected a table"),
     ],
 )

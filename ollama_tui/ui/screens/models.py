@@ -19,6 +19,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Label, Static
 from textual.worker import Worker
 
+from ollama_tui.keymap import default_keys
 from ollama_tui.ollama import (
     ModelDetails,
     ModelSummary,
@@ -50,13 +51,19 @@ class ModelsScreen(Screen[None]):
 
     AUTO_FOCUS = "#installed"
     BINDINGS: ClassVar[list[Binding]] = [
-        Binding("escape", "close", "Close", id="models.close"),
-        Binding("p", "pull", "Pull", id="models.pull"),
-        Binding("d", "delete", "Delete", id="models.delete"),
-        Binding("u", "unload", "Unload", id="models.unload"),
-        Binding("s", "sort", "Sort", id="models.sort"),
-        Binding("S", "reverse_sort", "Reverse sort", show=False, id="models.reverse_sort"),
-        Binding("r", "refresh", "Refresh", id="models.refresh"),
+        Binding(default_keys("models.close"), "close", "Close", id="models.close"),
+        Binding(default_keys("models.pull"), "pull", "Pull", id="models.pull"),
+        Binding(default_keys("models.delete"), "delete", "Delete", id="models.delete"),
+        Binding(default_keys("models.unload"), "unload", "Unload", id="models.unload"),
+        Binding(default_keys("models.sort"), "sort", "Sort", id="models.sort"),
+        Binding(
+            default_keys("models.reverse_sort"),
+            "reverse_sort",
+            "Reverse sort",
+            show=False,
+            id="models.reverse_sort",
+        ),
+        Binding(default_keys("models.refresh"), "refresh", "Refresh", id="models.refresh"),
     ]
 
     class ModelsChanged(Message):
