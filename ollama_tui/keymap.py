@@ -83,7 +83,7 @@ COMMANDS: tuple[Command, ...] = (
 
 BROWSER_KEEPS = frozenset({"ctrl+n", "ctrl+l", "ctrl+t", "ctrl+w"})
 """Keys a web browser acts on itself (new window, address bar, new tab, close tab): in a tab
-they never reach the app. (ctrl+w is the prompt's "delete a word"; ctrl+backspace does it too.)"""
+they never reach the app. (ctrl+w is the prompt's "delete a word"; alt+backspace does it too.)"""
 
 _BY_ID = {command.id: command for command in COMMANDS}
 _KEY = r"([A-Z]|[a-z0-9_+\-]+)"
