@@ -29,7 +29,7 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command("reply.stop", "escape", "stop the reply as it arrives"),
     Command("reply.retry", "f5", "retry: send an unsent message again, or regenerate the reply"),
-    Command("conversation.new", "ctrl+n,ctrl+o", "new conversation"),
+    Command("conversation.new", "ctrl+n,alt+n", "new conversation"),
     Command("conversation.rename", "f2", "rename the conversation"),
     Command("conversation.search", "ctrl+f", "search all conversations as you type"),
     Command("model.pick", "ctrl+l,ctrl+g", "pick a model: type part of its name, Enter"),
