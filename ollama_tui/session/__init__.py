@@ -59,7 +59,7 @@ class Session:
         settings = self.settings
         num_ctx = effective_num_ctx(
             conversation.options.num_ctx,
-            settings.defaults.num_ctx,
+            settings.defaults.options.num_ctx,
             self.models.context_limit(conversation.model),
         )
         reserve = reply_reserve(
@@ -79,11 +79,11 @@ class Session:
         for name, value in changes.items():
             setattr(self.settings, name, value)
         try:
-            save_preferences(self.settings.config_path, **changes)
+            save_preferences(self.settings.state_path, **changes)
         except (OSError, ConfigError) as error:
             self.notify(
                 Notice(
-                    f"Preferences not saved to {self.settings.config_path}: {one_line(str(error))}",
+                    f"Preferences not saved to {self.settings.state_path}: {one_line(str(error))}",
                     "warning",
                 )
             )

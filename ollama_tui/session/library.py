@@ -4,9 +4,10 @@ duplicates, import and export, and what a new conversation starts with."""
 from __future__ import annotations
 
 import contextlib
+from dataclasses import replace
 from pathlib import Path
 
-from ollama_tui.chat.conversation import Conversation, MemoryStrategy, Options
+from ollama_tui.chat.conversation import Conversation, MemoryStrategy
 from ollama_tui.chat.export import ExportFormat, TransferError, import_file, write_export
 from ollama_tui.chat.search import SearchError, SearchIndex
 from ollama_tui.chat.store import ConversationStore, ConversationSummary, StoreError
@@ -30,15 +31,7 @@ class Library:
             model=self.settings.model,
             system_prompt=defaults.system_prompt,
             memory=MemoryStrategy(defaults.memory),
-            options=Options(
-                temperature=defaults.temperature,
-                top_p=defaults.top_p,
-                top_k=defaults.top_k,
-                num_ctx=defaults.num_ctx,
-                seed=defaults.seed,
-                num_predict=defaults.num_predict,
-                repeat_penalty=defaults.repeat_penalty,
-            ),
+            options=replace(defaults.options),
         )
 
     def summaries(self) -> list[ConversationSummary]:

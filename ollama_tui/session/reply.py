@@ -14,13 +14,8 @@ from time import monotonic
 from typing import TYPE_CHECKING
 
 from ollama_tui.chat.context import ContextPlan, apply_summary, request_options
-from ollama_tui.chat.conversation import (
-    Conversation,
-    MemoryStrategy,
-    Message,
-    MessageState,
-    keep_alive_value,
-)
+from ollama_tui.chat.conversation import Conversation, MemoryStrategy, Message, MessageState
+from ollama_tui.chat.options import keep_alive_value
 from ollama_tui.ollama import (
     ChatDone,
     ChatEvent,

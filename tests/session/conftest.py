@@ -18,6 +18,7 @@ def settings_for(url: str, tmp_path: Path, **overrides: object) -> Settings:
         model="llama3.2:latest",
         data_dir=tmp_path / "data",
         config_path=tmp_path / "config.toml",
+        state_path=tmp_path / "state.toml",
     )
     for name, value in overrides.items():
         setattr(settings, name, value)

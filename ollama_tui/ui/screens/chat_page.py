@@ -32,7 +32,8 @@ from ollama_tui.session.reply import (
 )
 from ollama_tui.ui.collector import quiet_collector
 from ollama_tui.ui.widgets.memory_marker import MemoryMarker
-from ollama_tui.ui.widgets.message_list import MessageList, tokens_per_second
+from ollama_tui.ui.widgets.message_list import MessageList
+from ollama_tui.ui.widgets.message_view import tokens_per_second
 from ollama_tui.ui.widgets.parameter_panel import ParameterPanel
 from ollama_tui.ui.widgets.prompt import PromptArea
 from ollama_tui.ui.widgets.sidebar import ConversationSidebar
