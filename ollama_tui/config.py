@@ -8,14 +8,12 @@ goes to a state file of the app's own (`save_preferences`), layered under the co
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +21,13 @@ import platformdirs
 
 from ollama_tui.chat.conversation import MemoryStrategy
 from ollama_tui.chat.options import OPTION_SPECS, Options, OptionSpec
+from ollama_tui.config_checks import Check as _Check
+from ollama_tui.config_checks import ConfigError, InvalidValue
+from ollama_tui.config_checks import describe as _describe
+from ollama_tui.config_checks import problem as _problem
+from ollama_tui.config_pools import PoolSettings, check_pools, pool_tables
 from ollama_tui.keymap import COMMANDS, is_command, is_key_list
 from ollama_tui.ollama.host import DEFAULT_HOST, parse_ollama_host
-from ollama_tui.sanitize import sanitize
 from ollama_tui.state import read_state, write_state
 
 APP_NAME = "ollama-tui"
@@ -44,13 +46,6 @@ def default_state_path() -> Path:
 def default_data_dir() -> Path:
     """Where conversations are stored when no data_dir is configured."""
     return platformdirs.user_data_path(APP_NAME)
-
-
-class ConfigError(Exception):
-    """A settings problem, described in one line the user can act on."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(" ".join(message.splitlines()))
 
 
 @dataclass
@@ -92,6 +87,8 @@ class Settings:
     keys: dict[str, str] = field(default_factory=dict)
     hosts: dict[str, HostSettings] = field(default_factory=dict)
     """Named servers from [hosts.NAME]; `host` above is the one used unless default_host says."""
+    pools: dict[str, PoolSettings] = field(default_factory=dict)
+    """Pools from [pools.NAME]; default_host may name one."""
     default_host: str = ""
     host_from_environment: bool = False
     reply_reserve: int = 0
@@ -106,9 +103,10 @@ class Settings:
 
 def active_host(settings: Settings) -> HostSettings:
     """The server to start with: OLLAMA_HOST or --host when given, else default_host, else
-    the top-level `host` with the [network] settings."""
+    the top-level `host` with the [network] settings. For a pool, its first host."""
     if settings.default_host and not settings.host_from_environment:
-        return settings.hosts[settings.default_host]
+        pool = settings.pools.get(settings.default_host)
+        return settings.hosts[pool.hosts[0] if pool else settings.default_host]
     name = "default" if not settings.host_from_environment else settings.host.split("://")[-1]
     return HostSettings(
         name=name,
@@ -124,18 +122,6 @@ def all_hosts(settings: Settings) -> list[HostSettings]:
     """Every server the user can switch to: the starting one first, then the named ones."""
     first = active_host(settings)
     return [first, *(host for name, host in settings.hosts.items() if name != first.name)]
-
-
-class InvalidValue(ValueError):
-    """Raised by a value check with what was expected; the caller adds the key and the value."""
-
-    def __init__(self, expected: str, reason: str = "") -> None:
-        super().__init__(f"expected {expected}")
-        self.expected = expected
-        self.reason = reason
-
-
-_Check = Callable[[object], object]
 
 
 def _string(value: object) -> str:
@@ -264,29 +250,6 @@ _PREFERENCES: dict[str, _Check] = {
 }
 
 
-def _describe(value: object) -> str:
-    """A value as TOML would show it, short and on one line, for error messages."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        shown = value if len(value) <= 40 else value[:39] + "…"
-        return sanitize(json.dumps(shown, ensure_ascii=False))
-    if isinstance(value, int | float):
-        return str(value)
-    if isinstance(value, dict):
-        return "a table"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, datetime | date | time):
-        return "a date/time"
-    return type(value).__name__
-
-
-def _problem(key: str, value: object, invalid: InvalidValue) -> str:
-    message = f"{key}: expected {invalid.expected}, got {_describe(value)}"
-    return f"{message} ({invalid.reason})" if invalid.reason else message
-
-
 def _validate(document: Mapping[str, Any], path: Path) -> dict[str, object]:
     """Check a parsed file against the schema; the checked values keyed by dotted name."""
     checked: dict[str, object] = {}
@@ -299,6 +262,7 @@ def _validate(document: Mapping[str, Any], path: Path) -> dict[str, object]:
         *(f"[{name}]" for name in _SCHEMA if name),
         "[keys]",
         "[hosts.NAME]",
+        "[pools.NAME]",
     ]
     for key, value in document.items():
         if key == "keys":
@@ -306,6 +270,9 @@ def _validate(document: Mapping[str, Any], path: Path) -> dict[str, object]:
             continue
         if key == "hosts":
             checked["hosts"] = _host_tables(value, fail)
+            continue
+        if key == "pools":
+            checked["pools"] = pool_tables(value, fail)
             continue
         if key in _SCHEMA[""]:
             entries, prefix = {key: value}, ""
@@ -439,6 +406,8 @@ def load_settings(
             settings.keys = dict(value)  # type: ignore[call-overload]
         elif dotted == "hosts":
             named = value  # type: ignore[assignment]  # completed once [network] is known
+        elif dotted == "pools":
+            settings.pools = value  # type: ignore[assignment]  # checked once hosts are known
         elif dotted == "default_host":
             settings.default_host = str(value)
         elif dotted == "data_dir":
@@ -458,11 +427,13 @@ def load_settings(
     settings.hosts = {
         name: _named_host(name, table, settings, path, environ) for name, table in named.items()
     }
-    if settings.default_host and settings.default_host not in settings.hosts:
-        known = ", ".join(settings.hosts) or "none defined"
+    check_pools(settings.pools, settings.hosts, path)
+    targets = [*settings.hosts, *settings.pools]
+    if settings.default_host and settings.default_host not in targets:
+        known = ", ".join(targets) or "none defined"
         raise ConfigError(
-            f"config error in {path}: default_host: expected the name of a [hosts.NAME] "
-            f"table ({known}), got {_describe(settings.default_host)}"
+            f"config error in {path}: default_host: expected the name of a [hosts.NAME] or "
+            f"[pools.NAME] table ({known}), got {_describe(settings.default_host)}"
         )
     env_host = environ.get("OLLAMA_HOST", "")
     if env_host.strip(" \t\r\n\"'"):  # set to only spaces and quotes counts as unset

@@ -15,6 +15,7 @@ from ollama_tui.config import (
     ConfigError,
     ConversationDefaults,
     InvalidValue,
+    PoolSettings,
     Settings,
     active_host,
     all_hosts,
@@ -240,7 +241,7 @@ def test_reads_os_environ_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
 _ADDRESS = "an Ollama address such as http://127.0.0.1:11434"
 _TOP_KEYS = (
     "host, default_host, model, theme, data_dir, [ui], [network], [memory], [defaults], "
-    "[keys], [hosts.NAME]"
+    "[keys], [hosts.NAME], [pools.NAME]"
 )
 
 
@@ -646,10 +647,54 @@ def test_named_hosts(tmp_path: Path) -> None:
     assert [h.name for h in all_hosts(from_env)] == ["10.0.0.5:11434", "gpu", "laptop"]
 
 
+def test_pools(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        'default_host = "office"\n'
+        '[hosts.gpu]\nurl = "10.0.0.2"\n[hosts.laptop]\nurl = "127.0.0.1:11500"\n'
+        '[pools.office]\nhosts = ["laptop", "gpu"]\nstrategy = "warm-first"\n'
+        '[pools.both]\nhosts = ["gpu", "laptop"]\n'
+    )
+    settings = load_settings(config_path=config, environ={})
+    assert settings.pools["office"] == PoolSettings("office", ["laptop", "gpu"], "warm-first")
+    assert settings.pools["both"].strategy == "priority"
+    assert active_host(settings).name == "laptop"  # a pool starts from its first host
+
+
+_POOL_BASE = '[hosts.a]\nurl = "10.0.0.2"\n[hosts.b]\nurl = "10.0.0.3"\n'
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ('default_host = "nope"', "default_host: expected the name of a [hosts.NAME] table"),
+        ("[pools.p]\nstrategy = 'priority'", 'pools.p: missing hosts, e.g. hosts = ["gpu-box"'),
+        ("[pools.p]\nhosts = []", "pools.p.hosts: expected a non-empty array of [hosts.NAME]"),
+        ("[pools.p]\nhosts = ['a', 'a']", "got an array (a host is named twice)"),
+        ("[pools.p]\nhosts = ['a', 'c']", "pools.p.hosts: expected names of [hosts.NAME] tables"),
+        (
+            "[pools.p]\nhosts = ['a']\nstrategy = 'random'",
+            'pools.p.strategy: expected "priority" or "warm-first" or "least-busy", got "random"',
+        ),
+        ("[pools.p]\nhosts = ['a']\nweights = 1", "pools.p.weights: unknown key (known: hosts"),
+        ("[pools.a]\nhosts = ['b']", "pools.a: a [hosts.a] table has the same name"),
+        ("pools = 1", "pools: expected tables such as [pools.office], got 1"),
+    ],
+)
+def test_bad_pools_are_one_line_errors(tmp_path: Path, text: str, message: str) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(_POOL_BASE + text if text.startswith("[") else text)
+    with pytest.raises(ConfigError, match=re.escape(message)) as raised:
+        load_settings(config_path=config, environ={})
+    assert "\n" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            'default_host = "nope"',
+            "default_host: expected the name of a [hosts.NAME] or [pools.NAME] table",
+        ),
         ("[hosts.a]\nverify_tls = false", 'hosts.a: missing url, e.g. url = "http://'),
         ('[hosts.a]\nurl = "x"\nport = 1', "hosts.a.port: unknown key (known: url, api_key"),
         ('[hosts.a]\nurl = "ftp://x"', "hosts.a.url: expected an Ollama address"),
