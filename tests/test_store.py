@@ -464,8 +464,28 @@ def test_version_1_files_are_migrated(tmp_path: Path) -> None:
 
     store.save(conversation)
     rewritten = json.loads(store.path_of(conversation.id).read_text())
-    assert rewritten["schema_version"] == SCHEMA_VERSION == 3
+    assert rewritten["schema_version"] == SCHEMA_VERSION == 4
     assert rewritten["memory"] == "summary"
+
+
+def test_version_3_files_are_migrated_and_a_reply_keeps_its_host(tmp_path: Path) -> None:
+    store = ConversationStore(tmp_path)
+    store.folder.mkdir(parents=True)
+    original = (FIXTURES / "conversation-v3.json").read_text()
+    (store.folder / "3c3c3c3c3c3c3c20.json").write_text(original)
+
+    conversation = store.load("3c3c3c3c3c3c3c20")
+    assert conversation.host == "office"
+    reply = conversation.messages[-1]
+    assert reply.host == ""  # version 3 did not say
+    reply.written_by("gpu-box")
+    store.save(conversation)
+
+    rewritten = json.loads(store.path_of(conversation.id).read_text())
+    assert rewritten["schema_version"] == 4
+    assert rewritten["messages"][-1]["host"] == "gpu-box"
+    assert "host" not in rewritten["messages"][0]
+    assert store.load(conversation.id).messages[-1].host == "gpu-box"
 
 
 def test_every_old_version_has_a_migration_step_and_a_fixture() -> None:

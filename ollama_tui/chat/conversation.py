@@ -80,6 +80,8 @@ class Message:
     role: Role
     content: str
     model: str | None = None
+    host: str = ""
+    """The named host that wrote a reply ("" for the unnamed server, and for the user's turns)."""
     thinking: str = ""
     state: MessageState = MessageState.COMPLETE
     error: str | None = None
@@ -114,6 +116,8 @@ class Message:
         }
         if self.model:
             data["model"] = self.model
+        if self.host:
+            data["host"] = self.host
         if self.thinking:
             data["thinking"] = self.thinking
         if self.error:
@@ -154,6 +158,7 @@ class Message:
             self.created_at,
             self.state,
             self.model,
+            self.host,
             self.thinking,
             self.error,
             self.done_reason,
@@ -177,6 +182,7 @@ class Message:
                 content=str(data["content"]),
                 created_at=str(data["created_at"]),
                 model=data.get("model"),
+                host=str(data.get("host") or ""),
                 thinking=str(data.get("thinking", "")),
                 state=state,
                 error=data.get("error"),
@@ -196,6 +202,11 @@ class Message:
     def fill(self, content: str, thinking: str) -> None:
         """Take the text of a reply as received so far."""
         self.content, self.thinking = content, thinking
+
+    def written_by(self, host: str) -> None:
+        """Name the host a reply is being written by (a pool may move it before the first
+        token)."""
+        self.host = host
 
     def end(self, state: MessageState, error: str | None = None) -> None:
         """Settle how the message stands (and why, for a failure or an unsent message)."""

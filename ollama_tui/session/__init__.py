@@ -16,12 +16,13 @@ from ollama_tui.chat.context import (
     reply_reserve,
 )
 from ollama_tui.chat.conversation import Conversation, MemoryStrategy
-from ollama_tui.config import ConfigError, Settings, save_preferences
+from ollama_tui.config import ConfigError, HostSettings, Settings, save_preferences
 from ollama_tui.sanitize import one_line
 from ollama_tui.session.hosts import Hosts
 from ollama_tui.session.library import Library
 from ollama_tui.session.models import ModelCatalog
 from ollama_tui.session.notices import Notice, Notify
+from ollama_tui.session.pools import PoolRouter
 
 
 @dataclass
@@ -30,6 +31,7 @@ class Session:
 
     settings: Settings
     hosts: Hosts
+    router: PoolRouter
     models: ModelCatalog
     library: Library
     calibration: Calibration
@@ -39,10 +41,12 @@ class Session:
     def open(cls, settings: Settings, notify: Notify) -> Session:
         """Everything the app needs for `settings`; problems are reported through `notify`."""
         hosts = Hosts(settings)
+        router = PoolRouter(hosts)
         return cls(
             settings=settings,
             hosts=hosts,
-            models=ModelCatalog(hosts),
+            router=router,
+            models=ModelCatalog(hosts, router),
             library=Library(settings, notify),
             calibration=Calibration.load(settings.data_dir / "calibration.json"),
             notify=notify,
@@ -54,13 +58,15 @@ class Session:
         *,
         strategy: MemoryStrategy | None = None,
         draft: str = "",
+        host: HostSettings | None = None,
     ) -> ContextPlan:
-        """What the next request would carry, fitted to the model's context window."""
+        """What the next request would carry, fitted to the model's context window on `host`
+        (default: the current one; a pool's hosts may allow different windows)."""
         settings = self.settings
         num_ctx = effective_num_ctx(
             conversation.options.num_ctx,
             settings.defaults.options.num_ctx,
-            self.models.context_limit(conversation.model),
+            self.models.context_limit(conversation.model, host),
         )
         reserve = reply_reserve(
             num_ctx, conversation.options.num_predict, settings.reply_reserve or None
@@ -101,4 +107,4 @@ class Session:
         await self.hosts.aclose()
 
 
-__all__ = ["Hosts", "Library", "ModelCatalog", "Notice", "Notify", "Session"]
+__all__ = ["Hosts", "Library", "ModelCatalog", "Notice", "Notify", "PoolRouter", "Session"]

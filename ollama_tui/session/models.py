@@ -1,26 +1,37 @@
-"""The models of the current host and their details, fetched one way for every picker."""
+"""The models of the current host (or the union over the chosen pool) and their details, fetched
+one way for every picker."""
 
 from __future__ import annotations
 
+from ollama_tui.config import HostSettings
 from ollama_tui.ollama import ModelDetails, ModelSummary, OllamaError
 from ollama_tui.session.hosts import Hosts
+from ollama_tui.session.pools import PoolRouter
 
 
 class ModelCatalog:
-    """The current host's model list, and /api/show answers cached per (host, model)."""
+    """The current model list, and /api/show answers cached per (host, model)."""
 
-    def __init__(self, hosts: Hosts) -> None:
+    def __init__(self, hosts: Hosts, router: PoolRouter) -> None:
         self.hosts = hosts
+        self.router = router
         self.listed: list[ModelSummary] = []
-        """The current host's models as last listed ([] until then, and after a switch)."""
+        """The current host's models as last listed ([] until then, and after a switch); for a
+        pool, every model any of its hosts has."""
+        self.where: dict[str, list[str]] = {}
+        """For a pool: the hosts that have each listed model, in priority order."""
         self._details: dict[tuple[str, str], ModelDetails] = {}
 
     async def refresh(self) -> list[str]:
-        """List the current host's models again; returns those that can chat.
+        """List the models again; returns those that can chat.
 
-        Raises OllamaError when the server does not answer (the list stays as it was).
+        Raises OllamaError when the server (every host of the pool) does not answer; the list
+        stays as it was.
         """
-        self.listed = await self.hosts.client.list_models()
+        if self.hosts.pool is not None:
+            self.listed, self.where = await self.router.models(self.hosts.pool)
+        else:
+            self.listed, self.where = await self.hosts.client.list_models(), {}
         return self.chat_models()
 
     def chat_models(self) -> list[str]:
@@ -29,19 +40,21 @@ class ModelCatalog:
 
     def forget_list(self) -> None:
         """After a host switch: the list belongs to the previous host."""
-        self.listed = []
+        self.listed, self.where = [], {}
 
-    async def details_of(self, model: str) -> ModelDetails | None:
-        """The model's /api/show facts (context size, capabilities), fetched once per model."""
-        key = (self.hosts.current.name, model)
+    async def details_of(self, model: str, host: HostSettings | None = None) -> ModelDetails | None:
+        """The model's /api/show facts (context size, capabilities) on `host` (default: the
+        current one), fetched once per host and model."""
+        host = host or self.hosts.current
+        key = (host.name, model)
         if key not in self._details:
             try:
-                self._details[key] = await self.hosts.client.show(model)
+                self._details[key] = await self.hosts.client_for(host).show(model)
             except OllamaError:
                 return None  # a chat request will report what is wrong
         return self._details[key]
 
-    def context_limit(self, model: str) -> int | None:
-        """The model's context length, if its details are known yet."""
-        details = self._details.get((self.hosts.current.name, model))
+    def context_limit(self, model: str, host: HostSettings | None = None) -> int | None:
+        """The model's context length on `host` (default: the current one), if known yet."""
+        details = self._details.get(((host or self.hosts.current).name, model))
         return details.context_length if details else None

@@ -1,5 +1,6 @@
-"""One reply run: plan the request, fold older turns into a summary, stream, retry a busy
-server, checkpoint, calibrate, and end the reply in its right state — reported as events.
+"""One reply run: pick the host (in a pool: fail over to the next before the first token),
+plan the request, fold older turns into a summary, stream, retry a busy server, checkpoint,
+calibrate, and end the reply in its right state — reported as events.
 
 The run changes the conversation only through its methods and saves it through the library;
 whoever shows the reply draws the events and nothing else.
@@ -16,12 +17,14 @@ from typing import TYPE_CHECKING
 from ollama_tui.chat.context import ContextPlan, apply_summary, request_options
 from ollama_tui.chat.conversation import Conversation, MemoryStrategy, Message, MessageState
 from ollama_tui.chat.options import keep_alive_value
+from ollama_tui.config import HostSettings
 from ollama_tui.ollama import (
     ChatDone,
     ChatEvent,
     ContentDelta,
     OllamaError,
     ServerBusy,
+    ServerError,
     Stalled,
     StreamBroken,
     ThinkingDelta,
@@ -91,7 +94,12 @@ class ReplyRun:
         self.reply = reply
         self.client: OllamaClient = session.hosts.client
         """The client of the host the reply was asked of, kept if the user switches host."""
-        conversation.set_host(session.hosts.current.name)
+        self.pool = session.hosts.pool
+        """The pool the reply goes through, if one is chosen: it picks the host."""
+        self.host: HostSettings = session.hosts.current
+        self.route_note = ""
+        """Where the reply went instead, for the status line ("gpu-box unreachable → laptop")."""
+        conversation.set_host(session.hosts.selected_name)
         self.content: list[str] = []
         self.thinking: list[str] = []
         self.plan: ContextPlan | None = None
@@ -128,7 +136,7 @@ class ReplyRun:
     async def run(self, report: Report) -> None:
         """Stream the reply, reporting each step; cancelling the task stops it (CANCELLED)."""
         reply = self.reply
-        report(Activity(f"waiting for {reply.model}…"))
+        report(self._activity(f"waiting for {reply.model}…"))
         try:
             await self._receive(report)
             reply.end(MessageState.COMPLETE)
@@ -158,10 +166,49 @@ class ReplyRun:
         report(self.finished)
 
     async def _receive(self, report: Report) -> None:
-        """Stream the reply; a busy server is retried a few times, visibly."""
-        conversation, reply = self.conversation, self.reply
-        model = reply.model or conversation.model
-        details = await self.session.models.details_of(model)
+        """Stream the reply from the host, or from the pool's best candidate: one that cannot
+        be reached, or is busy or failing before the first token, hands over to the next."""
+        model = self.reply.model or self.conversation.model
+        candidates = [self.host]
+        if self.pool is not None:
+            route = await self.session.router.route(self.pool, model)
+            candidates = route.candidates
+            if route.skipped:
+                skipped = ", ".join(host.name for host, _ in route.skipped)
+                self._handed_over(f"{skipped} unreachable → {candidates[0].name}", model, report)
+        for index, host in enumerate(candidates):
+            last = index == len(candidates) - 1
+            try:
+                await self._stream_from(host, model, report, retry_busy=last)
+                return
+            except (Unreachable, ServerError) as error:
+                if last or self.content or self.thinking:
+                    raise
+                if isinstance(error, Unreachable):
+                    self.session.hosts.mark_down(host)
+                    why = "unreachable"
+                else:
+                    why = "busy" if isinstance(error, ServerBusy) else f"failed ({error.status})"
+                self._handed_over(
+                    f"{host.name} {why} → {candidates[index + 1].name}", model, report
+                )
+
+    def _handed_over(self, note: str, model: str, report: Report) -> None:
+        self.route_note = note
+        report(self._activity(f"waiting for {model}…"))
+
+    def _activity(self, text: str) -> Activity:
+        return Activity(f"{self.route_note} · {text}" if self.route_note else text)
+
+    async def _stream_from(
+        self, host: HostSettings, model: str, report: Report, *, retry_busy: bool
+    ) -> None:
+        """Stream the reply from `host`, planned for its context window; a busy server is
+        retried a few times, visibly, when `retry_busy`."""
+        session, conversation = self.session, self.conversation
+        self.host, self.client = host, session.hosts.client_for(host)
+        self.reply.written_by(host.name if host.name in session.settings.hosts else "")
+        details = await session.models.details_of(model, host)
         request = self.plan = await self._fit_history(report)
         if not request.fits:
             report(
@@ -173,32 +220,36 @@ class ReplyRun:
                 )
             )
         last_checkpoint = monotonic()
-        for attempt in range(len(BUSY_RETRY_DELAYS) + 1):
-            try:
-                async for event in self.client.chat(
-                    model,
-                    request.messages,
-                    options=request_options(conversation.options, request.num_ctx),
-                    think=conversation.think if details and details.can_think else None,
-                    keep_alive=keep_alive_value(conversation.keep_alive),
-                ):
-                    self._take(event, report)
-                    if monotonic() - last_checkpoint > CHECKPOINT_SECONDS:
-                        self.save(index=False)
-                        last_checkpoint = monotonic()
-                return
-            except ServerBusy:
-                if self.content or self.thinking or attempt == len(BUSY_RETRY_DELAYS):
-                    raise
-                delay = BUSY_RETRY_DELAYS[attempt]
-                report(
-                    Note(
-                        f"Ollama is busy; retry {attempt + 1} of "
-                        f"{len(BUSY_RETRY_DELAYS)} in {delay:g} s…"
+        retries = BUSY_RETRY_DELAYS if retry_busy else ()
+        session.router.in_flight[host.name] += 1
+        try:
+            for attempt in range(len(retries) + 1):
+                try:
+                    async for event in self.client.chat(
+                        model,
+                        request.messages,
+                        options=request_options(conversation.options, request.num_ctx),
+                        think=conversation.think if details and details.can_think else None,
+                        keep_alive=keep_alive_value(conversation.keep_alive),
+                    ):
+                        self._take(event, report)
+                        if monotonic() - last_checkpoint > CHECKPOINT_SECONDS:
+                            self.save(index=False)
+                            last_checkpoint = monotonic()
+                    return
+                except ServerBusy:
+                    if self.content or self.thinking or attempt == len(retries):
+                        raise
+                    delay = retries[attempt]
+                    report(
+                        Note(
+                            f"Ollama is busy; retry {attempt + 1} of {len(retries)} in {delay:g} s…"
+                        )
                     )
-                )
-                await asyncio.sleep(delay)
-                report(Note(""))
+                    await asyncio.sleep(delay)
+                    report(Note(""))
+        finally:
+            session.router.in_flight[host.name] -= 1
 
     def _take(self, event: ChatEvent, report: Report) -> None:
         """Add one stream event to the reply."""
@@ -206,12 +257,12 @@ class ReplyRun:
         match event:
             case ContentDelta(text=text):
                 if not self.content:
-                    report(Activity(f"{reply.model} is answering…"))
+                    report(self._activity(f"{reply.model} is answering…"))
                 self.content.append(text)
                 report(ContentAdded(text))
             case ThinkingDelta(text=text):
                 if not self.thinking:
-                    report(Activity(f"{reply.model} is thinking…"))
+                    report(self._activity(f"{reply.model} is thinking…"))
                 self.thinking.append(text)
                 report(ThinkingAdded(text))
             case ChatDone(done_reason=done_reason, stats=stats):
@@ -223,8 +274,8 @@ class ReplyRun:
         A failed summary falls back to the latest turns that fit; the conversation itself is
         never changed by this beyond storing the summary.
         """
-        conversation, session = self.conversation, self.session
-        request = session.plan(conversation)
+        conversation, session, host = self.conversation, self.session, self.host
+        request = session.plan(conversation, host=host)
         for _ in range(MAX_SUMMARY_ROUNDS):
             if not request.needs_summary:
                 return request
@@ -244,11 +295,11 @@ class ReplyRun:
                         "warning",
                     )
                 )
-                return session.plan(conversation, strategy=MemoryStrategy.WINDOW)
+                return session.plan(conversation, strategy=MemoryStrategy.WINDOW, host=host)
             finally:
                 report(Note(""))
             self.save()
-            request = session.plan(conversation)
+            request = session.plan(conversation, host=host)
         if not request.needs_summary:
             return request
         report(
@@ -258,7 +309,7 @@ class ReplyRun:
                 "warning",
             )
         )
-        return session.plan(conversation, strategy=MemoryStrategy.WINDOW)
+        return session.plan(conversation, strategy=MemoryStrategy.WINDOW, host=host)
 
     def _calibrate(self) -> None:
         """Learn from the server's token count how far off the estimate was."""

@@ -54,6 +54,13 @@ def overflow_choices(plan: ContextPlan) -> list[Choice]:
     ]
 
 
+def _health(version: str | None, *, short: bool = False) -> list[tuple[str, str]]:
+    """A host's state in the host list: its Ollama version, or unreachable."""
+    if version:
+        return [(" ●" if short else f"   ● Ollama {version}", "$success")]
+    return [(" ● down" if short else "   ● unreachable", "$error")]
+
+
 def _binding(command_id: str, action: str, description: str, **options: bool) -> Binding:
     return Binding(default_keys(command_id), action, description, id=command_id, **options)
 
@@ -195,8 +202,8 @@ class ChatScreen(ConversationCommands, MessageCommands):
     @work(group="hosts", exclusive=True, exit_on_error=False)
     async def action_switch_host(self) -> None:
         hosts = self.session.hosts
-        choices = hosts.all()
-        if len(choices) < 2:
+        choices, pools = hosts.all(), hosts.pools()
+        if len(choices) + len(pools) < 2:
             self.notify(
                 "Only one host is configured; add [hosts.NAME] tables to the config "
                 "(see config.example.toml).",
@@ -204,28 +211,38 @@ class ChatScreen(ConversationCommands, MessageCommands):
             )
             return
         versions = await asyncio.gather(*(hosts.probe(host) for host in choices))
+        health = {host.name: version for host, version in zip(choices, versions, strict=True)}
         rows = [
             Choice(
                 host.name,
                 Content.assemble(
-                    inert(host.name),
-                    (f"   {host.url}", "dim"),
-                    (f"   ● Ollama {version}", "$success")
-                    if version
-                    else ("   ● unreachable", "$error"),
+                    inert(host.name), (f"   {host.url}", "dim"), *_health(health[host.name])
                 ),
                 f"{host.name} {host.url}",
             )
-            for host, version in zip(choices, versions, strict=True)
+            for host in choices
         ]
+        for pool in pools:
+            members: list[str | tuple[str, str]] = []
+            for name in pool.hosts:
+                members += [f"   {name}", *_health(health.get(name), short=True)]
+            rows.append(
+                Choice(
+                    pool.name,
+                    Content.assemble(
+                        inert(pool.name), (f"   pool, {pool.strategy}:", "dim"), *members
+                    ),
+                    f"{pool.name} pool {' '.join(pool.hosts)}",
+                )
+            )
         self.app.push_screen(
-            PickerScreen("Host", rows, current=hosts.current.name), self._host_chosen
+            PickerScreen("Host", rows, current=hosts.selected_name), self._host_chosen
         )
 
     def _host_chosen(self, name: str | None) -> None:
-        host = self.session.hosts.named(name) if name else None
-        if host is not None:
-            self._use_host(host)
+        target = self.session.hosts.named(name) if name else None
+        if target is not None:
+            self._use_host(target)
 
     # Parameters
 

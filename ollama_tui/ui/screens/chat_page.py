@@ -17,10 +17,10 @@ from textual.worker import Worker
 
 from ollama_tui.chat.conversation import Conversation, Message, MessageState
 from ollama_tui.chat.store import ConversationSummary
-from ollama_tui.config import HostSettings
 from ollama_tui.keymap import PALETTE_KEY, key_label
 from ollama_tui.ollama import OllamaError
 from ollama_tui.session import Notice, Session
+from ollama_tui.session.hosts import Target
 from ollama_tui.session.reply import (
     Activity,
     ContentAdded,
@@ -247,14 +247,15 @@ class ChatPage(Screen[None]):
     def _follow_conversation_host(self, conversation: Conversation) -> None:
         """Go back to the server a conversation was held on, or say why not."""
         hosts = self.session.hosts
-        if not conversation.host or conversation.host == hosts.current.name:
+        if not conversation.host or conversation.host == hosts.selected_name:
             return
-        host = hosts.named(conversation.host)
-        if host is not None and not self.settings.host_from_environment:
-            self._use_host(host)
-            self.notify(f"Switched to {host.name} ({host.url}), where this conversation was held.")
+        target = hosts.named(conversation.host)
+        if target is not None and not self.settings.host_from_environment:
+            self._use_host(target)
+            where = f"pool {hosts.label}" if hosts.pool else f"{target.name} ({hosts.current.url})"
+            self.notify(f"Switched to {where}, where this conversation was held.")
             return
-        reason = "not in the config" if host is None else "not chosen: --host or OLLAMA_HOST"
+        reason = "not in the config" if target is None else "not chosen: --host or OLLAMA_HOST"
         self.notify(
             f"This conversation was held on host “{conversation.host}” ({reason}); replies now "
             f"go to {hosts.current.url}. {PALETTE_KEY} → Switch host to change.",
@@ -262,9 +263,10 @@ class ChatPage(Screen[None]):
             markup=False,
         )
 
-    def _use_host(self, host: HostSettings) -> None:
-        """Send new replies to `host`; replies already streaming finish where they started."""
-        if not self.session.hosts.use(host):
+    def _use_host(self, target: Target) -> None:
+        """Send new replies to `target` (a host or a pool); replies already streaming finish
+        where they started."""
+        if not self.session.hosts.use(target):
             return
         self.session.models.forget_list()
         self.status.connection = Connection.CONNECTING

@@ -97,6 +97,7 @@ class MessageView(Vertical):
             return Content.assemble(*parts_user)
         parts: list[str | tuple[str, str]] = [
             (sanitize(message.model or "assistant"), "bold $accent"),
+            *([(f" @ {sanitize(message.host)}", "$accent")] if message.host else []),
             *self._version_note(),
         ]
         details = [when]
