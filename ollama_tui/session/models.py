@@ -42,10 +42,17 @@ class ModelCatalog:
         """After a host switch: the list belongs to the previous host."""
         self.listed, self.where = [], {}
 
+    def home_of(self, model: str) -> HostSettings:
+        """Where details of `model` come from by default: the current host; in a pool, its
+        first host that has the model and was not found down."""
+        hosts = self.hosts
+        having = [hosts.settings.hosts[name] for name in self.where.get(model, [])]
+        return next((host for host in having if not hosts.is_down(host)), hosts.current)
+
     async def details_of(self, model: str, host: HostSettings | None = None) -> ModelDetails | None:
-        """The model's /api/show facts (context size, capabilities) on `host` (default: the
-        current one), fetched once per host and model."""
-        host = host or self.hosts.current
+        """The model's /api/show facts (context size, capabilities) on `host` (default:
+        `home_of(model)`), fetched once per host and model."""
+        host = host or self.home_of(model)
         key = (host.name, model)
         if key not in self._details:
             try:
@@ -55,6 +62,6 @@ class ModelCatalog:
         return self._details[key]
 
     def context_limit(self, model: str, host: HostSettings | None = None) -> int | None:
-        """The model's context length on `host` (default: the current one), if known yet."""
-        details = self._details.get(((host or self.hosts.current).name, model))
+        """The model's context length on `host` (default: `home_of(model)`), if known yet."""
+        details = self._details.get(((host or self.home_of(model)).name, model))
         return details.context_length if details else None

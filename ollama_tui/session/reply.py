@@ -173,9 +173,12 @@ class ReplyRun:
         if self.pool is not None:
             route = await self.session.router.route(self.pool, model)
             candidates = route.candidates
-            if route.skipped:
-                skipped = ", ".join(host.name for host, _ in route.skipped)
-                self._handed_over(f"{skipped} unreachable → {candidates[0].name}", model, report)
+            order = self.pool.hosts.index
+            first = order(candidates[0].name)
+            passed = [host.name for host, _ in route.skipped if order(host.name) < first]
+            if passed:
+                note = f"{', '.join(passed)} unreachable → {candidates[0].name}"
+                self._handed_over(note, model, report)
         for index, host in enumerate(candidates):
             last = index == len(candidates) - 1
             try:
@@ -189,9 +192,9 @@ class ReplyRun:
                     why = "unreachable"
                 else:
                     why = "busy" if isinstance(error, ServerBusy) else f"failed ({error.status})"
-                self._handed_over(
-                    f"{host.name} {why} → {candidates[index + 1].name}", model, report
-                )
+                # The note so far ends with "→ host": it grows into "a unreachable → b busy → c".
+                note = f"{self.route_note or host.name} {why} → {candidates[index + 1].name}"
+                self._handed_over(note, model, report)
 
     def _handed_over(self, note: str, model: str, report: Report) -> None:
         self.route_note = note

@@ -175,7 +175,9 @@ class ChatScreen(ConversationCommands, MessageCommands):
             )
             return
         self.app.push_screen(
-            PickerScreen("Model", model_choices(models.listed), current=self.conversation.model),
+            PickerScreen(
+                "Model", model_choices(models.listed, models.where), current=self.conversation.model
+            ),
             self._choose_model,
         )
 

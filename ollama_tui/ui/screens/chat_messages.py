@@ -146,7 +146,9 @@ class MessageCommands(ChatPage):
         if models.listed:
             self.app.push_screen(
                 PickerScreen(
-                    "Write the reply again with", model_choices(models.listed), current=reply.model
+                    "Write the reply again with",
+                    model_choices(models.listed, models.where),
+                    current=reply.model,
                 ),
                 partial(self._write_again_with, conversation, reply),
             )

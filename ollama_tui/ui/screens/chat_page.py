@@ -323,11 +323,11 @@ class ChatPage(Screen[None]):
             self.session.hosts.check_now()
             return
         self.parameters.set_models(chat_models, self.conversation.model)
-        model = self.conversation.model
-        url = self.session.hosts.current.url
+        model, hosts = self.conversation.model, self.session.hosts
+        where = f"any host of pool {hosts.pool.name}" if hosts.pool else hosts.current.url
         if model and chat_models and model not in chat_models:
             self.notify(
-                f"Model '{model}' is not on {url}; {key_label('model.pick')} picks another, "
+                f"Model '{model}' is not on {where}; {key_label('model.pick')} picks another, "
                 f"or pull it with `ollama pull {model}`.",
                 severity="warning",
                 markup=False,

@@ -27,8 +27,11 @@ class Choice:
     search: str
 
 
-def model_choices(models: list[ModelSummary]) -> list[Choice]:
-    """Models that can chat, each with its size, quantisation, context and capability badges."""
+def model_choices(
+    models: list[ModelSummary], where: dict[str, list[str]] | None = None
+) -> list[Choice]:
+    """Models that can chat, each with its size, quantisation, context and capability badges,
+    and for a pool (`where`) the hosts that have it."""
     choices = []
     for model in models:
         if "embedding" in model.capabilities:
@@ -38,6 +41,7 @@ def model_choices(models: list[ModelSummary]) -> list[Choice]:
             model.quantization,
             f"{model.context_length // 1024}k context" if model.context_length else None,
             *(c for c in model.capabilities if c in ("thinking", "vision", "tools")),
+            f"on {', '.join(where[model.name])}" if where and model.name in where else None,
         ]
         label = Content.assemble(
             inert(model.name), ("   " + " · ".join(d for d in details if d), "dim")
