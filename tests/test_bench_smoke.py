@@ -98,3 +98,14 @@ def test_memory(name: str, tmp_path: Path) -> None:
     for case in document["cases"]:
         assert not case["errors"], case["errors"]
         assert positive(case["open_mb"])
+
+
+def test_pools(tmp_path: Path) -> None:
+    document = run_quick("pools", tmp_path, "--connect-timeout", "0.5")
+    cases = {case["case"]: case for case in document["cases"]}
+    assert list(cases) == ["none", "refused", "known down", "no accept", "silent"]
+    for case in cases.values():
+        assert positive(case["first_token"])
+        assert case["hosts"] == ["working"]
+    # Bounded by the connect timeout, not the 60 s stall timeout (no timing asserted beyond).
+    assert cases["silent"]["first_token"]["median"] < 30
