@@ -22,7 +22,7 @@ import platformdirs
 from ollama_tui.chat.conversation import MemoryStrategy
 from ollama_tui.chat.options import OPTION_SPECS, Options, OptionSpec
 from ollama_tui.config_checks import Check as _Check
-from ollama_tui.config_checks import ConfigError, InvalidValue
+from ollama_tui.config_checks import ConfigError, InvalidValue, named_tables
 from ollama_tui.config_checks import describe as _describe
 from ollama_tui.config_checks import problem as _problem
 from ollama_tui.config_pools import PoolSettings, check_pools, pool_tables
@@ -306,24 +306,8 @@ _HOST_KEYS: dict[str, _Check] = {
 
 def _host_tables(value: object, fail: Callable[[str], ConfigError]) -> dict[str, dict[str, Any]]:
     """`[hosts.NAME]` tables, checked key by key; `url` is required."""
-    if not isinstance(value, dict):
-        raise fail(f"hosts: expected tables such as [hosts.gpu-box], got {_describe(value)}")
-    hosts: dict[str, dict[str, Any]] = {}
-    for name, table in value.items():
-        if not isinstance(table, dict):
-            raise fail(f"hosts.{name}: expected a table ([hosts.{name}]), got {_describe(table)}")
-        if "url" not in table:
-            raise fail(f'hosts.{name}: missing url, e.g. url = "http://gpu-box:11434"')
-        checked: dict[str, Any] = {}
-        for key, item in table.items():
-            if key not in _HOST_KEYS:
-                raise fail(f"hosts.{name}.{key}: unknown key (known: {', '.join(_HOST_KEYS)})")
-            try:
-                checked[key] = _HOST_KEYS[key](item)
-            except InvalidValue as invalid:
-                raise fail(_problem(f"hosts.{name}.{key}", item, invalid)) from None
-        hosts[name] = checked
-    return hosts
+    required = ("url", '"http://gpu-box:11434"')
+    return named_tables("hosts", value, _HOST_KEYS, example="gpu-box", required=required, fail=fail)
 
 
 def _keymap(value: object, fail: Callable[[str], ConfigError]) -> dict[str, str]:

@@ -4,8 +4,9 @@ and how a value is named in a message (short, on one line, as TOML would show it
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, time
+from typing import Any
 
 from ollama_tui.sanitize import sanitize
 
@@ -51,3 +52,38 @@ def problem(key: str, value: object, invalid: InvalidValue) -> str:
     """`key: expected …, got …` and the reason, when there is one."""
     message = f"{key}: expected {invalid.expected}, got {describe(value)}"
     return f"{message} ({invalid.reason})" if invalid.reason else message
+
+
+def named_tables(
+    kind: str,
+    value: object,
+    checks: Mapping[str, Check],
+    *,
+    example: str,
+    required: tuple[str, str],
+    fail: Callable[[str], ConfigError],
+) -> dict[str, dict[str, Any]]:
+    """`[kind.NAME]` tables (e.g. [hosts.gpu-box]), each checked key by key.
+
+    `example` is a NAME for messages; `required` is the key every table needs and an example
+    of it. Raises `fail(message)` naming the dotted key of the first problem.
+    """
+    if not isinstance(value, dict):
+        raise fail(f"{kind}: expected tables such as [{kind}.{example}], got {describe(value)}")
+    tables: dict[str, dict[str, Any]] = {}
+    for name, table in value.items():
+        if not isinstance(table, dict):
+            raise fail(f"{kind}.{name}: expected a table ([{kind}.{name}]), got {describe(table)}")
+        key, key_example = required
+        if key not in table:
+            raise fail(f"{kind}.{name}: missing {key}, e.g. {key} = {key_example}")
+        checked: dict[str, Any] = {}
+        for key, item in table.items():
+            if key not in checks:
+                raise fail(f"{kind}.{name}.{key}: unknown key (known: {', '.join(checks)})")
+            try:
+                checked[key] = checks[key](item)
+            except InvalidValue as invalid:
+                raise fail(problem(f"{kind}.{name}.{key}", item, invalid)) from None
+        tables[name] = checked
+    return tables

@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from ollama_tui.config_checks import Check, ConfigError, InvalidValue, describe, problem
+from ollama_tui.config_checks import Check, ConfigError, InvalidValue, describe, named_tables
 
 POOL_STRATEGIES = ("priority", "warm-first", "least-busy")
 """How a pool picks among its hosts that have the model (see session/pools.py)."""
@@ -43,24 +42,11 @@ _POOL_KEYS: dict[str, Check] = {"hosts": _host_names, "strategy": _strategy}
 
 def pool_tables(value: object, fail: Callable[[str], ConfigError]) -> dict[str, PoolSettings]:
     """`[pools.NAME]` tables; `hosts` is required (checked against [hosts.NAME] by check_pools)."""
-    if not isinstance(value, dict):
-        raise fail(f"pools: expected tables such as [pools.office], got {describe(value)}")
-    pools: dict[str, PoolSettings] = {}
-    for name, table in value.items():
-        if not isinstance(table, dict):
-            raise fail(f"pools.{name}: expected a table ([pools.{name}]), got {describe(table)}")
-        if "hosts" not in table:
-            raise fail(f'pools.{name}: missing hosts, e.g. hosts = ["gpu-box", "laptop"]')
-        checked: dict[str, Any] = {}
-        for key, item in table.items():
-            if key not in _POOL_KEYS:
-                raise fail(f"pools.{name}.{key}: unknown key (known: {', '.join(_POOL_KEYS)})")
-            try:
-                checked[key] = _POOL_KEYS[key](item)
-            except InvalidValue as invalid:
-                raise fail(problem(f"pools.{name}.{key}", item, invalid)) from None
-        pools[name] = PoolSettings(name=name, **checked)
-    return pools
+    required = ("hosts", '["gpu-box", "laptop"]')
+    tables = named_tables(
+        "pools", value, _POOL_KEYS, example="office", required=required, fail=fail
+    )
+    return {name: PoolSettings(name=name, **table) for name, table in tables.items()}
 
 
 def check_pools(pools: Mapping[str, PoolSettings], hosts: Mapping[str, object], path: Path) -> None:

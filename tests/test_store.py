@@ -443,12 +443,17 @@ def test_not_this_schema_is_a_format_error() -> None:
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
-def test_version_1_files_are_migrated(tmp_path: Path) -> None:
+def store_with_fixture(tmp_path: Path, version: int, conversation_id: str) -> ConversationStore:
+    """A store holding the stored fixture of that schema version, as the old app wrote it."""
     store = ConversationStore(tmp_path)
     store.folder.mkdir(parents=True)
-    original = (FIXTURES / "conversation-v1.json").read_text()
-    (store.folder / "0f1e2d3c4b5a6978.json").write_text(original)
+    original = (FIXTURES / f"conversation-v{version}.json").read_text()
+    (store.folder / f"{conversation_id}.json").write_text(original)
+    return store
 
+
+def test_version_1_files_are_migrated(tmp_path: Path) -> None:
+    store = store_with_fixture(tmp_path, 1, "0f1e2d3c4b5a6978")
     conversation = store.load("0f1e2d3c4b5a6978")
 
     assert conversation.title == "How do tides work?"
@@ -469,11 +474,7 @@ def test_version_1_files_are_migrated(tmp_path: Path) -> None:
 
 
 def test_version_3_files_are_migrated_and_a_reply_keeps_its_host(tmp_path: Path) -> None:
-    store = ConversationStore(tmp_path)
-    store.folder.mkdir(parents=True)
-    original = (FIXTURES / "conversation-v3.json").read_text()
-    (store.folder / "3c3c3c3c3c3c3c20.json").write_text(original)
-
+    store = store_with_fixture(tmp_path, 3, "3c3c3c3c3c3c3c20")
     conversation = store.load("3c3c3c3c3c3c3c20")
     assert conversation.host == "office"
     reply = conversation.messages[-1]
