@@ -8,7 +8,7 @@ from ollama_tui.ui.screens.models import ModelsScreen
 from ollama_tui.ui.screens.picker import PickerScreen
 from ollama_tui.ui.widgets.status_bar import Connection
 from tests.fake_ollama import DEFAULT_MODELS, PULLABLE_MODELS, FakeOllama
-from tests.ui.conftest import MakeApp, connected, notices, settle, wait_until
+from tests.ui.conftest import MakeApp, connected, notices, send, settle, wait_until
 
 
 async def test_a_refused_send_keeps_the_text_and_the_cursor(
@@ -129,3 +129,36 @@ async def test_an_empty_server_says_to_pull_a_model_here(
         await pilot.press("enter")
         await wait_until(pilot, lambda: bool(app.chat.conversation.model))
         assert str(hint.render()).startswith("A new conversation")
+
+
+async def test_a_relaunch_reopens_the_last_conversation_with_its_model(
+    fake_ollama: FakeOllama, build_app: MakeApp
+) -> None:
+    app = build_app(fake_ollama.url, model=None)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await connected(pilot, app)
+        picked = app.chat.conversation.model
+        assert picked == "llama3.2:latest"  # the app picked the first model by itself
+        await send(pilot, app, "remember me")
+        await settle(pilot, app)
+        first_id = app.chat.conversation.id
+        await pilot.press("ctrl+n")  # a new conversation keeps a model too
+        assert app.chat.conversation.model == picked
+        assert app.chat.conversation.id != first_id
+
+    # A model pulled meanwhile is listed first (newest); the choice made before holds.
+    gemma = next(m for m in PULLABLE_MODELS if m.name == "gemma3:1b")
+    fake_ollama.models.insert(0, gemma)
+    again = build_app(fake_ollama.url, model=None)
+    async with again.run_test(size=(120, 40)) as pilot:
+        await connected(pilot, again)
+        assert again.chat.conversation.id == first_id
+        assert again.chat.conversation.messages[0].content == "remember me"
+        assert again.chat.conversation.model == picked
+        await pilot.press("ctrl+n")
+        assert again.chat.conversation.model == picked
+
+    fresh = build_app(fake_ollama.url, model=None, reopen_last=False)
+    async with fresh.run_test(size=(120, 40)) as pilot:
+        await connected(pilot, fresh)
+        assert not fresh.chat.conversation.messages

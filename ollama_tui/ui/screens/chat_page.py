@@ -110,7 +110,7 @@ class ChatPage(Screen[None]):
         for path in library.set_aside:
             self.notify(f"A damaged conversation file was moved to {path}", severity="warning")
         await self.message_list.mount(MemoryMarker("", id="memory-marker"))
-        await self.show(self.conversation)
+        await self.show(self._last_conversation() or self.conversation)
         self.call_after_refresh(self._after_first_frame)
 
     def _after_first_frame(self) -> None:
@@ -158,6 +158,21 @@ class ChatPage(Screen[None]):
         self._model_changed()
         self._show_memory()
         self.refresh_bindings()
+        self._remember_open(conversation)
+
+    def _last_conversation(self) -> Conversation | None:
+        """The conversation open when the app last quit, when the config wants it back."""
+        last = self.settings.last_conversation
+        if not self.settings.reopen_last or not last:
+            return None
+        if last not in self.sidebar.conversation_ids():
+            return None  # trashed or deleted since: start with a new one, quietly
+        return self.session.library.load(last)
+
+    def _remember_open(self, conversation: Conversation) -> None:
+        """Note the open conversation for the next start (a new, empty one is not worth it)."""
+        if conversation.messages and self.settings.last_conversation != conversation.id:
+            self.session.save_preferences(last_conversation=conversation.id)
 
     async def open(self, conversation_id: str) -> None:
         """Show a saved conversation (or the live copy of one whose reply is streaming)."""
@@ -194,6 +209,8 @@ class ChatPage(Screen[None]):
                     self.call_later(self.message_list.show, conversation)
             if merged is None:
                 return False
+            if conversation is self.conversation:
+                self._remember_open(conversation)
         if row:
             self.show_row(conversation)
         if memory and conversation is self.conversation:
