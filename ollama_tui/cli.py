@@ -187,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
         return import_conversation(settings, args.file)
     app = make_app(settings)
     app.run()
+    if app.crash is not None:
+        print(app.crash, file=sys.stderr)
     return app.return_code or 0
 
 

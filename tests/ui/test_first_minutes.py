@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
+
+import pytest
 from textual.widgets import OptionList, Select, Static
 
+from ollama_tui.logs import configure_logging
+from ollama_tui.ui import app as app_module
 from ollama_tui.ui.screens.models import ModelsScreen
 from ollama_tui.ui.screens.picker import PickerScreen
 from ollama_tui.ui.widgets.status_bar import Connection
@@ -162,3 +168,43 @@ async def test_a_relaunch_reopens_the_last_conversation_with_its_model(
     async with fresh.run_test(size=(120, 40)) as pilot:
         await connected(pilot, fresh)
         assert not fresh.chat.conversation.messages
+
+
+async def test_the_palette_keeps_one_help_and_a_screenshot_that_says_where(
+    unused_url: str, build_app: MakeApp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(app_module, "screenshot_folder", lambda: tmp_path / "pictures")
+    app = build_app(unused_url)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        titles = [command.title for command in app.get_system_commands(app.screen)]
+        assert titles.count("Help") == 1
+        for gone in ("Keys", "Maximize", "Minimize"):
+            assert gone not in titles
+        assert {"Theme", "Quit", "Screenshot"} <= set(titles)
+
+        await pilot.press("ctrl+p", *"Screenshot", "enter")
+        await wait_until(pilot, lambda: any("Screenshot saved to" in n for n in notices(app)))
+        [picture] = (tmp_path / "pictures").iterdir()
+        assert picture.suffix == ".svg" and str(picture) in notices(app)[-1]
+
+
+async def test_an_unexpected_error_leaves_its_traceback_in_the_log_and_one_line(
+    unused_url: str, build_app: MakeApp, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log_file = configure_logging(logging.WARNING, tmp_path / "log" / "ollama-tui.log")
+
+    def broken() -> None:
+        raise RuntimeError("something nobody expected")
+
+    app = build_app(unused_url)
+    with pytest.raises(RuntimeError):
+        async with app.run_test(size=(120, 40)) as pilot:
+            app.call_later(broken)
+            await pilot.pause()
+    logged = log_file.read_text(encoding="utf-8")
+    assert "Traceback" in logged and "RuntimeError: something nobody expected" in logged
+    assert app.crash == (
+        "ollama-tui stopped on an unexpected error (RuntimeError: something nobody expected). "
+        f"The traceback is in {log_file}."
+    )
+    assert "something nobody expected" not in capsys.readouterr().err  # no page of locals
