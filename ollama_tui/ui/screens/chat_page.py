@@ -305,8 +305,9 @@ class ChatPage(Screen[None]):
         reconnected = self.status.connection is not Connection.CONNECTED
         self.status.connection = Connection.CONNECTED
         self.status.version = version
-        if reconnected:
+        if reconnected or not self.session.models.loaded:  # a refresh cut short counts too
             await self.refresh_models()
+        if reconnected:
             messages = self.conversation.messages
             if messages and messages[-1].state is MessageState.UNSENT:
                 self.notify(

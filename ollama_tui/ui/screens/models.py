@@ -431,10 +431,9 @@ class ModelsScreen(Screen[None]):
         return True
 
     def _changed(self, select: str | None = None) -> None:
-        """After a pull or delete: list again here, and tell the app."""
+        """After a pull or delete: list again (which tells the app the list changed)."""
         self._load_installed(select)
         self._load_running()
-        self.app.post_message(self.ModelsChanged())
 
     def _error(self, error: OllamaError) -> None:
         self.notify(str(error), severity="error", markup=False)
