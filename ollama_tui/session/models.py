@@ -18,21 +18,31 @@ class ModelCatalog:
         self.listed: list[ModelSummary] = []
         """The current host's models as last listed ([] until then, and after a switch); for a
         pool, every model any of its hosts has."""
+        self.loaded = False
+        """Whether `listed` is the current answer (so [] means there are no models)."""
         self.where: dict[str, list[str]] = {}
         """For a pool: the hosts that have each listed model, in priority order."""
         self._details: dict[tuple[str, str], ModelDetails] = {}
 
-    async def refresh(self) -> list[str]:
-        """List the models again; returns those that can chat.
+    async def refresh(self) -> bool:
+        """List the models again; True when the list is not the one held.
 
         Raises OllamaError when the server (every host of the pool) does not answer; the list
         stays as it was.
         """
+        where: dict[str, list[str]] = {}
         if self.hosts.pool is not None:
-            self.listed, self.where = await self.router.models(self.hosts.pool)
+            models, where = await self.router.models(self.hosts.pool)
         else:
-            self.listed, self.where = await self.hosts.client.list_models(), {}
-        return self.chat_models()
+            models = await self.hosts.client.list_models()
+        changed = not self.loaded or _fingerprint(models) != _fingerprint(self.listed)
+        if changed and self.loaded:  # a model pulled again may have other details now
+            asked = {host.name for host in self.hosts.members()}
+            self._details = {
+                key: value for key, value in self._details.items() if key[0] not in asked
+            }
+        self.listed, self.where, self.loaded = models, where, True
+        return changed
 
     def chat_models(self) -> list[str]:
         """The listed models that can chat (embedding models cannot)."""
@@ -41,6 +51,7 @@ class ModelCatalog:
     def forget_list(self) -> None:
         """After a host switch: the list belongs to the previous host."""
         self.listed, self.where = [], {}
+        self.loaded = False
 
     def home_of(self, model: str) -> HostSettings:
         """Where details of `model` come from by default: the current host; in a pool, its
@@ -65,3 +76,8 @@ class ModelCatalog:
         """The model's context length on `host` (default: `home_of(model)`), if known yet."""
         details = self._details.get(((host or self.home_of(model)).name, model))
         return details.context_length if details else None
+
+
+def _fingerprint(models: list[ModelSummary]) -> list[tuple[str, str | None, int | None]]:
+    """What tells two listings apart: a model added, removed, or pulled again (a new date)."""
+    return [(model.name, model.modified_at, model.size) for model in models]

@@ -102,7 +102,8 @@ async def test_only_hosts_that_have_the_model_are_candidates(
         assert run.reply.host == "laptop"
 
         session.models.forget_list()
-        chat_models = await session.models.refresh()
+        assert await session.models.refresh()
+        chat_models = session.models.chat_models()
         assert MODEL in chat_models and WITHOUT_MODEL[0].name in chat_models
         assert session.models.where[MODEL] == ["laptop"]
         assert session.models.where[WITHOUT_MODEL[0].name] == ["gpu", "laptop"]
