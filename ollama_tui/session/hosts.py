@@ -157,9 +157,11 @@ class Hosts:
         self._check_now.set()
 
     async def _version(self, host: HostSettings) -> str | None:
+        """The host's version, bounded so one silent host of a pool holds up no other's check."""
         try:
-            return sanitize(await self.client_for(host).version())
-        except OllamaError:
+            async with asyncio.timeout(self.settings.connect_timeout + PROBE_SECONDS):
+                return sanitize(await self.client_for(host).version())
+        except (OllamaError, TimeoutError):
             return None
 
     async def watch(self, report: ConnectionReport) -> None:

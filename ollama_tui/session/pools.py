@@ -30,8 +30,7 @@ class HostState:
     host: HostSettings
     models: list[ModelSummary] = field(default_factory=list)
     loaded: set[str] = field(default_factory=set)
-    failure: str = ""
-    """Why it could not be asked ("" when it answered)."""
+    answered: bool = True
 
 
 @dataclass(frozen=True)
@@ -39,8 +38,8 @@ class Route:
     """The hosts to try for one reply, best first, and those skipped on the way."""
 
     candidates: list[HostSettings]
-    skipped: list[tuple[HostSettings, str]]
-    """Hosts that did not answer the look-up, with why ("unreachable")."""
+    skipped: list[HostSettings]
+    """Hosts that did not answer the look-up (or were found down before), in the pool's order."""
 
 
 class PoolRouter:
@@ -58,9 +57,9 @@ class PoolRouter:
         asked = [host for host in members if not self.hosts.is_down(host)] or members
         states = await asyncio.gather(*(self._ask(host, loaded=loaded) for host in asked))
         for state in states:
-            if state.failure:
+            if not state.answered:
                 self.hosts.mark_down(state.host)
-        down = [HostState(host, failure="unreachable") for host in members if host not in asked]
+        down = [HostState(host, answered=False) for host in members if host not in asked]
         return [*states, *down]
 
     async def _ask(self, host: HostSettings, *, loaded: bool) -> HostState:
@@ -72,7 +71,7 @@ class PoolRouter:
                 if loaded:
                     state.loaded = {canonical(model.name) for model in await client.ps()}
         except (OllamaError, TimeoutError):
-            state.failure = "unreachable"
+            state.answered = False
         return state
 
     async def route(self, pool: PoolSettings, model: str) -> Route:
@@ -86,7 +85,7 @@ class PoolRouter:
         having = [
             state
             for state in states
-            if not state.failure and any(canonical(m.name) == wanted for m in state.models)
+            if state.answered and any(canonical(m.name) == wanted for m in state.models)
         ]
 
         def rank(state: HostState) -> tuple[int, ...]:
@@ -99,14 +98,12 @@ class PoolRouter:
             return (position,)
 
         having.sort(key=rank)
-        skipped = sorted(
-            ((s.host, s.failure) for s in states if s.failure), key=lambda p: order[p[0].name]
-        )
+        skipped = sorted((s.host for s in states if not s.answered), key=lambda h: order[h.name])
         if having:
             return Route([state.host for state in having], skipped)
         if len(skipped) == len(states):
             raise Unreachable(f"pool {pool.name}", f"no host answers: {', '.join(pool.hosts)}")
-        answered = ", ".join(s.host.name for s in states if not s.failure)
+        answered = ", ".join(s.host.name for s in states if s.answered)
         raise OllamaError(
             f"model '{model}' is on no host of pool {pool.name} ({answered} answered); "
             f"pull it on one with `ollama pull {model}`, or pick another model"
@@ -122,6 +119,6 @@ class PoolRouter:
             for summary in state.models:
                 listed.setdefault(summary.name, summary)
                 where.setdefault(summary.name, []).append(state.host.name)
-        if all(state.failure for state in states):
+        if not any(state.answered for state in states):
             raise Unreachable(f"pool {pool.name}", f"no host answers: {', '.join(pool.hosts)}")
         return list(listed.values()), where

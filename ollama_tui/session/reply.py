@@ -175,7 +175,7 @@ class ReplyRun:
             candidates = route.candidates
             order = self.pool.hosts.index
             first = order(candidates[0].name)
-            passed = [host.name for host, _ in route.skipped if order(host.name) < first]
+            passed = [host.name for host in route.skipped if order(host.name) < first]
             if passed:
                 note = f"{', '.join(passed)} unreachable → {candidates[0].name}"
                 self._handed_over(note, model, report)

@@ -190,6 +190,28 @@ async def test_busy_or_failing_before_the_first_token_hands_over_at_once(
     assert took < 1.0  # no busy-retry wait (the first is 1 s) while another host is free
 
 
+@pytest.mark.parametrize("strategy", ["priority", "warm-first", "least-busy"])
+async def test_down_without_the_model_busy_and_loaded_hosts_at_once(
+    servers: Callable[..., list[FakeOllama]], tmp_path: Path, unused_url: str, strategy: str
+) -> None:
+    without, busy, loaded = servers({"models": WITHOUT_MODEL}, {}, {})
+    await warm(loaded)
+    busy.queue_reply(status=503)
+    urls = {"down": unused_url, "without": without.url, "busy": busy.url, "loaded": loaded.url}
+    async with pool_session(tmp_path, strategy, **urls) as session:
+        run = start(session, "Hello")
+        events = await run_to_end(run)
+
+    assert events[-1] == Finished(MessageState.COMPLETE)
+    assert run.reply.host == "loaded" and replies_on(without) == 0
+    if strategy == "priority":  # the loaded host comes last in the order: the others first
+        assert replies_on(busy) == 1
+        assert run.route_note == "down unreachable → busy busy → loaded"
+    else:  # warm first (least-busy: all idle, then warm): straight to the loaded host
+        assert replies_on(busy) == 0
+        assert run.route_note == "down unreachable → loaded"  # a host before it is down
+
+
 async def test_the_last_candidate_busy_is_retried_as_a_single_host_is(
     servers: Callable[..., list[FakeOllama]], tmp_path: Path
 ) -> None:
