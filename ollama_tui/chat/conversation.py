@@ -204,8 +204,7 @@ class Message:
         self.content, self.thinking = content, thinking
 
     def written_by(self, host: str) -> None:
-        """Name the host a reply is being written by (a pool may move it before the first
-        token)."""
+        """Name the host writing a reply (in a pool it may change before the first token)."""
         self.host = host
 
     def end(self, state: MessageState, error: str | None = None) -> None:
