@@ -60,8 +60,7 @@ class PromptArea(TextArea):
             compact=True,
             placeholder=(
                 f"Message — {key_label('prompt.send').capitalize()} to send, "
-                f"{key_label('prompt.newline')} for a new line, "
-                f"{key_label('prompt.previous')} for earlier ones"
+                f"{key_label('prompt.newline')} for a new line"
             ),
         )
         self._history: list[str] = []
