@@ -676,30 +676,6 @@ _POOL_BASE = '[hosts.a]\nurl = "10.0.0.2"\n[hosts.b]\nurl = "10.0.0.3"\n'
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("[pools.p]\nstrategy = 'priority'", 'pools.p: missing hosts, e.g. hosts = ["gpu-box"'),
-        ("[pools.p]\nhosts = []", "pools.p.hosts: expected a non-empty array of [hosts.NAME]"),
-        ("[pools.p]\nhosts = ['a', 'a']", "got an array (a host is named twice)"),
-        ("[pools.p]\nhosts = ['a', 'c']", "pools.p.hosts: expected names of [hosts.NAME] tables"),
-        (
-            "[pools.p]\nhosts = ['a']\nstrategy = 'random'",
-            'pools.p.strategy: expected "priority" or "warm-first" or "least-busy", got "random"',
-        ),
-        ("[pools.p]\nhosts = ['a']\nweights = 1", "pools.p.weights: unknown key (known: hosts"),
-        ("[pools.a]\nhosts = ['b']", "pools.a: a [hosts.a] table has the same name"),
-        ("pools = 1", "pools: expected tables such as [pools.office], got 1"),
-    ],
-)
-def test_bad_pools_are_one_line_errors(tmp_path: Path, text: str, message: str) -> None:
-    config = tmp_path / "config.toml"
-    config.write_text(_POOL_BASE + text if text.startswith("[") else text)
-    with pytest.raises(ConfigError, match=re.escape(message)) as raised:
-        load_settings(config_path=config, environ={})
-    assert "\n" not in str(raised.value)
-
-
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
         (
             'default_host = "nope"',
             "default_host: expected the name of a [hosts.NAME] or [pools.NAME] table",
@@ -707,10 +683,28 @@ def test_bad_pools_are_one_line_errors(tmp_path: Path, text: str, message: str) 
         ("[hosts.a]\nverify_tls = false", 'hosts.a: missing url, e.g. url = "http://'),
         ('[hosts.a]\nurl = "x"\nport = 1', "hosts.a.port: unknown key (known: url, api_key"),
         ('[hosts.a]\nurl = "ftp://x"', "hosts.a.url: expected an Ollama address"),
+        ("pools = 1", "pools: expected tables such as [pools.office], got 1"),
+        *(
+            (_POOL_BASE + text, message)
+            for text, message in [
+                ("[pools.p]\nstrategy = 'priority'", 'pools.p: missing hosts, e.g. hosts = ["gpu'),
+                ("[pools.p]\nhosts = []", "pools.p.hosts: expected a non-empty array of [hosts."),
+                ("[pools.p]\nhosts = ['a', 'a']", "got an array (a host is named twice)"),
+                ("[pools.p]\nhosts = ['a', 'c']", "pools.p.hosts: expected names of [hosts.NAME]"),
+                (
+                    "[pools.p]\nhosts = ['a']\nstrategy = 'random'",
+                    'pools.p.strategy: expected "priority" or "warm-first" or "least-busy", '
+                    'got "random"',
+                ),
+                ("[pools.p]\nhosts = ['a']\nweights = 1", "pools.p.weights: unknown key (known:"),
+                ("[pools.a]\nhosts = ['b']", "pools.a: a [hosts.a] table has the same name"),
+            ]
+        ),
     ],
 )
-def test_bad_hosts_are_one_line_errors(tmp_path: Path, text: str, message: str) -> None:
+def test_bad_hosts_and_pools_are_one_line_errors(tmp_path: Path, text: str, message: str) -> None:
     config = tmp_path / "config.toml"
     config.write_text(text)
-    with pytest.raises(ConfigError, match=re.escape(message)):
+    with pytest.raises(ConfigError, match=re.escape(message)) as raised:
         load_settings(config_path=config, environ={})
+    assert "\n" not in str(raised.value)
