@@ -9,7 +9,6 @@ import contextlib
 import dataclasses
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from time import perf_counter
 
 import pytest
 
@@ -17,7 +16,7 @@ from ollama_tui.chat.conversation import MessageState, Options
 from ollama_tui.config import HostSettings, PoolSettings
 from ollama_tui.ollama.client import OllamaClient
 from ollama_tui.session import Session
-from ollama_tui.session.reply import Activity, Finished, ReplyEvent
+from ollama_tui.session.reply import Activity, Finished, Note, ReplyEvent
 from tests.fake_ollama import DEFAULT_MODELS, FakeOllama
 from tests.session.conftest import settings_for
 from tests.session.test_reply import poll, run_to_end, start
@@ -178,16 +177,15 @@ async def test_busy_or_failing_before_the_first_token_hands_over_at_once(
     urls = {"down": unused_url, "busy": busy.url, "failing": failing.url, "ok": working.url}
     async with pool_session(tmp_path, "priority", **urls) as session:
         run = start(session, "Hello")
-        began = perf_counter()
         events = await run_to_end(run)
-        took = perf_counter() - began
 
     assert events[-1] == Finished(MessageState.COMPLETE)
     assert [replies_on(s) for s in (busy, failing, working)] == [1, 1, 1]
     assert run.reply.host == "ok"
     note = "down unreachable → busy busy → failing failed (500) → ok"
     assert activities(events)[-1] == f"{note} · {MODEL} is answering…"
-    assert took < 1.0  # no busy-retry wait (the first is 1 s) while another host is free
+    # No busy retry (and its wait) while another host is free: each host was asked once.
+    assert not [event for event in events if isinstance(event, Note) and event.text]
 
 
 @pytest.mark.parametrize("strategy", ["priority", "warm-first", "least-busy"])
@@ -286,7 +284,7 @@ async def test_a_host_that_comes_back_is_used_again(
         assert run.reply.host == "laptop" and run.route_note == "gpu unreachable → laptop"
 
         gpu.start()  # back on the same port; the watcher sees it within its backoff
-        await poll(lambda: hosts.health.get("gpu") == "0.32.15", timeout=10)
+        await poll(lambda: hosts.health.get("gpu") == "0.32.15", timeout=20)
         assert hosts.current.name == "gpu"
         run = start(session, "the gpu is back")
         await run_to_end(run)
