@@ -411,6 +411,10 @@ class ConversationStore:
         self.damaged_folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
         target = self.damaged_folder / f"{path.stem}.{stamp}{path.suffix}"
+        copy = 1
+        while target.exists():  # a clock set back, or two files set aside in one microsecond
+            copy += 1
+            target = self.damaged_folder / f"{path.stem}.{stamp}-{copy}{path.suffix}"
         try:
             self._folder_stamp = None
             os.replace(path, target)
