@@ -53,13 +53,16 @@ SIZE = (120, 40)
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:
-    """The `fraction` percentile (0..1) by linear interpolation; nan for no values."""
+    """The `fraction` percentile (0..1) by linear interpolation; nan for no values. Values may
+    be infinite (a failure counted as never done): a percentile that reaches one is infinite."""
     if not values:
         return float("nan")
     ordered = sorted(values)
     position = (len(ordered) - 1) * fraction
     low = int(position)
     high = min(low + 1, len(ordered) - 1)
+    if position == low or ordered[low] == ordered[high]:
+        return ordered[low]
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
