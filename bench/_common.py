@@ -72,6 +72,8 @@ def summary(values: Sequence[float]) -> dict[str, float]:
         return {"median": float("nan"), "min": float("nan"), "max": float("nan"), "n": 0}
     return {
         "median": statistics.median(values),
+        "p25": percentile(values, 0.25),
+        "p75": percentile(values, 0.75),
         "min": min(values),
         "max": max(values),
         "n": len(values),
@@ -89,6 +91,20 @@ def fmt(stat: dict[str, float], scale: float = 1.0, digits: int = 0) -> str:
     if stat["min"] == stat["max"]:
         return number(stat["median"])
     return f"{number(stat['median'])} ({number(stat['min'])}–{number(stat['max'])})"
+
+
+def spread(stat: dict[str, float], scale: float = 1.0, digits: int = 0) -> str:
+    """'median [p25–p75] (min–max)': the middle half of the runs, and all of them."""
+    if not stat or stat.get("n", 0) == 0:
+        return "—"
+
+    def number(value: float) -> str:
+        return f"{value * scale:,.{digits}f}"
+
+    return (
+        f"{number(stat['median'])} [{number(stat['p25'])}–{number(stat['p75'])}] "
+        f"({number(stat['min'])}–{number(stat['max'])})"
+    )
 
 
 def print_table(title: str, headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
