@@ -12,9 +12,9 @@ Two methods, each timing a new process from just before it is spawned:
 * headless: a subprocess builds the app with make_app and runs it in `run_test()` at 120x40;
   a hook after each composed frame notes the first one where the sidebar holds every
   conversation and the prompt has focus. The subprocess also times its consecutive parts, which
-  add up to its total: Python's start, importing the benchmark's helpers (with the store and
-  config; ~0.1 s more than the app itself needs there), importing the app with Textual,
-  make_app, and from there to the first usable frame (of which store.list() and
+  add up to its total: Python's start, importing the benchmark's helpers (the store and config,
+  and the fake server's module, which the app itself does not import), importing the app with
+  Textual, make_app, and from there to the first usable frame (of which store.list() and
   sidebar.set_summaries()).
 
 Runs alternate (`--runs` rounds, 9 by default): each round starts every library with both
