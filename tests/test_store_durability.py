@@ -154,14 +154,16 @@ def steps_of_the_write(events: list[tuple[Any, ...]], path: Path) -> list[tuple[
     ]
 
 
-def test_a_conversation_reaches_the_disk_before_it_replaces_the_old_file(
-    tmp_path: Path, disk_calls: list[tuple[Any, ...]]
+@pytest.mark.parametrize("written", ["conversation", "index"])
+def test_a_write_reaches_the_disk_before_it_replaces_the_old_file(
+    tmp_path: Path, disk_calls: list[tuple[Any, ...]], written: str
 ) -> None:
     store = ConversationStore(tmp_path)
     conversation = Conversation(model="llama3.2:latest")
     conversation.add_user_message("keep me")
     store.save(conversation)
-    path = store.path_of(conversation.id)
+    store.flush_index()
+    path = store.path_of(conversation.id) if written == "conversation" else tmp_path / "index.json"
 
     steps = steps_of_the_write(disk_calls, path)
 
@@ -173,19 +175,3 @@ def test_a_conversation_reaches_the_disk_before_it_replaces_the_old_file(
         ("rename", temporary, path),
         ("fsync", path.parent),
     ]
-
-
-def test_the_index_reaches_the_disk_before_it_replaces_the_old_one(
-    tmp_path: Path, disk_calls: list[tuple[Any, ...]]
-) -> None:
-    store = ConversationStore(tmp_path)
-    conversation = Conversation(model="llama3.2:latest")
-    conversation.add_user_message("index me")
-    store.save(conversation)
-    store.flush_index()
-    path = tmp_path / "index.json"
-
-    steps = steps_of_the_write(disk_calls, path)
-
-    assert [step[0] for step in steps] == ["write", "flush", "fsync", "rename", "fsync"]
-    assert steps[2] == ("fsync", "temporary") and steps[4] == ("fsync", tmp_path)
