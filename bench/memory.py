@@ -59,28 +59,28 @@ async def settle(pilot: Any, app: Any, condition: Any, timeout: float) -> bool:
 async def one_run(data_dir: str, listed: int, long_id: str | None) -> dict[str, Any]:
     app = make_app(Path(data_dir), unused_url())
     async with app.run_test(size=SIZE) as pilot:
-        if not await settle(pilot, app, lambda: app.sidebar.summary_count == listed, 60):
-            return {"error": f"the sidebar listed {app.sidebar.summary_count} of {listed}"}
+        if not await settle(pilot, app, lambda: app.chat.sidebar.summary_count == listed, 60):
+            return {"error": f"the sidebar listed {app.chat.sidebar.summary_count} of {listed}"}
         gc.collect()
         library = rss_mb()
         opened = library
         if long_id:
-            app.sidebar.focus()
+            app.chat.sidebar.focus()
             await pilot.pause()
-            app.sidebar.highlight_id(long_id)
+            app.chat.sidebar.highlight_id(long_id)
             await pilot.press("enter")
 
             def shown() -> bool:
-                conversation = app.conversation
+                conversation = app.chat.conversation
                 return conversation.id == long_id and (
-                    app.message_list.view_of(conversation.messages[-1]) is not None
+                    app.chat.message_list.view_of(conversation.messages[-1]) is not None
                 )
 
             if not await settle(pilot, app, shown, 60):
                 return {"error": "the long conversation was not shown"}
             gc.collect()
             opened = rss_mb()
-        mounted = len(app.message_list.query("MessageView"))
+        mounted = len(app.chat.message_list.query("MessageView"))
     return {"library_mb": library, "open_mb": opened, "peak_mb": peak_rss_mb(), "mounted": mounted}
 
 

@@ -128,12 +128,14 @@ async def one_run(shape: str, tokens: int, url: str, timeout: float) -> dict[str
     probe = RefreshProbe().install()
     async with app.run_test(size=SIZE) as pilot:
         deadline = time.monotonic() + 15
-        while not (app.status.connection is Connection.CONNECTED and app.models):
+        while not (
+            app.chat.status.connection is Connection.CONNECTED and app.session.models.listed
+        ):
             if time.monotonic() > deadline:
                 return {"error": "not connected"}
             await pilot.pause(0.02)
         await pilot.pause()
-        app.prompt.text = reply_request(shape, tokens)
+        app.chat.prompt.text = reply_request(shape, tokens)
         stream_ends = note_stream_ends()
         await pilot.pause()
         gc.collect()
@@ -141,8 +143,8 @@ async def one_run(shape: str, tokens: int, url: str, timeout: float) -> dict[str
         reset_peak_rss()
 
         def reply_view() -> Any:
-            messages = app.conversation.messages
-            return app.message_list.view_of(messages[-1]) if len(messages) > 1 else None
+            messages = app.chat.conversation.messages
+            return app.chat.message_list.view_of(messages[-1]) if len(messages) > 1 else None
 
         def source(view: Any) -> str | None:
             bodies = view.query(Markdown)  # empty while a new view is being composed
@@ -158,7 +160,7 @@ async def one_run(shape: str, tokens: int, url: str, timeout: float) -> dict[str
 
         def final(screen: Any) -> bool:
             view = reply_view()
-            if app.replies_in_progress or view is None or view._stream is not None:
+            if app.chat.replies_in_progress or view is None or view._stream is not None:
                 return False
             return source(view) == expected
 
@@ -178,8 +180,8 @@ async def one_run(shape: str, tokens: int, url: str, timeout: float) -> dict[str
         (received,) = stream_ends
 
         # Untimed checks: the blocks equal a from-scratch render; the last word is visible.
-        reply = app.conversation.messages[-1]
-        view = app.message_list.view_of(reply)
+        reply = app.chat.conversation.messages[-1]
+        view = app.chat.message_list.view_of(reply)
         assert view is not None
         streamed = block_signature(view.query_one(Markdown))
         fresh = MessageBody(expected)
