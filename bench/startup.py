@@ -135,6 +135,10 @@ def newest_title(data_dir: Path) -> str:
     return summaries[0].title if summaries else ""
 
 
+TMUX = ["tmux", "-L", f"ollama-tui-bench-{os.getpid()}"]
+"""tmux on a server of this benchmark's own, apart from anyone else's sessions."""
+
+
 def tmux_run(data_dir: Path, url: str, title: str, home: Path) -> dict[str, Any]:
     session = f"bench-startup-{os.getpid()}-{time.monotonic_ns()}"
     command = (
@@ -146,27 +150,35 @@ def tmux_run(data_dir: Path, url: str, title: str, home: Path) -> dict[str, Any]
         needles.append(title[:15])
     else:
         needles.append("A new conversation")
-    spawned = time.monotonic()
     size = ["-x", str(SIZE[0]), "-y", str(SIZE[1])]
-    subprocess.run(
-        ["tmux", "new-session", "-d", "-s", session, *size, command],
-        check=True,
-        cwd=ROOT,
-    )
+    for _ in range(5):
+        spawned = time.monotonic()
+        started = subprocess.run(
+            [*TMUX, "new-session", "-d", "-s", session, *size, command],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
+        if started.returncode == 0:
+            break
+        # The previous run's tmux server may still be exiting ("server exited unexpectedly").
+        time.sleep(0.2)
+    else:
+        return {"error": f"tmux did not start: {started.stderr.strip()}"}
     try:
         deadline = spawned + 60
         while time.monotonic() < deadline:
             screen = subprocess.run(
-                ["tmux", "capture-pane", "-p", "-t", session], capture_output=True, text=True
+                [*TMUX, "capture-pane", "-p", "-t", session], capture_output=True, text=True
             ).stdout
             if all(needle in screen for needle in needles):
                 return {"startup": time.monotonic() - spawned}
             time.sleep(0.01)
         return {"error": "the screen never showed the app within 60 s"}
     finally:
-        subprocess.run(["tmux", "send-keys", "-t", session, "C-q"], capture_output=True)
+        subprocess.run([*TMUX, "send-keys", "-t", session, "C-q"], capture_output=True)
         time.sleep(0.3)
-        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+        subprocess.run([*TMUX, "kill-session", "-t", session], capture_output=True)
 
 
 def compile_sources() -> None:
