@@ -21,7 +21,8 @@ from typing import Any
 import platformdirs
 
 from ollama_tui.atomic import write_atomic
-from ollama_tui.chat.conversation import OPTION_SPECS, MemoryStrategy, OptionSpec
+from ollama_tui.chat.conversation import OPTION_SPECS, FormatError, MemoryStrategy, OptionSpec
+from ollama_tui.chat.validation import clean_tree
 from ollama_tui.keymap import COMMANDS, is_command, is_key_list
 from ollama_tui.ollama.host import DEFAULT_HOST, parse_ollama_host
 from ollama_tui.sanitize import sanitize
@@ -43,7 +44,8 @@ class ConfigError(Exception):
     """A settings problem, described in one line the user can act on."""
 
     def __init__(self, message: str) -> None:
-        super().__init__(" ".join(message.splitlines()))
+        # Key names and values come from the file: no control character reaches the terminal.
+        super().__init__(" ".join(sanitize(message).splitlines()))
 
 
 @dataclass
@@ -384,9 +386,13 @@ def _read_document(path: Path, *, required: bool) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise ConfigError(f"config error in {path}: not valid UTF-8 text") from None
     try:
-        return tomllib.loads(text)
+        # Numbers are checked key by key below, with messages naming the key.
+        return clean_tree(tomllib.loads(text), finite=False)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"config error in {path}: invalid TOML: {error}") from None
+    except (RecursionError, FormatError) as error:
+        reason = str(error) if isinstance(error, FormatError) else "nested too deeply"
+        raise ConfigError(f"config error in {path}: {reason}") from None
 
 
 def _host_from(source: str, value: str) -> str:

@@ -35,6 +35,7 @@ from ollama_tui.chat.conversation import (
     Role,
     Summary,
 )
+from ollama_tui.chat.validation import parse_json
 
 MESSAGE_OVERHEAD = 4
 """Tokens the chat template adds around each message (role header, separators)."""
@@ -177,7 +178,7 @@ class Calibration:
     def load(cls, path: Path) -> Calibration:
         """Read the calibration file; a missing or damaged one gives an empty calibration."""
         try:
-            return cls.from_dict(json.loads(path.read_bytes()))
+            return cls.from_dict(parse_json(path.read_bytes()))
         except (OSError, ValueError):
             return cls()
 

@@ -91,6 +91,7 @@ from ollama_tui.ui.widgets.sidebar import ConversationSidebar
 from ollama_tui.ui.widgets.status_bar import Connection, StatusBar
 
 if TYPE_CHECKING:
+    from textual.notifications import SeverityLevel
     from textual.widgets import Markdown
 
     from ollama_tui.ollama.client import OllamaClient
@@ -269,6 +270,9 @@ class OllamaTUI(App[None]):
         self.models: list[ModelSummary] = []
         self._live: dict[str, LiveReply] = {}
         """Replies being streamed, by conversation id; at most one per conversation."""
+        self._unsaved: dict[str, tuple[Conversation, str]] = {}
+        """Conversations whose last save failed, with the reason: saved again on every switch
+        and at quit, and shown from memory (not from the older file) when opened."""
         self._model_details: dict[tuple[str, str], ModelDetails] = {}
         """/api/show answers by (host name, model)."""
         self.set_keymap(settings.keys)
@@ -357,8 +361,7 @@ class OllamaTUI(App[None]):
                 severity="warning",
                 markup=False,
             )
-        for path in self.store.set_aside:
-            self.notify(f"A damaged conversation file was moved to {path}", severity="warning")
+        self._report_store()
         await self.message_list.mount(MemoryMarker("", id="memory-marker"))
         await self._show(self.conversation)
         self.call_after_refresh(self._after_first_frame)
@@ -510,14 +513,18 @@ class OllamaTUI(App[None]):
         try:
             merged = self.store.save(conversation)
         except StoreError as error:
+            self._unsaved[conversation.id] = (conversation, str(error))
             self.notify(str(error), title="Not saved", severity="error", markup=False)
+            self._report_store()
             return False
+        self._unsaved.pop(conversation.id, None)
+        self._report_store()
         if index:
             self._index(conversation)
         if merged:
             self.notify(
-                f"{merged} message(s) written by another ollama-tui were merged into "
-                f"'{conversation.title}'.",
+                f"{merged} message(s) written or deleted by another ollama-tui were merged "
+                f"into '{conversation.title}'.",
                 markup=False,
             )
             live = self._live.get(conversation.id)
@@ -535,17 +542,82 @@ class OllamaTUI(App[None]):
 
     async def _open(self, conversation_id: str) -> None:
         """Show a saved conversation (or the live copy of one whose reply is streaming)."""
+        self._save_unsaved()
         live = self._live.get(conversation_id)
         if live is not None:
             await self._show(live.conversation)
+            return
+        if conversation_id in self._unsaved:
+            await self._show(self._unsaved[conversation_id][0])
             return
         try:
             conversation = self.store.load(conversation_id)
         except StoreError as error:
             self.notify(str(error), title="Cannot open", severity="error", markup=False)
             self.sidebar.set_summaries(self.store.list())
+            self._report_store()
             return
         await self._show(conversation)
+
+    def _report_store(self) -> None:
+        """Tell what the store found: files set aside or left unread, trashed elsewhere."""
+        for notice in self.store.take_notices():
+            self.notify(notice, severity="warning", timeout=15)
+
+    def _save_unsaved(self) -> None:
+        """Try again to save every conversation whose last save failed."""
+        for conversation, _ in list(self._unsaved.values()):
+            if conversation.id not in self._live:  # a streaming reply saves itself
+                self._save(conversation)
+
+    async def action_quit(self) -> None:
+        """Quit, after saving what is not saved yet; if that fails, ask first."""
+        self._save_unsaved()
+        if not self._unsaved:
+            self.exit()
+            return
+        where = "; ".join(
+            f"“{one_line(conversation.title, 60)}”: {reason}"
+            for conversation, reason in self._unsaved.values()
+        )
+        self.push_screen(
+            ConfirmScreen(
+                "Changes not saved",
+                f"{len(self._unsaved)} conversation(s) could not be saved and exist only in "
+                f"this window — {where}. Free some space or fix the folder, then save again; "
+                "quitting now loses those changes.",
+                yes="Quit anyway",
+                no="Save again",
+                danger=True,
+            ),
+            self._quit_answered,
+        )
+
+    async def _quit_answered(self, quit_anyway: bool | None) -> None:
+        if quit_anyway:
+            self.exit()
+        else:
+            await self.action_quit()
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Every notice is plain text: notices name files, folders, titles and server errors,
+        none of which may be read as markup (`[@click=…]` in a folder name would be an action)
+        or reach the terminal with control characters. `markup` is accepted and ignored."""
+        super().notify(
+            sanitize(message),
+            title=sanitize(title),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
+        )
 
     @on(ConversationSidebar.PinRequested)
     async def _pin_requested(self, event: ConversationSidebar.PinRequested) -> None:
