@@ -52,24 +52,54 @@ def parse_json(raw: bytes | str) -> Any:
     return clean_tree(document)
 
 
-def clean_tree(value: Any, depth: int = 0, *, finite: bool = True) -> Any:
+def clean_tree(value: Any, *, finite: bool = True) -> Any:
     """`value` (parsed JSON or TOML) with every string and key cleaned of terminal control
-    characters; FormatError for nesting deeper than MAX_DEPTH, or (`finite`) for a number that
-    is not finite."""
+    characters; FormatError naming the place of nesting deeper than MAX_DEPTH, or (`finite`)
+    of a number that is not finite."""
+    try:
+        return _clean(value, 0, finite)
+    except _BadValue as bad:
+        where = "".join(reversed(bad.path)).lstrip(".")
+        where = where if len(where) <= 80 else where[:79] + "…"
+        raise FormatError(f"{where}: {bad.reason}" if where else bad.reason) from None
+
+
+class _BadValue(Exception):
+    """Raised deep in `_clean`; each level on the way up adds its key to `path`."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.path: list[str] = []
+
+
+def _clean(value: Any, depth: int, finite: bool) -> Any:
     if isinstance(value, str):
         return sanitize(value)
     if finite and isinstance(value, float) and not math.isfinite(value):
-        raise FormatError(f"a number out of range ({value})")
-    if isinstance(value, dict | list):
-        if depth >= MAX_DEPTH:
-            raise FormatError(f"nested more than {MAX_DEPTH} levels deep")
-        if isinstance(value, list):
-            return [clean_tree(item, depth + 1, finite=finite) for item in value]
-        return {
-            sanitize(str(key)): clean_tree(item, depth + 1, finite=finite)
-            for key, item in value.items()
-        }
-    return value
+        raise _BadValue(f"a number out of range ({value})")
+    if not isinstance(value, dict | list):
+        return value
+    if depth >= MAX_DEPTH:
+        raise _BadValue(f"nested more than {MAX_DEPTH} levels deep")
+    if isinstance(value, list):
+        items = []
+        for index, item in enumerate(value):
+            try:
+                items.append(_clean(item, depth + 1, finite))
+            except _BadValue as bad:
+                bad.path.append(f"[{index}]")
+                raise
+        return items
+    cleaned = {}
+    for key, item in value.items():
+        name = sanitize(str(key))
+        try:
+            cleaned[name] = _clean(item, depth + 1, finite)
+        except _BadValue as bad:
+            bad.path.append(f".{name[:40]}")
+            raise
+    return cleaned
 
 
 def conversation_from_json(raw: bytes | str) -> Conversation:
