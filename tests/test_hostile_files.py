@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 
 from ollama_tui.chat.context import Calibration
 from ollama_tui.chat.conversation import SCHEMA_VERSION, Conversation
+from ollama_tui.chat.search import SearchIndex
 from ollama_tui.chat.store import ConversationStore, StoreError
 from ollama_tui.config import ConfigError, load_settings
 
@@ -249,3 +251,18 @@ def test_a_symlinked_conversation_file_is_refused_and_its_target_untouched(
         store.load("c0ffee")
     assert (folder / "c0ffee.json").is_symlink()
     assert json.loads(target.read_text()) == document()
+
+
+def test_text_read_back_from_the_search_index_is_inert(tmp_path: Path) -> None:
+    conversation = Conversation(model="m")
+    conversation.add_user_message("needle in the haystack")
+    index = SearchIndex(tmp_path)
+    index.update(conversation)
+    index.close()
+    with sqlite3.connect(tmp_path / "search.sqlite3") as connection:
+        connection.execute("UPDATE texts SET text = ?", (f"needle {ESCAPES} haystack",))
+        connection.execute("UPDATE conversations SET title = ?", (f"title{ESCAPES}",))
+        connection.execute("UPDATE entries SET role = 'bot'")
+
+    (hit,) = SearchIndex(tmp_path).search("needle")
+    assert "\x1b" not in hit.snippet + hit.title and hit.role is None

@@ -159,7 +159,8 @@ class SearchIndex:
             hits: list[SearchHit] = []
             title_snippets: dict[str, str] = {}
             for conversation_id, message_id, role, rowid, title, updated_at in rows:
-                snippet, highlights = make_snippet(texts.get(rowid, ""), parsed)
+                # The index file is read like every other file: its text is made inert.
+                snippet, highlights = make_snippet(sanitize(texts.get(rowid, "")), parsed)
                 if message_id is None:
                     title_snippets[conversation_id] = snippet
                 elif title_snippets.get(conversation_id) == snippet:
@@ -168,8 +169,8 @@ class SearchIndex:
                     SearchHit(
                         conversation_id=conversation_id,
                         message_id=message_id,
-                        role=Role(role) if role else None,
-                        title=title,
+                        role=Role(role) if role in _ROLES else None,
+                        title=sanitize(title),
                         snippet=snippet,
                         highlights=highlights,
                         updated_at=updated_at,
@@ -365,6 +366,9 @@ def make_snippet(
         (max(a, start) + shift, min(b, end) + shift) for a, b in ranges if a < end and b > start
     ]
     return prefix + body[start:end] + ("…" if cut_after else ""), highlights
+
+
+_ROLES = {role.value for role in Role}
 
 
 def _fold(word: str) -> str:
