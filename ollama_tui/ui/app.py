@@ -994,11 +994,14 @@ class OllamaTUI(App[None]):
             count = len(plan.needs_summary)
             self._note(live, f"summarising {count} earlier messages to fit the context…")
             model = self.settings.summary_model or conversation.model
+            options = {"num_ctx": plan.num_ctx, "num_predict": plan.summary_tokens}
+            text = plan.previous_summary.text if plan.previous_summary else None
             try:
-                answer = await live.client.chat_once(
-                    model, plan.summary_request(), options={"num_ctx": plan.num_ctx}
-                )
-                apply_summary(conversation, answer.content, plan.needs_summary, model)
+                for part in plan.summary_parts():
+                    request = plan.fold_request(text, part)
+                    answer = await live.client.chat_once(model, request, options=options)
+                    text = plan.fit_summary(answer.content)
+                apply_summary(conversation, text or "", plan.needs_summary, model)
             except (OllamaError, ValueError) as error:
                 self.notify(
                     f"Could not summarise earlier messages ({one_line(str(error), 120)}); "
