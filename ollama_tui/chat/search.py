@@ -36,6 +36,9 @@ from ollama_tui.chat.store import ConversationStore, StoreError
 from ollama_tui.sanitize import sanitize
 
 INDEX_FILE = "search.sqlite3"
+LOCK_WAIT = 0.25
+"""Seconds to wait for another process's lock on the index before giving up (the app tries
+again later); a write by another ollama-tui takes milliseconds."""
 SCHEMA_VERSION = 1
 """Stored as PRAGMA user_version; an index of another version is rebuilt, not migrated."""
 
@@ -269,7 +272,7 @@ class SearchIndex:
             self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
             os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))  # private from the start
             connection = sqlite3.connect(
-                self.path, timeout=5.0, isolation_level=None, check_same_thread=False
+                self.path, timeout=LOCK_WAIT, isolation_level=None, check_same_thread=False
             )
             try:
                 _prepare(connection)

@@ -105,6 +105,8 @@ VERY_NARROW_WIDTH = 70
 """Below this many columns the conversation list starts hidden too (ctrl+b shows it)."""
 
 MAX_SUMMARY_ROUNDS = 8
+INDEX_RETRY_SECONDS = 2.0
+"""How soon a search index update that failed (locked by another program) is tried again."""
 """Summarising calls per request at most: one is usual; a long backlog in a small context
 window takes a few, each fitting the window."""
 
@@ -270,6 +272,10 @@ class OllamaTUI(App[None]):
         self.models: list[ModelSummary] = []
         self._live: dict[str, LiveReply] = {}
         """Replies being streamed, by conversation id; at most one per conversation."""
+        self._index_pending: dict[str, Conversation] = {}
+        """Conversations to index, by id: the background indexer takes them one by one."""
+        self._indexing = False
+        self._index_failed = False
         self._unsaved: dict[str, tuple[Conversation, str]] = {}
         """Conversations whose last save failed, with the reason: saved again on every switch
         and at quit, and shown from memory (not from the older file) when opened."""
@@ -737,10 +743,51 @@ class OllamaTUI(App[None]):
             self.notify(f"Duplicated as “{copy.title}”.", markup=False)
 
     def _index(self, conversation: Conversation) -> None:
-        try:
-            self.search_index.update(conversation)
-        except SearchError as error:
-            self.notify(f"Search index not updated: {error}", severity="warning", markup=False)
+        """Index a conversation off the event loop: another program holding the index's lock
+        must never freeze the screen. A failed update is kept and tried again later."""
+        # A snapshot of the message list: the loop goes on changing the conversation.
+        self._index_pending[conversation.id] = replace(
+            conversation, messages=list(conversation.messages)
+        )
+        if not self._indexing:
+            self._indexing = True
+            self._index_in_background()
+
+    @work(thread=True, group="search-index-updates", exit_on_error=False)
+    def _index_in_background(self) -> None:
+        failure: SearchError | None = None
+        while self._index_pending:
+            conversation_id, conversation = self._index_pending.popitem()
+            try:
+                self.search_index.update(conversation)
+            except SearchError as error:
+                self._index_pending.setdefault(conversation_id, conversation)
+                failure = error
+                break
+        with contextlib.suppress(RuntimeError):  # the app closed meanwhile
+            self.call_from_thread(self._indexed, failure)
+
+    def _indexed(self, failure: SearchError | None) -> None:
+        self._indexing = False
+        if failure is None:
+            self._index_failed = False
+            if self._index_pending:
+                self._indexing = True
+                self._index_in_background()
+            return
+        if not self._index_failed:  # once per failing streak, not on every save
+            self._index_failed = True
+            self.notify(
+                f"Search index not updated: {failure}; trying again every "
+                f"{INDEX_RETRY_SECONDS:g} s.",
+                severity="warning",
+            )
+        self.set_timer(INDEX_RETRY_SECONDS, self._retry_index)
+
+    def _retry_index(self) -> None:
+        if self._index_pending and not self._indexing:
+            self._indexing = True
+            self._index_in_background()
 
     @work(thread=True, group="search-index", exclusive=True, exit_on_error=False)
     def _sync_search_index(self) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import errno
 import json
 import os
+import sqlite3
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -159,3 +161,27 @@ async def test_a_conversation_trashed_in_another_window_is_not_brought_back(
     assert ConversationStore(data_dir).list() == []
     restored = ConversationStore(data_dir).restore(app.conversation.id)
     assert [m.content for m in restored.messages][::2] == ["first", "second"]
+
+
+async def test_a_locked_search_index_never_freezes_the_screen_and_is_caught_up_later(
+    fake_ollama: FakeOllama, build_app: MakeApp, data_dir: Path
+) -> None:
+    app = build_app(fake_ollama.url)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await connected(pilot, app)
+        await send(pilot, app, "before the lock")
+        await settle(pilot, app)
+        await wait_until(pilot, lambda: bool(app.search_index.search("before")))
+
+        holder = sqlite3.connect(data_dir / "search.sqlite3", isolation_level=None)
+        holder.execute("BEGIN EXCLUSIVE")  # another program writing to the index
+        try:
+            started = time.monotonic()
+            await send(pilot, app, "zanzibar while locked")
+            await settle(pilot, app)
+            assert time.monotonic() - started < 3  # each save used to wait 5 s for the lock
+            await wait_until(pilot, lambda: any("Search index" in n for n in notices(app)))
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        await wait_until(pilot, lambda: bool(app.search_index.search("zanzibar")))
