@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from _common import reply_text
 
-from tests.fake_ollama import FakeOllama, _Script
+from tests.fake_ollama import FakeOllama, Script
 
 _SPEC = re.compile(r"bench-reply shape=(\w+) tokens=(\d+)")
 
@@ -43,9 +43,9 @@ class BenchOllama(FakeOllama):
         match = _SPEC.search(str(users[-1].get("content") or "")) if users else None
         if match and script is None:
             text = reply_text(match.group(1), int(match.group(2)))
-            script = _Script(text, None, None, 10, None, None)
+            script = Script(text, None, None, 10, None, None)
         elif not chat.stream and script is None:  # e.g. the app summarising a long history
-            script = _Script(
+            script = Script(
                 "A short summary of the conversation so far.", None, None, 10, None, None
             )
         return super()._plan(chat, script, hold)

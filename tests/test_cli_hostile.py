@@ -91,10 +91,24 @@ def test_export_follows_a_symlink_and_keeps_it(tmp_path: Path) -> None:
     assert link.is_symlink() and "exported words" in target.read_text()
 
 
+def full_device(tmp_path: Path) -> Path:
+    """A device that is always full: a node of our own where allowed (as root, a version that
+    replaced its output with a plain file would otherwise replace the machine's /dev/full),
+    else /dev/full itself (which a user who is not root cannot replace)."""
+    node = tmp_path / "full"
+    try:
+        os.mknod(node, stat.S_IFCHR | 0o666, os.makedev(1, 7))
+    except OSError:
+        return Path("/dev/full")
+    return node
+
+
 def test_a_write_error_is_one_line_and_exit_1(tmp_path: Path) -> None:
     conversation = saved(tmp_path)
-    status, _, err = run(tmp_path, "export", conversation.id, "-o", "/dev/full")
-    assert (status, err) == (1, "ollama-tui: could not write /dev/full: No space left on device\n")
+    device = full_device(tmp_path)
+    status, _, err = run(tmp_path, "export", conversation.id, "-o", str(device))
+    assert (status, err) == (1, f"ollama-tui: could not write {device}: No space left on device\n")
+    assert stat.S_ISCHR(device.stat().st_mode)
 
 
 @pytest.mark.parametrize("command", [["export", "{id}"], ["list"], ["list", "--json"]])

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from ollama_tui.chat.context import Calibration
-from ollama_tui.chat.conversation import SCHEMA_VERSION, Conversation
+from ollama_tui.chat.conversation import Conversation
+from ollama_tui.chat.migrations import SCHEMA_VERSION
 from ollama_tui.chat.search import SearchIndex
 from ollama_tui.chat.store import ConversationStore, StoreError
 from ollama_tui.config import ConfigError, load_settings

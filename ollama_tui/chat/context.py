@@ -39,10 +39,10 @@ from ollama_tui.chat.conversation import (
     Conversation,
     MemoryStrategy,
     Message,
-    Options,
     Role,
     Summary,
 )
+from ollama_tui.chat.options import Options
 from ollama_tui.chat.validation import parse_json
 
 MESSAGE_OVERHEAD = 4

@@ -49,7 +49,8 @@ try:
     import fcntl
 except ImportError:  # Windows: no advisory locks; atomic writes still hold
     fcntl = None  # type: ignore[assignment]
-from ollama_tui.chat.conversation import Conversation, FormatError, is_valid_id
+from ollama_tui.chat.conversation import Conversation, is_valid_id
+from ollama_tui.chat.migrations import FormatError
 from ollama_tui.chat.validation import conversation_from_json, parse_json
 
 INDEX_VERSION = 4

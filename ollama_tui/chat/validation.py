@@ -15,15 +15,9 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from ollama_tui.chat.conversation import (
-    OPTION_SPECS,
-    Conversation,
-    FormatError,
-    MessageState,
-    Role,
-    is_valid_id,
-    migrate,
-)
+from ollama_tui.chat.conversation import Conversation, MessageState, Role, is_valid_id
+from ollama_tui.chat.migrations import FormatError, migrate
+from ollama_tui.chat.options import OPTION_SPECS
 from ollama_tui.sanitize import sanitize
 
 MAX_DEPTH = 200

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from ollama_tui.chat import store as store_module
-from ollama_tui.chat.conversation import SCHEMA_VERSION, Conversation
+from ollama_tui.chat.conversation import Conversation
+from ollama_tui.chat.migrations import SCHEMA_VERSION
 from ollama_tui.chat.store import ConversationStore
 from ollama_tui.cli import make_app
 from ollama_tui.config import Settings

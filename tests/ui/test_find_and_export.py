@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from textual.widgets import Input, OptionList
+from textual.widgets import Input, OptionList, Static
 
 from ollama_tui.chat.conversation import Conversation, MessageState
 from ollama_tui.chat.store import ConversationStore
 from ollama_tui.ui.screens.search import SearchScreen
 from ollama_tui.ui.screens.text_prompt import TextPromptScreen
-from ollama_tui.ui.widgets.message_list import MessageView
+from ollama_tui.ui.widgets.message_view import MessageView
 from tests.ui.conftest import MakeApp, wait_until
 
 
@@ -49,6 +49,8 @@ async def test_search_finds_a_message_and_opens_it_scrolled_to_the_hit(
         results = app.screen.query_one(OptionList)
         await wait_until(pilot, lambda: results.option_count >= 1)
         assert "volcano" in str(results.get_option_at_index(0).prompt)
+        status = app.screen.query_one("#search-status", Static)
+        await wait_until(pilot, lambda: str(status.render()) == "1 match")
         await pilot.press("enter")
 
         await wait_until(pilot, lambda: app.conversation.id == long.id)
