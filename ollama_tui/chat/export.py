@@ -165,7 +165,7 @@ def import_json(text: str, store: ConversationStore, *, source: str = "JSON") ->
     and range, terminal control characters removed). `source` names the input in errors.
     """
     try:
-        document = parse_json(text)
+        document = parse_json(text)  # everything cleaned: an import comes from outside
     except FormatError as error:
         raise TransferError(f"cannot import {source}: {error}") from error
     try:

@@ -25,6 +25,10 @@ MAX_DEPTH = 200
 point (a list of versions, then a message); 200 leaves room for ~90 nested branches while
 keeping every later recursive walk (reading, writing, merging) far from Python's limit."""
 
+MESSAGE_TEXT = frozenset({"content", "thinking"})
+"""The words of a message are kept exactly as written (nothing typed may be lost); they are
+shown only through Markdown or `inert`, which remove control characters at the screen."""
+
 MAX_IMPORT_BYTES = 64 * 1024 * 1024
 """Largest file `import` reads; a conversation of a million words is about 6 MB."""
 
@@ -33,7 +37,7 @@ _STATES = {state.value for state in MessageState}
 _ROLES = {role.value for role in Role}
 
 
-def parse_json(raw: bytes | str) -> Any:
+def parse_json(raw: bytes | str, *, verbatim: frozenset[str] = frozenset()) -> Any:
     """A JSON document from disk, through `clean_tree`; FormatError if it is not one."""
     try:
         document = json.loads(raw, parse_constant=_no_constant)
@@ -43,15 +47,15 @@ def parse_json(raw: bytes | str) -> Any:
         raise FormatError(f"nested more than {MAX_DEPTH} levels deep") from None
     except ValueError as error:  # JSONDecodeError, UnicodeDecodeError, too many digits
         raise FormatError(f"not JSON ({_first_line(error)})") from None
-    return clean_tree(document)
+    return clean_tree(document, verbatim=verbatim)
 
 
-def clean_tree(value: Any, *, finite: bool = True) -> Any:
+def clean_tree(value: Any, *, finite: bool = True, verbatim: frozenset[str] = frozenset()) -> Any:
     """`value` (parsed JSON or TOML) with every string and key cleaned of terminal control
-    characters; FormatError naming the place of nesting deeper than MAX_DEPTH, or (`finite`)
-    of a number that is not finite."""
+    characters, except the values of keys named in `verbatim`; FormatError naming the place of
+    nesting deeper than MAX_DEPTH, or (`finite`) of a number that is not finite."""
     try:
-        return _clean(value, 0, finite)
+        return _clean(value, 0, finite, verbatim)
     except _BadValue as bad:
         where = "".join(reversed(bad.path)).lstrip(".")
         where = where if len(where) <= 80 else where[:79] + "…"
@@ -67,7 +71,7 @@ class _BadValue(Exception):
         self.path: list[str] = []
 
 
-def _clean(value: Any, depth: int, finite: bool) -> Any:
+def _clean(value: Any, depth: int, finite: bool, verbatim: frozenset[str]) -> Any:
     if isinstance(value, str):
         return sanitize(value)
     if finite and isinstance(value, float) and not math.isfinite(value):
@@ -80,7 +84,7 @@ def _clean(value: Any, depth: int, finite: bool) -> Any:
         items = []
         for index, item in enumerate(value):
             try:
-                items.append(_clean(item, depth + 1, finite))
+                items.append(_clean(item, depth + 1, finite, verbatim))
             except _BadValue as bad:
                 bad.path.append(f"[{index}]")
                 raise
@@ -88,8 +92,11 @@ def _clean(value: Any, depth: int, finite: bool) -> Any:
     cleaned = {}
     for key, item in value.items():
         name = sanitize(str(key))
+        if name in verbatim and isinstance(item, str):
+            cleaned[name] = item
+            continue
         try:
-            cleaned[name] = _clean(item, depth + 1, finite)
+            cleaned[name] = _clean(item, depth + 1, finite, verbatim)
         except _BadValue as bad:
             bad.path.append(f".{name[:40]}")
             raise
@@ -98,7 +105,7 @@ def _clean(value: Any, depth: int, finite: bool) -> Any:
 
 def conversation_from_json(raw: bytes | str) -> Conversation:
     """A conversation from its file's bytes (or an export's text), checked field by field."""
-    return conversation_from_document(parse_json(raw))
+    return conversation_from_document(parse_json(raw, verbatim=MESSAGE_TEXT))
 
 
 def conversation_from_document(document: Any) -> Conversation:
