@@ -18,7 +18,6 @@ from ollama_tui.chat.migrations import SCHEMA_VERSION
 from ollama_tui.chat.store import ConversationStore
 from ollama_tui.cli import make_app
 from ollama_tui.config import Settings
-from ollama_tui.ui.app import OllamaTUI
 from ollama_tui.ui.screens.confirm import ConfirmScreen
 from tests.fake_ollama import FakeOllama
 from tests.ui.conftest import MakeApp, connected, notices, send, settle, wait_until
@@ -85,11 +84,16 @@ async def test_a_failed_save_is_saved_on_switch(
         assert saved.messages[0].content == "typed while the disk is full"
 
 
+@pytest.mark.parametrize(
+    ("answer", "saved"), [("n", True), ("y", False)], ids=["save again", "quit anyway"]
+)
 async def test_a_quit_that_cannot_save_asks_first(
     fake_ollama: FakeOllama,
     build_app: MakeApp,
     data_dir: Path,
     monkeypatch: pytest.MonkeyPatch,
+    answer: str,
+    saved: bool,
 ) -> None:
     app = build_app(fake_ollama.url)
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
@@ -104,26 +108,15 @@ async def test_a_quit_that_cannot_save_asks_first(
         assert "typed while the disk is full" in question and "No space left" in question
         assert app.is_running
 
-        monkeypatch.undo()
-        await pilot.press("n")  # Save again
+        if saved:
+            monkeypatch.undo()  # the disk has room again
+        await pilot.press(answer)
         await wait_until(pilot, lambda: not app.is_running)
-    saved = ConversationStore(data_dir).load(app.conversation.id)
-    assert saved.messages[0].content == "typed while the disk is full"
-
-
-async def test_a_quit_anyway_after_a_failed_save_quits(
-    fake_ollama: FakeOllama, build_app: MakeApp, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    app: OllamaTUI = build_app(fake_ollama.url)
-    async with app.run_test(size=(120, 40), notifications=True) as pilot:
-        await connected(pilot, app)
-        monkeypatch.setattr(store_module, "write_atomic", refuse)
-        await send(pilot, app, "lost on purpose")
-        await settle(pilot, app)
-        await pilot.press("ctrl+q")
-        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-        await pilot.press("y")
-        await wait_until(pilot, lambda: not app.is_running)
+    path = data_dir / "conversations" / f"{app.conversation.id}.json"
+    assert path.exists() is saved
+    if saved:
+        loaded = ConversationStore(data_dir).load(app.conversation.id)
+        assert loaded.messages[0].content == "typed while the disk is full"
 
 
 async def test_a_file_made_unreadable_while_open_is_set_aside_with_a_notice(
