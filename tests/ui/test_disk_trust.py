@@ -21,6 +21,7 @@ from ollama_tui.config import Settings
 from ollama_tui.ui.screens.confirm import ConfirmScreen
 from tests.fake_ollama import FakeOllama
 from tests.ui.conftest import MakeApp, connected, notices, send, settle, wait_until
+from tests.ui.test_security import HOSTILE, assert_inert, terminal_output
 
 
 def refuse(path: Path, data: bytes, *, mode: int = 0o600) -> None:
@@ -179,3 +180,27 @@ async def test_a_locked_search_index_never_freezes_the_screen_and_is_caught_up_l
             holder.execute("ROLLBACK")
             holder.close()
         await wait_until(pilot, lambda: bool(app.search_index.search("zanzibar")))
+
+
+async def test_a_conversation_file_full_of_escapes_is_inert_at_start_and_when_opened(
+    fake_ollama: FakeOllama, build_app: MakeApp, data_dir: Path
+) -> None:
+    conversation = Conversation(model="llama3.2:latest")
+    conversation.add_user_message("hello")
+    ConversationStore(data_dir).save(conversation)
+    path = data_dir / "conversations" / f"{conversation.id}.json"
+    document = json.loads(path.read_text())
+    for name in ("title", "model", "system_prompt", "host", "keep_alive"):
+        document[name] = f"{name} {HOSTILE}"
+    document["messages"][0]["model"] = HOSTILE
+    path.write_text(json.dumps(document))
+
+    app = build_app(fake_ollama.url)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await connected(pilot, app)
+        assert_inert(terminal_output(app))  # the sidebar, at start-up
+        await app._open(conversation.id)
+        await pilot.pause()
+        assert app.conversation.model.startswith("model [@click=app.quit]")
+        assert_inert(terminal_output(app))
+        assert app.is_running
