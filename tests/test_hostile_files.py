@@ -17,6 +17,7 @@ from ollama_tui.chat.conversation import Conversation
 from ollama_tui.chat.migrations import SCHEMA_VERSION
 from ollama_tui.chat.search import SearchIndex
 from ollama_tui.chat.store import ConversationStore, StoreError
+from ollama_tui.chat.validation import MAX_BRANCH_DEPTH, conversation_from_json
 from ollama_tui.config import ConfigError, load_settings
 
 ESCAPES = "\x1b]0;pwned\x07\x1b[2J"
@@ -48,6 +49,15 @@ def deeply_nested(depth: int) -> str:
     return '{"schema_version": 3, "id": "c0ffee", "x": ' + "[" * depth + "]" * depth + "}"
 
 
+def deeply_branched(levels: int) -> str:
+    """A conversation whose first message holds a version, whose branch holds a message that
+    holds a version… `levels` deep."""
+    message = {"id": "m", "role": "user", "content": "x", "created_at": "2026-01-01"}
+    for _ in range(levels):
+        message = message | {"versions": [message]}
+    return json.dumps(document() | {"messages": [message]})
+
+
 HOSTILE = {
     "num_ctx 1e999": json.dumps(document(options={"num_ctx": 1})).replace(
         '"num_ctx": 1', '"num_ctx": 1e999'
@@ -62,7 +72,7 @@ HOSTILE = {
     "title a list": json.dumps(document(title=["x"])),
     "pinned a string": json.dumps(document(pinned="yes")),
     "100,000 levels deep": deeply_nested(100_000),
-    "300 levels deep": deeply_nested(300),
+    "branches 100 levels deep": deeply_branched(100),
 }
 
 
@@ -89,6 +99,11 @@ def test_a_file_with_hostile_values_is_set_aside_and_the_rest_load(
     assert notice.startswith("c0ffee.json could not be read (") and "\n" not in notice
     assert len(notice) < 400
     assert [p.name.split(".")[0] for p in (tmp_path / "damaged").iterdir()] == ["c0ffee"]
+
+
+def test_branches_up_to_the_limit_load() -> None:
+    conversation = conversation_from_json(deeply_branched(MAX_BRANCH_DEPTH))
+    assert conversation.messages[0].versions
 
 
 def test_loading_a_hostile_file_is_a_one_line_store_error(tmp_path: Path) -> None:

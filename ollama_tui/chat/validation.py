@@ -1,9 +1,10 @@
 """The load boundary: everything read from disk is checked here before the app uses it.
 
 Files in the data folder and the config may have been written by hand, synced from another
-machine, imported, or crafted. Every document passes through `clean_tree` (nesting depth,
-finite numbers, and every string, keys included, cleaned of terminal control characters) and a
-conversation also through `check_conversation`, which checks every field's type and range. A
+machine, imported, or crafted. Every JSON document is read by `parse_json` and every TOML one
+goes through `clean_tree`: nesting depth, finite numbers, and every string, keys included,
+cleaned of terminal control characters. A conversation also passes `check_conversation`, which
+checks every field's type and range and how deep its branches nest. A
 document that fails raises FormatError (a ValueError) with a one-line reason naming the field,
 and the caller sets the file aside; nothing malformed reaches the rest of the app.
 """
@@ -21,9 +22,13 @@ from ollama_tui.chat.options import OPTION_SPECS
 from ollama_tui.sanitize import sanitize
 
 MAX_DEPTH = 200
-"""Deepest nesting of arrays and objects accepted. A conversation uses 2 levels per branch
-point (a list of versions, then a message); 200 leaves room for ~90 nested branches while
-keeping every later recursive walk (reading, writing, merging) far from Python's limit."""
+"""Deepest nesting of arrays and tables accepted in TOML (JSON deeper than the decoder allows is
+refused as it is decoded)."""
+
+MAX_BRANCH_DEPTH = 90
+"""Deepest nesting of a conversation's branches (a version holding the messages that followed
+it, one of which has versions…): every later walk (reading, writing, merging) recurses once or
+twice per level, so this keeps them all far from Python's recursion limit."""
 
 MESSAGE_TEXT = frozenset({"content", "thinking"})
 """The words of a message are kept exactly as written (nothing typed may be lost); they are
@@ -38,24 +43,56 @@ _ROLES = {role.value for role in Role}
 
 
 def parse_json(raw: bytes | str, *, verbatim: frozenset[str] = frozenset()) -> Any:
-    """A JSON document from disk, through `clean_tree`; FormatError if it is not one."""
+    """A JSON document from disk, cleaned as `clean_tree` does (as it is decoded, which costs
+    a third of a walk afterwards); FormatError if it is not one."""
+
+    def cleaned_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        cleaned: dict[str, Any] = {}
+        for key, value in pairs:
+            name = sanitize(key)
+            if isinstance(value, str):
+                cleaned[name] = value if name in verbatim else sanitize(value)
+            elif isinstance(value, float) and not math.isfinite(value):
+                raise FormatError(f"{name[:40]}: a number out of range ({value})")
+            else:
+                cleaned[name] = _cleaned_list(value, name) if isinstance(value, list) else value
+        return cleaned
+
     try:
-        document = json.loads(raw, parse_constant=_no_constant)
+        document = json.loads(raw, object_pairs_hook=cleaned_object, parse_constant=_no_constant)
     except FormatError:
         raise
     except RecursionError:
-        raise FormatError(f"nested more than {MAX_DEPTH} levels deep") from None
+        raise FormatError("nested too deeply") from None
     except ValueError as error:  # JSONDecodeError, UnicodeDecodeError, too many digits
         raise FormatError(f"not JSON ({_first_line(error)})") from None
-    return clean_tree(document, verbatim=verbatim)
+    if isinstance(document, list):
+        return _cleaned_list(document, "")
+    return sanitize(document) if isinstance(document, str) else document
 
 
-def clean_tree(value: Any, *, finite: bool = True, verbatim: frozenset[str] = frozenset()) -> Any:
-    """`value` (parsed JSON or TOML) with every string and key cleaned of terminal control
-    characters, except the values of keys named in `verbatim`; FormatError naming the place of
-    nesting deeper than MAX_DEPTH, or (`finite`) of a number that is not finite."""
+def _cleaned_list(items: list[Any], name: str) -> list[Any]:
+    """`items` as decoded, with its strings (and those of lists within) cleaned in place; the
+    objects in it were cleaned as they were decoded."""
+    pending = [items]
+    while pending:
+        current = pending.pop()
+        for index, item in enumerate(current):
+            if isinstance(item, str):
+                current[index] = sanitize(item)
+            elif isinstance(item, list):
+                pending.append(item)
+            elif isinstance(item, float) and not math.isfinite(item):
+                raise FormatError(f"{name[:40]}: a number out of range ({item})")
+    return items
+
+
+def clean_tree(value: Any, *, finite: bool = True) -> Any:
+    """`value` (a parsed TOML document) with every string and key cleaned of terminal control
+    characters; FormatError naming the place of nesting deeper than MAX_DEPTH, or (`finite`) of
+    a number that is not finite."""
     try:
-        return _clean(value, 0, finite, verbatim)
+        return _clean(value, 0, finite)
     except _BadValue as bad:
         where = "".join(reversed(bad.path)).lstrip(".")
         where = where if len(where) <= 80 else where[:79] + "…"
@@ -71,7 +108,7 @@ class _BadValue(Exception):
         self.path: list[str] = []
 
 
-def _clean(value: Any, depth: int, finite: bool, verbatim: frozenset[str]) -> Any:
+def _clean(value: Any, depth: int, finite: bool) -> Any:
     if isinstance(value, str):
         return sanitize(value)
     if finite and isinstance(value, float) and not math.isfinite(value):
@@ -84,7 +121,7 @@ def _clean(value: Any, depth: int, finite: bool, verbatim: frozenset[str]) -> An
         items = []
         for index, item in enumerate(value):
             try:
-                items.append(_clean(item, depth + 1, finite, verbatim))
+                items.append(_clean(item, depth + 1, finite))
             except _BadValue as bad:
                 bad.path.append(f"[{index}]")
                 raise
@@ -92,11 +129,8 @@ def _clean(value: Any, depth: int, finite: bool, verbatim: frozenset[str]) -> An
     cleaned = {}
     for key, item in value.items():
         name = sanitize(str(key))
-        if name in verbatim and isinstance(item, str):
-            cleaned[name] = item
-            continue
         try:
-            cleaned[name] = _clean(item, depth + 1, finite, verbatim)
+            cleaned[name] = _clean(item, depth + 1, finite)
         except _BadValue as bad:
             bad.path.append(f".{name[:40]}")
             raise
@@ -149,14 +183,16 @@ def check_conversation(document: dict[str, Any]) -> None:
     _check_messages(document.get("messages", []), "messages")
 
 
-def _check_messages(messages: Any, where: str) -> None:
+def _check_messages(messages: Any, where: str, depth: int = 0) -> None:
     if not isinstance(messages, list):
         raise FormatError(f"{where}: expected a list, got {_kind(messages)}")
+    if depth > MAX_BRANCH_DEPTH:
+        raise FormatError(f"branches nested more than {MAX_BRANCH_DEPTH} levels deep")
     for index, message in enumerate(messages):
-        _check_message(message, f"{where}[{index}]")
+        _check_message(message, f"{where}[{index}]", depth)
 
 
-def _check_message(message: Any, where: str) -> None:
+def _check_message(message: Any, where: str, depth: int) -> None:
     if not isinstance(message, dict):
         raise FormatError(f"{where}: expected an object, got {_kind(message)}")
     for name in ("id", "content", "created_at"):
@@ -179,7 +215,7 @@ def _check_message(message: Any, where: str) -> None:
                 raise FormatError(f"{where}.stats.{name}: expected a count, got {_shown(value)}")
     for name in ("versions", "following"):
         if message.get(name) is not None:
-            _check_messages(message[name], f"{where}.{name}")
+            _check_messages(message[name], f"{where}.{name}", depth + 1)
 
 
 def _check_option(name: str, value: Any) -> None:
