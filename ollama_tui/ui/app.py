@@ -572,6 +572,8 @@ class OllamaTUI(App[None]):
 
     async def action_quit(self) -> None:
         """Quit, after saving what is not saved yet; if that fails, ask first."""
+        if isinstance(self.screen, ConfirmScreen) and self.screen.id == "quit-unsaved":
+            return  # already asking
         self._save_unsaved()
         if not self._unsaved:
             self.exit()
@@ -589,6 +591,7 @@ class OllamaTUI(App[None]):
                 yes="Quit anyway",
                 no="Save again",
                 danger=True,
+                id="quit-unsaved",
             ),
             self._quit_answered,
         )

@@ -105,6 +105,8 @@ async def test_a_quit_that_cannot_save_asks_first(
 
         await pilot.press("ctrl+q")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("ctrl+q")  # asking again does not stack a second dialog
+        assert len(app.screen_stack) == 2
         question = str(app.screen.query_one("#confirm-question").render())
         assert "typed while the disk is full" in question and "No space left" in question
         assert app.is_running
