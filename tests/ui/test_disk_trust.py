@@ -78,9 +78,9 @@ async def test_a_failed_save_is_saved_on_switch(
             patch.setattr(store_module, "write_atomic", refuse)
             await send(pilot, app, "typed while the disk is full")
             await settle(pilot, app)
-        unsaved_id = app.conversation.id
-        await app._open(other.id)  # the disk has room again; nothing else changed
-        assert app.conversation.id == other.id
+        unsaved_id = app.chat.conversation.id
+        await app.chat.open(other.id)  # the disk has room again; nothing else changed
+        assert app.chat.conversation.id == other.id
         saved = ConversationStore(data_dir).load(unsaved_id)
         assert saved.messages[0].content == "typed while the disk is full"
 
@@ -115,10 +115,10 @@ async def test_a_quit_that_cannot_save_asks_first(
             monkeypatch.undo()  # the disk has room again
         await pilot.press(answer)
         await wait_until(pilot, lambda: not app.is_running)
-    path = data_dir / "conversations" / f"{app.conversation.id}.json"
+    path = data_dir / "conversations" / f"{app.chat.conversation.id}.json"
     assert path.exists() is saved
     if saved:
-        loaded = ConversationStore(data_dir).load(app.conversation.id)
+        loaded = ConversationStore(data_dir).load(app.chat.conversation.id)
         assert loaded.messages[0].content == "typed while the disk is full"
 
 
@@ -130,7 +130,7 @@ async def test_a_file_made_unreadable_while_open_is_set_aside_with_a_notice(
         await connected(pilot, app)
         await send(pilot, app, "first")
         await settle(pilot, app)
-        path = data_dir / "conversations" / f"{app.conversation.id}.json"
+        path = data_dir / "conversations" / f"{app.chat.conversation.id}.json"
         newer = json.loads(path.read_text()) | {"schema_version": SCHEMA_VERSION + 1}
         path.write_text(json.dumps(newer))
 
@@ -150,13 +150,13 @@ async def test_a_conversation_trashed_in_another_window_is_not_brought_back(
         await connected(pilot, app)
         await send(pilot, app, "first")
         await settle(pilot, app)
-        ConversationStore(data_dir).delete(app.conversation.id)
+        ConversationStore(data_dir).delete(app.chat.conversation.id)
 
         await send(pilot, app, "second")
         await settle(pilot, app)
         assert len([n for n in notices(app) if "moved to the trash by another" in n]) == 1
     assert ConversationStore(data_dir).list() == []
-    restored = ConversationStore(data_dir).restore(app.conversation.id)
+    restored = ConversationStore(data_dir).restore(app.chat.conversation.id)
     assert [m.content for m in restored.messages][::2] == ["first", "second"]
 
 
@@ -168,7 +168,7 @@ async def test_a_locked_search_index_never_freezes_the_screen_and_is_caught_up_l
         await connected(pilot, app)
         await send(pilot, app, "before the lock")
         await settle(pilot, app)
-        await wait_until(pilot, lambda: bool(app.search_index.search("before")))
+        await wait_until(pilot, lambda: bool(app.session.library.search_index.search("before")))
 
         holder = sqlite3.connect(data_dir / "search.sqlite3", isolation_level=None)
         holder.execute("BEGIN EXCLUSIVE")  # another program writing to the index
@@ -181,7 +181,7 @@ async def test_a_locked_search_index_never_freezes_the_screen_and_is_caught_up_l
         finally:
             holder.execute("ROLLBACK")
             holder.close()
-        await wait_until(pilot, lambda: bool(app.search_index.search("zanzibar")))
+        await wait_until(pilot, lambda: bool(app.session.library.search_index.search("zanzibar")))
 
 
 async def test_a_conversation_file_full_of_escapes_is_inert_at_start_and_when_opened(
@@ -201,8 +201,8 @@ async def test_a_conversation_file_full_of_escapes_is_inert_at_start_and_when_op
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
         await connected(pilot, app)
         assert_inert(terminal_output(app))  # the sidebar, at start-up
-        await app._open(conversation.id)
+        await app.chat.open(conversation.id)
         await pilot.pause()
-        assert app.conversation.model.startswith("model [@click=app.quit]")
+        assert app.chat.conversation.model.startswith("model [@click=app.quit]")
         assert_inert(terminal_output(app))
         assert app.is_running
