@@ -71,6 +71,7 @@ HOSTILE = {
     "versions not a list": json.dumps(document(message_versions={"x": 1})),
     "title a list": json.dumps(document(title=["x"])),
     "pinned a string": json.dumps(document(pinned="yes")),
+    "stop not strings": json.dumps(document(options={"stop": [1, 2]})),
     "100,000 levels deep": deeply_nested(100_000),
     "branches 100 levels deep": deeply_branched(100),
 }

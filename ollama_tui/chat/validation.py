@@ -219,6 +219,10 @@ def _check_message(message: Any, where: str, depth: int) -> None:
 
 
 def _check_option(name: str, value: Any) -> None:
+    if name == "stop":
+        if value is not None and not _strings(value):
+            raise FormatError(f"options.stop: expected a list of strings, got {_kind(value)}")
+        return
     spec = _OPTION_SPECS.get(name)
     if spec is None:
         return  # an option this version does not know is ignored, as Ollama does

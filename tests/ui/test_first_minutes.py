@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 
 import pytest
-from textual.widgets import OptionList, Select, Static
+from textual.widgets import Input, OptionList, Select, Static
 
 from ollama_tui.logs import configure_logging
 from ollama_tui.ui import app as app_module
@@ -249,3 +249,36 @@ async def test_earlier_prompts_come_back_with_alt_up_across_conversations_and_re
         again.chat.prompt.focus()
         await pilot.press("alt+up")
         assert again.chat.prompt.text == "kept"
+
+
+async def test_stop_sequences_and_min_p_from_the_panel_reach_the_server_and_are_saved(
+    fake_ollama: FakeOllama, build_app: MakeApp, data_dir: Path
+) -> None:
+    app = build_app(fake_ollama.url)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await connected(pilot, app)
+        panel = app.chat.parameters
+        await wait_until(pilot, lambda: bool(panel.query("#stop")))
+        panel.query_one("#min_p", Input).value = "0.05"
+        stop = panel.query_one("#stop", Input)
+        stop.value = r"a\q"
+        await wait_until(pilot, lambda: panel.query_one("#stop-note").display)
+        assert "Stop" in panel.invalid_fields
+        stop.value = r"###, \n\nUser\, then"
+        await wait_until(pilot, lambda: app.chat.conversation.options.stop is not None)
+        assert panel.invalid_fields == []
+        await send(pilot, app, "hello")
+        await settle(pilot, app)
+        options = fake_ollama.chat_requests()[-1]["options"]
+        assert options["min_p"] == 0.05
+        assert options["stop"] == ["###", "\n\nUser, then"]
+
+    again = build_app(fake_ollama.url)
+    async with again.run_test(size=(140, 45)) as pilot:
+        await connected(pilot, again)
+        panel = again.chat.parameters
+        await wait_until(pilot, lambda: bool(panel.query("#stop")))
+        assert again.chat.conversation.options.stop == ("###", "\n\nUser, then")
+        await wait_until(pilot, lambda: panel.query_one("#stop", Input).value != "")
+        assert panel.query_one("#stop", Input).value == r"###, \n\nUser\, then"
+        assert panel.query_one("#min_p", Input).value == "0.05"
