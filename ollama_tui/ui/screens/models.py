@@ -19,7 +19,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Label, Static
 from textual.worker import Worker
 
-from ollama_tui.keymap import default_keys
+from ollama_tui.keymap import default_keys, key_label
 from ollama_tui.ollama import (
     ModelDetails,
     ModelSummary,
@@ -218,7 +218,8 @@ class ModelsScreen(Screen[None]):
         details_pane.border_title = Content(name) if name else "Details"
         if name is None:
             empty = self._listed and not self._models
-            self._render_details(None, "No models installed: press p to pull one." if empty else "")
+            hint = f"No models installed: press {key_label('models.pull')} to pull one."
+            self._render_details(None, hint if empty else "")
         elif name in self._details:
             self._render_details(self._details[name])
         else:

@@ -8,7 +8,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import TextArea
 
-from ollama_tui.keymap import default_keys
+from ollama_tui.keymap import default_keys, key_label
 
 MAX_LINES = 8
 
@@ -56,7 +56,8 @@ class PromptArea(TextArea):
             tab_behavior="focus",
             show_line_numbers=False,
             compact=True,
-            placeholder="Message — Enter to send, ctrl+j for a new line",
+            placeholder=f"Message — {key_label('prompt.send')} to send, "
+            f"{key_label('prompt.newline')} for a new line",
         )
 
     # Priority bindings run as soon as the app sees the key, while characters typed just before
