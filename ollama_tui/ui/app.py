@@ -11,7 +11,15 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from ollama_tui.config import Settings
-from ollama_tui.keymap import COMMANDS, PALETTE_KEY, default_keys, key_label, keys_of, use_keymap
+from ollama_tui.keymap import (
+    COMMANDS,
+    PALETTE_KEY,
+    browser_keymap,
+    default_keys,
+    key_label,
+    keys_of,
+    use_keymap,
+)
 from ollama_tui.sanitize import one_line
 from ollama_tui.session import Notice, Session
 from ollama_tui.ui.commands import chat_commands
@@ -52,6 +60,10 @@ class OllamaTUI(App[None]):
         self.notify(notice.text, title=notice.title, severity=notice.severity, markup=False)
 
     async def on_mount(self) -> None:
+        if self.is_web:  # in a browser tab (ollama-tui serve); the driver is known from here
+            keymap = browser_keymap(self.settings.keys)
+            self.set_keymap(keymap)
+            use_keymap(keymap)
         await self.chat.start()
         if self.settings.theme not in self.available_themes:
             self.notify(
