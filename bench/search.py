@@ -1,4 +1,4 @@
-"""Benchmark 7 — search: the full-text index with 1,000 and 10,000 saved conversations.
+"""Benchmark 8 — search: the full-text index with 1,000 and 10,000 saved conversations.
 
     .venv/bin/python bench/search.py [--quick] [--runs N]
 

@@ -120,3 +120,9 @@ def test_search(tmp_path: Path) -> None:
     assert size["hits"]["xylophone"] == 1 and size["hits"]["zzz"] == 0
     assert positive(size["query"]) and positive(size["sync_unchanged"])
     assert positive(document["update"]["one_more_message"])
+
+
+def test_summary_requests(tmp_path: Path) -> None:
+    figures = run_quick("summary_requests", tmp_path)["figures"]
+    assert figures["summary requests"] > 0 and figures["most rounds in one send"] == 1
+    assert figures["largest summary request"] <= figures["budget (num_ctx - reply reserve)"]
