@@ -7,15 +7,17 @@ import json
 import os
 import socket
 import ssl
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import aclosing
 from types import TracebackType
 from typing import Any, Self
 
 import httpx
 
+from ollama_tui.ollama.embeddings import embedding_vectors
 from ollama_tui.ollama.errors import (
     ModelNotFound,
+    NotAnEmbeddingModel,
     OllamaError,
     PullFailed,
     RequestRejected,
@@ -216,6 +218,12 @@ class OllamaClient:
             system=_text(data.get("system")) or "",
         )
 
+    async def embed(self, model: str, texts: Sequence[str]) -> list[list[float]]:
+        """One L2-normalised vector per text, in order, from one request (a batch)."""
+        body: dict[str, object] = {"model": model, "input": list(texts)}
+        data = await self._request("POST", "/api/embed", body=body, model=model)
+        return embedding_vectors(data, len(texts))
+
     async def version(self) -> str:
         """The server's version string, e.g. "0.32.15"."""
         data = await self._request("GET", "/api/version")
@@ -347,6 +355,8 @@ class OllamaClient:
         detail, from_json = _error_detail(response)
         if status == 404 and model is not None and from_json and "not found" in detail:
             return ModelNotFound(model, self.base_url)
+        if status == 501 and model is not None and "support embeddings" in detail:
+            return NotAnEmbeddingModel(model)
         if status == 503:
             return ServerBusy(detail)
         if status >= 500:
@@ -536,6 +546,8 @@ def _summary(item: object) -> ModelSummary | None:
         modified_at=_text(entry.get("modified_at")),
         context_length=_integer(details.get("context_length")),
         capabilities=_capabilities(entry.get("capabilities")),
+        digest=_text(entry.get("digest")),
+        embedding_length=_integer(details.get("embedding_length")),
     )
 
 
