@@ -29,6 +29,7 @@ from ollama_tui.chat.export import (
 )
 from ollama_tui.chat.store import ConversationStore, StoreError
 from ollama_tui.config import ConfigError, Settings, default_config_path, load_settings
+from ollama_tui.docs import commands as docs_commands
 from ollama_tui.sanitize import one_line
 
 if TYPE_CHECKING:
@@ -106,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="add a conversation from a JSON export (a new id if its id is taken)",
     )
     importing.add_argument("file", metavar="FILE", type=Path, help="a JSON export")
+    docs_commands.register(commands, [shared])
     return parser
 
 
@@ -135,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
         return export_conversation(settings, args.id, args.format, args.output)
     if args.command == "import":
         return import_conversation(settings, args.file)
+    if args.command == "docs":
+        return docs_commands.run(settings, args)
     app = make_app(settings)
     app.run()
     return app.return_code or 0

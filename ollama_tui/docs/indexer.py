@@ -1,0 +1,270 @@
+"""Indexing a collection: find its files, chunk the new and changed ones, embed, store.
+
+Each file's chunks and vectors are written in one transaction once all its batches are
+embedded, so a run stopped at any point — cancelled, the server gone, the process killed —
+leaves every file either as it was or fully indexed, and the next run carries on from there:
+files whose content hash is unchanged are skipped. A lock file keeps a second process from
+indexing the same collection at the same time. File reading and chunking run in a thread, so
+an app's event loop stays responsive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ollama_tui.docs.chunking import Chunk, chunk_document
+from ollama_tui.docs.errors import DocsError
+from ollama_tui.docs.sources import MAX_FILE_BYTES, Document, Unindexable, read_document, scan
+from ollama_tui.docs.store import DocumentStore, FileRecord
+from ollama_tui.ollama.errors import OllamaError
+
+if TYPE_CHECKING:
+    from ollama_tui.ollama.client import OllamaClient
+
+DEFAULT_EMBEDDING_MODEL = "nomic-embed-text"
+BATCH_SIZE = 32
+
+
+@dataclass(frozen=True)
+class IndexProgress:
+    """Where a run is: files and chunks done, bytes for the time left, the file at hand."""
+
+    files_done: int
+    files_total: int
+    chunks_done: int
+    bytes_done: int
+    bytes_total: int
+    elapsed: float
+    current: str
+
+    @property
+    def rate(self) -> float:
+        """Chunks embedded per second so far."""
+        return self.chunks_done / self.elapsed if self.elapsed > 0 else 0.0
+
+    @property
+    def seconds_left(self) -> float | None:
+        """Estimated from the bytes still to read; None until some are done."""
+        if self.bytes_done <= 0 or self.elapsed <= 0:
+            return None
+        return self.elapsed / self.bytes_done * max(self.bytes_total - self.bytes_done, 0)
+
+
+@dataclass
+class IndexReport:
+    """What a run did; `cancelled` runs keep what they finished."""
+
+    indexed: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    chunks: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    missing: list[str] = field(default_factory=list)
+    cancelled: bool = False
+    model_changed: bool = False
+    seconds: float = 0.0
+    embed_seconds: float = 0.0  # time spent waiting for the server's vectors
+
+
+async def installed_embedding_model(client: OllamaClient) -> str:
+    """The first installed model whose capabilities include embedding."""
+    try:
+        models = await client.list_models()
+    except OllamaError as error:
+        raise DocsError(error.message) from None
+    for model in models:
+        if "embedding" in model.capabilities:
+            return model.name
+    raise DocsError(
+        "no embedding model is installed; pull one with "
+        f"`ollama pull {DEFAULT_EMBEDDING_MODEL}` or name one with --model"
+    )
+
+
+async def embedding_model_identity(client: OllamaClient, model: str) -> tuple[str, int]:
+    """The model's digest and its vectors' dimensions; DocsError if it cannot embed."""
+    try:
+        models = await client.list_models()
+        wanted = _full_name(model)
+        match = next((m for m in models if _full_name(m.name) == wanted), None)
+        if match is None:
+            raise DocsError(
+                f"embedding model '{model}' is not installed; pull it with `ollama pull {model}`"
+            )
+        if match.capabilities and "embedding" not in match.capabilities:
+            raise DocsError(
+                f"'{model}' is not an embedding model; choose one whose capabilities include "
+                f"embedding, e.g. `ollama pull {DEFAULT_EMBEDDING_MODEL}`"
+            )
+        (probe,) = await client.embed(model, ["dimensions"])
+    except OllamaError as error:
+        raise DocsError(error.message) from None
+    return match.digest or "", len(probe)
+
+
+class Indexer:
+    """Brings one collection of a store up to date with its files (see the module docs)."""
+
+    def __init__(
+        self,
+        store: DocumentStore,
+        client: OllamaClient,
+        lock_folder: Path,
+        *,
+        batch_size: int = BATCH_SIZE,
+        max_bytes: int = MAX_FILE_BYTES,
+    ) -> None:
+        self.store = store
+        self.client = client
+        self.lock_folder = lock_folder
+        self.batch_size = batch_size
+        self.max_bytes = max_bytes
+
+    async def run(
+        self,
+        name: str,
+        *,
+        on_progress: Callable[[IndexProgress], None] | None = None,
+        cancel: asyncio.Event | None = None,
+    ) -> IndexReport:
+        """Index `name`; DocsError on a failure, after keeping every file finished so far."""
+        from ollama_tui.docs.locking import IndexLock
+
+        started = time.monotonic()
+        info = self.store.collection(name)
+        with IndexLock(self.lock_folder, name):
+            digest, dimensions = await embedding_model_identity(self.client, info.model)
+            report = IndexReport()
+            report.model_changed = self.store.set_model(name, info.model, digest, dimensions)
+            found = await asyncio.to_thread(
+                scan, [Path(root) for root in info.roots], max_bytes=self.max_bytes
+            )
+            report.skipped.update(found.skipped)
+            report.missing = [str(root) for root in found.missing]
+            known = self.store.files(name)
+            present = {str(path) for path, _ in found.files}
+            gone = [path for path in known if path not in present]
+            self.store.drop_files(name, gone)
+            report.removed = len(gone)
+            run = _Run(report, len(found.files), sum(_size(p) for p, _ in found.files), started)
+            for path, root in found.files:
+                if cancel is not None and cancel.is_set():
+                    report.cancelled = True
+                    break
+                shown = str(Path(root.name) / path.relative_to(root)) if path != root else root.name
+                await self._index_file(name, path, shown, known.get(str(path)), run, dimensions,
+                                       on_progress, cancel)  # fmt: skip
+                run.files_done += 1
+                run.bytes_done += _size(path)
+                if on_progress is not None:
+                    on_progress(run.progress(shown))
+            if not report.cancelled:
+                self.store.mark_indexed(name)
+        report.seconds = time.monotonic() - started
+        return report
+
+    async def _index_file(
+        self,
+        name: str,
+        path: Path,
+        shown: str,
+        record: FileRecord | None,
+        run: _Run,
+        dimensions: int,
+        on_progress: Callable[[IndexProgress], None] | None,
+        cancel: asyncio.Event | None,
+    ) -> None:
+        report = run.report
+        try:
+            document, chunks = await asyncio.to_thread(self._read, path)
+        except Unindexable as skipped:
+            report.skipped[skipped.reason] += 1
+            if record is not None:
+                self.store.drop_files(name, [str(path)])
+                report.removed += 1
+            return
+        if record is not None and record.sha256 == document.sha256:
+            report.unchanged += 1
+            return
+        vectors: list[list[float]] = []
+        for start in range(0, len(chunks), self.batch_size):
+            if cancel is not None and cancel.is_set():
+                report.cancelled = True
+                return
+            batch = [chunk.text for chunk in chunks[start : start + self.batch_size]]
+            vectors.extend(await self._embed(name, batch, dimensions, run))
+            run.chunks_done += len(batch)
+            if on_progress is not None:
+                on_progress(run.progress(shown))
+        self.store.replace_file(
+            name, str(path), shown, document.sha256, document.size, chunks, vectors
+        )
+        report.indexed += 1
+        report.chunks += len(chunks)
+
+    async def _embed(
+        self, name: str, batch: list[str], dimensions: int, run: _Run
+    ) -> list[list[float]]:
+        asked = time.monotonic()
+        try:
+            vectors = await self.client.embed(self.store.collection(name).model, batch)
+        except OllamaError as error:
+            raise DocsError(
+                f"{error.message} — indexing stopped after {run.files_done} of "
+                f"{run.files_total} files; run it again to resume"
+            ) from None
+        finally:
+            run.report.embed_seconds += time.monotonic() - asked
+        if vectors and len(vectors[0]) != dimensions:
+            raise DocsError(
+                f"the embedding model sent vectors of {len(vectors[0])} dimensions instead of "
+                f"{dimensions}; index the collection again, and check the model if this repeats"
+            )
+        return vectors
+
+    def _read(self, path: Path) -> tuple[Document, list[Chunk]]:
+        document = read_document(path, max_bytes=self.max_bytes)
+        chunks = chunk_document(document.text, document.kind, page_starts=document.page_starts)
+        return document, [chunk for chunk in chunks if chunk.text.strip()]
+
+
+class _Run:
+    """The counters of one run, for its progress reports."""
+
+    def __init__(self, report: IndexReport, files: int, size: int, started: float) -> None:
+        self.report = report
+        self.files_total = files
+        self.bytes_total = size
+        self.started = started
+        self.files_done = 0
+        self.chunks_done = 0
+        self.bytes_done = 0
+
+    def progress(self, current: str) -> IndexProgress:
+        return IndexProgress(
+            self.files_done,
+            self.files_total,
+            self.chunks_done,
+            self.bytes_done,
+            self.bytes_total,
+            time.monotonic() - self.started,
+            current,
+        )
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _full_name(name: str) -> str:
+    name = name.lower()
+    return name if ":" in name.rsplit("/", 1)[-1] else f"{name}:latest"
