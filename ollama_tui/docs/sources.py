@@ -133,8 +133,11 @@ def read_document(path: Path, *, max_bytes: int = MAX_FILE_BYTES) -> Document:
 def _pdf_text(data: bytes) -> tuple[str, tuple[int, ...]]:
     """The text of each page, joined, and the line each page starts on."""
     import io
+    import logging
 
     from pypdf import PdfReader
+
+    logging.getLogger("pypdf").setLevel(logging.ERROR)  # damaged files are counted, not logged
 
     try:
         reader = PdfReader(io.BytesIO(data))
