@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from ollama_tui.docs.chunking import Chunk, chunk_document, kind_of
@@ -52,7 +54,7 @@ def test_markdown_paragraphs_pack_up_to_the_limit_with_overlap_inside_a_section(
     assert all(len(c.text) <= 500 for c in chunks)
     long_section = [c for c in chunks if c.heading == "Long"]
     assert len(long_section) > 2
-    for before, after in zip(long_section, long_section[1:], strict=False):
+    for before, after in itertools.pairwise(long_section):
         assert after.start_line <= before.end_line  # the last lines are repeated
     assert chunks[-1].heading == "Next" and chunks[-1].text == "# Next\n\nShort."
     assert_lines_match(text, chunks)
