@@ -16,6 +16,9 @@ import pytest
         ("ollama_tui.chat.export", ("textual", "httpx")),
         ("ollama_tui.config", ("textual",)),
         ("ollama_tui.cli", ("textual",)),
+        ("ollama_tui.docs.indexer", ("textual",)),
+        ("ollama_tui.docs.retrieval", ("textual",)),
+        ("ollama_tui.docs.commands", ("textual", "httpx", "numpy")),
     ],
 )
 def test_module_does_not_import(module: str, forbidden: tuple[str, ...]) -> None:

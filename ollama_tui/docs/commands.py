@@ -34,18 +34,28 @@ def register(commands: Any, parents: list[argparse.ArgumentParser]) -> None:
         "docs", parents=parents, help="collections of files to chat with (add, index, search…)"
     )
     actions = docs.add_subparsers(dest="docs_command", metavar="ACTION", required=True)
-    add = actions.add_parser("add", help="create a collection, or add paths to one")
+    add = actions.add_parser(
+        "add", parents=parents, help="create a collection, or add paths to one"
+    )
     add.add_argument("name", metavar="NAME")
     add.add_argument("paths", metavar="PATH", nargs="+", type=Path, help="files or folders")
     add.add_argument("--model", metavar="MODEL", help="embedding model (default: an installed one)")
-    actions.add_parser("list", help="the collections with their files, chunks and model")
-    index = actions.add_parser("index", help="embed new and changed files (resumable)")
+    actions.add_parser(
+        "list", parents=parents, help="the collections with their files, chunks and model"
+    )
+    index = actions.add_parser(
+        "index", parents=parents, help="embed new and changed files (resumable)"
+    )
     index.add_argument("name", metavar="NAME")
-    search = actions.add_parser("search", help="the passages that best match a query")
+    search = actions.add_parser(
+        "search", parents=parents, help="the passages that best match a query"
+    )
     search.add_argument("name", metavar="NAME")
     search.add_argument("query", metavar="QUERY")
     search.add_argument("-n", "--limit", type=int, default=5, help="how many (default 5)")
-    remove = actions.add_parser("remove", help="delete a collection, or stop indexing a path")
+    remove = actions.add_parser(
+        "remove", parents=parents, help="delete a collection, or stop indexing a path"
+    )
     remove.add_argument("name", metavar="NAME")
     remove.add_argument("path", metavar="PATH", nargs="?", help="only this path")
 
