@@ -98,3 +98,14 @@ def test_memory(name: str, tmp_path: Path) -> None:
     for case in document["cases"]:
         assert not case["errors"], case["errors"]
         assert positive(case["open_mb"])
+
+
+def test_docs(tmp_path: Path) -> None:
+    document = run_quick("docs", tmp_path)
+    indexing = document["indexing"]
+    assert indexing["files"] == indexing["chunks"] / 2 == 20
+    assert positive(indexing["chunks_per_second"])
+    assert [case["chunks"] for case in document["queries"]] == [1000, 3000]
+    for case in document["queries"]:
+        assert positive(case["query"]) and positive(case["vector_scan"])
+        assert case["rss_loaded_mb"] >= case["rss_open_mb"] > 0
