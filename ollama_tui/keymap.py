@@ -74,6 +74,15 @@ COMMANDS: tuple[Command, ...] = (
         "escape",
         "in the models screen: stop the pull, close the pull prompt, or close the screen",
     ),
+    Command("collections.open", "f4", "document collections: add a path, index, remove"),
+    Command("collections.add", "a", "in the collections screen: add a path (NAME PATH)"),
+    Command("collections.index", "i", "in the collections screen: index the collection"),
+    Command("collections.remove", "d", "in the collections screen: remove the collection"),
+    Command(
+        "collections.close",
+        "escape",
+        "in the collections screen: stop the indexing, or close the screen",
+    ),
     Command("app.help", "f1", "this help"),
     Command("app.quit", "ctrl+q", "quit (a reply still arriving is saved as interrupted)"),
 )

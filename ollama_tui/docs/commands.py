@@ -17,6 +17,7 @@ from ollama_tui.config import Settings, active_host
 from ollama_tui.docs import missing_extra
 from ollama_tui.docs.errors import DocsError
 from ollama_tui.sanitize import one_line
+from ollama_tui.ui.formatting import human_bytes
 
 if TYPE_CHECKING:
     from ollama_tui.docs.indexer import IndexProgress, IndexReport
@@ -153,7 +154,7 @@ def _list(store: DocumentStore) -> int:
             if info.indexed_at
             else "never"
         )
-        print(f"{info.name}  {info.files}  {info.chunks}  {human_size(info.size)}  "
+        print(f"{info.name}  {info.files}  {info.chunks}  {human_bytes(info.size)}  "
               f"{one_line(info.model, 60)}  {indexed}")  # fmt: skip
         for root in info.roots:
             print(f"  {one_line(root, 300)}")
@@ -218,14 +219,6 @@ def describe_report(name: str, report: IndexReport) -> str:
     if report.cancelled:
         parts.append("stopped before the end — run it again to resume")
     return "; ".join(parts)
-
-
-def human_size(size: int) -> str:
-    """1.5 MB, 320 kB, 12 B."""
-    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if size >= scale:
-            return f"{size / scale:.1f} {unit}"
-    return f"{size} B"
 
 
 class ProgressPrinter:

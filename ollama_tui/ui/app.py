@@ -225,6 +225,9 @@ class OllamaTUI(App[None]):
         ),
         Binding(default_keys("model.pick"), "pick_model", "Model", id="model.pick"),
         Binding(default_keys("models.open"), "open_models", "Models", id="models.open"),
+        Binding(
+            default_keys("collections.open"), "open_collections", "Docs", id="collections.open"
+        ),
         Binding(default_keys("sidebar.toggle"), "toggle_sidebar", "Chats", id="sidebar.toggle"),
         Binding(
             default_keys("parameters.toggle"), "toggle_parameters", "Params", id="parameters.toggle"
@@ -1296,6 +1299,19 @@ class OllamaTUI(App[None]):
             return
         self.push_screen(ModelsScreen(self.client))
 
+    def action_open_collections(self) -> None:
+        from ollama_tui.docs import commands as docs
+        from ollama_tui.docs import missing_extra
+
+        if problem := missing_extra():
+            self.notify(problem, severity="warning")
+            return
+        from ollama_tui.ui.screens.collections import CollectionsScreen
+
+        if not isinstance(self.screen, CollectionsScreen):
+            store, locks = docs.database_path(self.settings), docs.lock_folder(self.settings)
+            self.push_screen(CollectionsScreen(store, locks, self.client))
+
     @on(ModelsScreen.ModelsChanged)
     async def _models_changed(self) -> None:
         await self._refresh_models()
@@ -1564,6 +1580,11 @@ class OllamaTUI(App[None]):
             "Models",
             "Installed and loaded models: details, pull, delete, unload (F3)",
             self.action_open_models,
+        )
+        yield SystemCommand(
+            "Document collections",
+            "Files to chat with: add a path, index, remove (F4)",
+            self.action_open_collections,
         )
         yield SystemCommand(
             "Switch host",
