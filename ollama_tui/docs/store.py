@@ -1,12 +1,12 @@
 """One SQLite file for every collection: its paths, files, chunks, full-text index and vectors.
 
-Vectors are float32 BLOBs in the same file and are searched exactly, by cosine similarity, with
-numpy over a matrix loaded once per collection and reloaded when the collection's `generation`
-(bumped by every write) changes. The vector extension sqlite-vec was the first choice, but it
-needs `enable_load_extension`, which many Python builds leave out of their sqlite3 module; an
-exact scan of 100,000 vectors of 768 dimensions takes a few milliseconds with numpy (see
-bench/docs.py), so nothing is lost in ranking and nothing depends on how Python was built.
-Keyword ranking is FTS5's BM25 over the chunks' text and headings.
+Vectors are float32 BLOBs in the same file, with their sign bits beside them; vectors.py says
+how a query uses both. The bits of a collection are held in memory, loaded again when its
+`generation` (bumped by every write) changes. The vector extension sqlite-vec was the first
+choice, but it needs `enable_load_extension`, which many Python builds leave out of their
+sqlite3 module; numpy does the same work in any Python, within the 50 ms target at 100,000
+chunks (bench/docs.py). Keyword ranking is FTS5's BM25 over the chunks' text and headings; each
+chunk also carries its collection as a token, so FTS5 itself keeps to one collection.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from ollama_tui.docs.chunking import Chunk
 from ollama_tui.docs.errors import DocsError
+from ollama_tui.docs.vectors import as_words, best, normalised, shortlist, sign_bits
 
 if TYPE_CHECKING:
     import numpy as np
@@ -33,58 +34,15 @@ _WORD = re.compile(r"\w+")
 # Left out of the keyword query: they match nearly every chunk, which costs BM25 time and
 # ranks nothing. A query made only of them keeps them.
 STOP_WORDS = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "but",
-        "by",
-        "can",
-        "do",
-        "does",
-        "for",
-        "from",
-        "how",
-        "i",
-        "if",
-        "in",
-        "into",
-        "is",
-        "it",
-        "its",
-        "me",
-        "my",
-        "not",
-        "of",
-        "on",
-        "or",
-        "so",
-        "that",
-        "the",
-        "their",
-        "then",
-        "there",
-        "these",
-        "this",
-        "to",
-        "was",
-        "we",
-        "what",
-        "when",
-        "where",
-        "which",
-        "who",
-        "why",
-        "will",
-        "with",
-        "you",
-        "your",
-    ]
-)
+    ("a", "an", "and", "are", "as", "at", "be", "but", "by", "can", "do", "does", "for", "from",
+     "how", "i", "if", "in", "into", "is", "it", "its", "me", "my", "not", "of", "on", "or", "so",
+     "that", "the", "their", "then", "there", "these", "this", "to", "was", "we", "what", "when",
+     "where", "which", "who", "why", "will", "with", "you", "your")
+)  # fmt: skip
+COMMON_SHARE, COMMON_FLOOR = 0.05, 2000
+"""A word in more chunks than this share (and this floor) is left out of the keyword ranking:
+it says little about which chunk answers, and BM25's cost grows with every chunk it matches.
+A query of only such words is ranked by its vector alone."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS collections (
@@ -120,24 +78,29 @@ CREATE TABLE IF NOT EXISTS chunks (
     start_line INTEGER NOT NULL,
     end_line INTEGER NOT NULL,
     heading TEXT NOT NULL,
-    text TEXT NOT NULL
+    text TEXT NOT NULL,
+    scope TEXT NOT NULL  -- 'c' || collection_id: the collection as a full-text token
 );
 CREATE INDEX IF NOT EXISTS chunks_by_file ON chunks(file_id);
 CREATE TABLE IF NOT EXISTS vectors (
     chunk_id INTEGER PRIMARY KEY REFERENCES chunks(id) ON DELETE CASCADE,
     collection_id INTEGER NOT NULL,
+    bits BLOB NOT NULL,  -- before the vector, so a scan of the bits reads no overflow pages
     embedding BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS vectors_by_collection ON vectors(collection_id, chunk_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
-    text, heading, content='chunks', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
+    text, heading, scope, content='chunks', content_rowid='id',
+    tokenize='unicode61 remove_diacritics 2'
 );
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_vocabulary USING fts5vocab(chunks_fts, 'row');
 CREATE TRIGGER IF NOT EXISTS chunks_added AFTER INSERT ON chunks BEGIN
-    INSERT INTO chunks_fts(rowid, text, heading) VALUES (new.id, new.text, new.heading);
+    INSERT INTO chunks_fts(rowid, text, heading, scope)
+    VALUES (new.id, new.text, new.heading, new.scope);
 END;
 CREATE TRIGGER IF NOT EXISTS chunks_removed AFTER DELETE ON chunks BEGIN
-    INSERT INTO chunks_fts(chunks_fts, rowid, text, heading)
-    VALUES ('delete', old.id, old.text, old.heading);
+    INSERT INTO chunks_fts(chunks_fts, rowid, text, heading, scope)
+    VALUES ('delete', old.id, old.text, old.heading, old.scope);
 END;
 """
 
@@ -197,7 +160,7 @@ class DocumentStore:
             self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         except sqlite3.DatabaseError as error:
             raise DocsError(f"cannot open the documents database {path}: {error}") from None
-        self._matrices: dict[int, tuple[int, np.ndarray, np.ndarray]] = {}
+        self._codes_cache: dict[int, tuple[int, np.ndarray, np.ndarray]] = {}
 
     def close(self) -> None:
         """Close the database connection."""
@@ -236,7 +199,7 @@ class DocumentStore:
         with self._transaction():
             self._db.execute("DELETE FROM chunks WHERE collection_id = ?", (collection_id,))
             self._db.execute("DELETE FROM collections WHERE id = ?", (collection_id,))
-        self._matrices.pop(collection_id, None)
+        self._codes_cache.pop(collection_id, None)
 
     def collections(self) -> list[CollectionInfo]:
         """Every collection, by name."""
@@ -315,7 +278,8 @@ class DocumentStore:
     ) -> None:
         """Store a file's chunks and vectors in place of its old ones, all or nothing."""
         np = _numpy()
-        matrix = _normalised(np.asarray(vectors, dtype=np.float32)) if chunks else []
+        matrix = normalised(np.asarray(vectors, dtype=np.float32)) if chunks else []
+        codes = sign_bits(matrix) if chunks else []
         collection_id = self._id(name)
         with self._transaction():
             self._db.execute(
@@ -326,16 +290,17 @@ class DocumentStore:
                 "indexed_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (collection_id, path, shown, sha256, size, len(chunks), time.time()),
             ).lastrowid
-            for chunk, vector in zip(chunks, matrix, strict=True):
+            for chunk, vector, code in zip(chunks, matrix, codes, strict=True):
                 chunk_id = self._db.execute(
                     "INSERT INTO chunks(file_id, collection_id, start_line, end_line, heading, "
-                    "text) VALUES (?, ?, ?, ?, ?, ?)",
+                    "text, scope) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (file_id, collection_id, chunk.start_line, chunk.end_line, chunk.heading,
-                     chunk.text),
+                     chunk.text, f"c{collection_id}"),
                 ).lastrowid  # fmt: skip
                 self._db.execute(
-                    "INSERT INTO vectors(chunk_id, collection_id, embedding) VALUES (?, ?, ?)",
-                    (chunk_id, collection_id, vector.astype("<f4").tobytes()),
+                    "INSERT INTO vectors(chunk_id, collection_id, bits, embedding) "
+                    "VALUES (?, ?, ?, ?)",
+                    (chunk_id, collection_id, code.tobytes(), vector.astype("<f4").tobytes()),
                 )
             self._bump(collection_id)
 
@@ -354,35 +319,59 @@ class DocumentStore:
     def nearest(self, name: str, query: Sequence[float], limit: int) -> list[tuple[int, float]]:
         """The `limit` chunks whose vectors are most similar to `query`: (id, cosine)."""
         np = _numpy()
-        ids, matrix = self._matrix(name)
+        ids, codes, dimensions = self._codes(name)
         if not len(ids):
             return []
-        vector = _normalised(np.asarray(query, dtype=np.float32).reshape(1, -1))[0]
-        if vector.shape[0] != matrix.shape[1]:
+        vector = normalised(np.asarray(query, dtype=np.float32).reshape(1, -1))[0]
+        if vector.shape[0] != dimensions:
             raise DocsError(
                 f"the query vector has {vector.shape[0]} dimensions and the collection "
-                f"{matrix.shape[1]}; index the collection again"
+                f"{dimensions}; index the collection again"
             )
-        scores = matrix @ vector
-        count = min(limit, len(ids))
-        best = np.argpartition(-scores, count - 1)[:count]
-        best = best[np.argsort(-scores[best])]
-        return [(int(ids[i]), float(scores[i])) for i in best]
+        candidates = [int(ids[i]) for i in shortlist(codes, vector, limit)]
+        found: list[tuple[int, bytes]] = []
+        for start in range(0, len(candidates), 500):
+            part = candidates[start : start + 500]
+            found += self._db.execute(
+                "SELECT chunk_id, embedding FROM vectors "
+                f"WHERE chunk_id IN ({','.join('?' * len(part))})",
+                part,
+            ).fetchall()
+        if not found:
+            return []
+        matrix = np.frombuffer(b"".join(blob for _, blob in found), dtype="<f4")
+        scores = matrix.reshape(len(found), dimensions) @ vector
+        return [(found[i][0], float(scores[i])) for i in best(scores, limit)]
 
     def keyword(self, name: str, query: str, limit: int) -> list[tuple[int, float]]:
         """The `limit` chunks that best match the query's words by BM25: (id, bm25)."""
-        words = dict.fromkeys(_WORD.findall(query.lower()))
-        words = {word: None for word in words if word not in STOP_WORDS} or words
+        words = list(dict.fromkeys(_WORD.findall(query.lower())))
+        words = [word for word in words if word not in STOP_WORDS] or words
         if not words:
             return []
-        expression = " OR ".join(f'"{word}"' for word in words)
+        collection_id = self._id(name)
+        telling = self._telling(words)
+        if not telling:
+            return []
+        expression = " OR ".join(f'"{word}"' for word in telling)
         rows = self._db.execute(
-            "SELECT chunks_fts.rowid, bm25(chunks_fts) AS score FROM chunks_fts "
-            "JOIN chunks ON chunks.id = chunks_fts.rowid "
-            "WHERE chunks_fts MATCH ? AND chunks.collection_id = ? ORDER BY score LIMIT ?",
-            (expression, self._id(name), limit),
+            "SELECT rowid, bm25(chunks_fts, 1.0, 2.0, 0.0) AS score FROM chunks_fts "
+            "WHERE chunks_fts MATCH ? ORDER BY score LIMIT ?",
+            (f'scope : "c{collection_id}" AND ({expression})', limit),
         )
         return [(row[0], row[1]) for row in rows]
+
+    def _telling(self, words: list[str]) -> list[str]:
+        """The words that are not common (see COMMON_SHARE)."""
+        (total,) = self._db.execute("SELECT count(*) FROM vectors").fetchone()
+        marks = ",".join("?" * len(words))
+        counts = dict(
+            self._db.execute(
+                f"SELECT term, doc FROM chunks_vocabulary WHERE term IN ({marks})", words
+            ).fetchall()
+        )
+        limit = max(COMMON_SHARE * total, COMMON_FLOOR)
+        return [word for word in words if counts.get(word, 0) <= limit]
 
     def chunks(self, ids: Sequence[int]) -> dict[int, StoredChunk]:
         """The chunks with these ids, with the file each came from."""
@@ -410,32 +399,27 @@ class DocumentStore:
     def _transaction(self) -> _Transaction:
         return _Transaction(self._db, "BEGIN IMMEDIATE")
 
-    def _matrix(self, name: str) -> tuple[np.ndarray, np.ndarray]:
-        """The collection's chunk ids and vectors, loaded again only after a write."""
+    def _codes(self, name: str) -> tuple[np.ndarray, np.ndarray, int]:
+        """The collection's chunk ids, sign bits and dimensions, read again after a write."""
         np = _numpy()
         collection_id, generation, dimensions = self._db.execute(
             "SELECT id, generation, dimensions FROM collections WHERE name = ?", (name,)
-        ).fetchone() or (None, None, None)
+        ).fetchone() or (None, None, 0)
         if collection_id is None:
             raise DocsError(f"no collection named '{name[:64]}'; see `ollama-tui docs list`")
-        cached = self._matrices.get(collection_id)
+        cached = self._codes_cache.get(collection_id)
         if cached is not None and cached[0] == generation:
-            return cached[1], cached[2]
-        with _Transaction(self._db, "BEGIN"):  # one snapshot for the count and the rows
-            (count,) = self._db.execute(
-                "SELECT count(*) FROM vectors WHERE collection_id = ?", (collection_id,)
-            ).fetchone()
-            ids = np.empty(count, dtype=np.int64)
-            matrix = np.empty((count, max(dimensions, 1)), dtype=np.float32)
-            rows = self._db.execute(
-                "SELECT chunk_id, embedding FROM vectors WHERE collection_id = ? ORDER BY chunk_id",
-                (collection_id,),
-            )
-            for index, (chunk_id, blob) in enumerate(rows):
-                ids[index] = chunk_id
-                matrix[index] = np.frombuffer(blob, dtype="<f4")
-        self._matrices[collection_id] = (generation, ids, matrix)
-        return ids, matrix
+            return cached[1], cached[2], dimensions
+        rows = self._db.execute(
+            "SELECT chunk_id, bits FROM vectors WHERE collection_id = ? ORDER BY chunk_id",
+            (collection_id,),
+        ).fetchall()
+        width = (dimensions + 7) // 8
+        ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+        bits = np.frombuffer(b"".join(row[1] for row in rows), dtype=np.uint8)
+        codes = as_words(bits.reshape(len(rows), width))
+        self._codes_cache[collection_id] = (generation, ids, codes)
+        return ids, codes, dimensions
 
 
 class _Transaction:
@@ -450,12 +434,6 @@ class _Transaction:
 
     def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
         self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
-
-
-def _normalised(matrix: np.ndarray) -> np.ndarray:
-    np = _numpy()
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    return matrix / np.where(norms == 0, 1, norms)
 
 
 def _numpy() -> ModuleType:
