@@ -16,6 +16,7 @@ from typing import Any
 
 from ollama_tui.chat.migrations import SCHEMA_VERSION, FormatError, migrate
 from ollama_tui.chat.options import Options
+from ollama_tui.chat.sources import Source, sources_from
 from ollama_tui.sanitize import sanitize
 
 TITLE_LIMIT = 60
@@ -92,6 +93,8 @@ class Message:
     """Where this message stands among its versions; None = after all of them (the newest)."""
     following: list[Message] = field(default_factory=list)
     """On a version not shown: the messages that came after it, i.e. the rest of its branch."""
+    sources: list[Source] = field(default_factory=list)
+    """On a reply: the document passages sent with the request that produced it."""
     id: str = field(default_factory=new_id)
     created_at: str = field(default_factory=now_iso)
 
@@ -124,6 +127,8 @@ class Message:
             data["stats"] = dict(self.stats)
         if self.version_index is not None:
             data["version_index"] = self.version_index
+        if self.sources:
+            data["sources"] = [source.to_dict() for source in self.sources]
         return data
 
     def to_json(self) -> str:
@@ -159,6 +164,7 @@ class Message:
             self.done_reason,
             tuple(self.stats.items()) if self.stats else (),
             self.version_index,
+            tuple(self.sources),
             tuple([version._json_key() for version in self.versions]) if self.versions else (),
             tuple([message._json_key() for message in self.following]) if self.following else (),
         )
@@ -185,6 +191,7 @@ class Message:
                 versions=[cls.from_dict(item) for item in data.get("versions", [])],
                 version_index=_version_index_from(data.get("version_index")),
                 following=[cls.from_dict(item) for item in data.get("following", [])],
+                sources=sources_from(data.get("sources")),
             )
         except (KeyError, ValueError, TypeError, AttributeError) as error:
             raise FormatError(f"bad message: {error}") from error
@@ -298,6 +305,13 @@ def _memory_from(value: Any) -> MemoryStrategy:
         return MemoryStrategy.SUMMARY
 
 
+def _collections_from(value: Any) -> list[str]:
+    """Saved collection names; anything that is not a list of names reads as none."""
+    if not isinstance(value, list):
+        return []
+    return [sanitize(item) for item in value if isinstance(item, str) and item]
+
+
 def _summary_from(value: Any) -> Summary | None:
     """A saved summary; a damaged one is dropped (it can be made again from the messages)."""
     if value is None:
@@ -328,6 +342,8 @@ class Conversation:
     """Name of the server the conversation last talked to ("" before the first reply)."""
     pinned: bool = False
     keep_alive: str = ""
+    collections: list[str] = field(default_factory=list)
+    """Names of the document collections searched for each message (none: no retrieval)."""
     """How long Ollama keeps the model loaded after a reply: seconds ("300", "-1" = forever) or
     a Go duration ("10m", "1h30m"); "" = the server's default."""
 
@@ -531,6 +547,8 @@ class Conversation:
             data["pinned"] = True
         if self.keep_alive:
             data["keep_alive"] = self.keep_alive
+        if self.collections:
+            data["collections"] = list(self.collections)
         return data
 
     def to_json(self) -> str:
@@ -576,6 +594,7 @@ class Conversation:
                 pinned=data.get("pinned") is True,
                 keep_alive=str(data.get("keep_alive") or ""),
                 summary=_summary_from(data.get("summary")),
+                collections=_collections_from(data.get("collections")),
             )
         except (KeyError, TypeError, AttributeError) as error:
             raise FormatError(f"bad conversation: {error}") from error

@@ -13,9 +13,9 @@ cannot be closed early by the text inside it.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ollama_tui.chat.sources import Source
 from ollama_tui.docs.errors import DocsError
 from ollama_tui.docs.store import DocumentStore
 from ollama_tui.ollama.errors import OllamaError
@@ -36,36 +36,6 @@ BLOCK_INTRO = (
 )
 
 
-@dataclass(frozen=True)
-class Passage:
-    """A retrieved chunk with where it came from and how well it ranked (0–1)."""
-
-    collection: str
-    source: str
-    start_line: int
-    end_line: int
-    heading: str
-    text: str
-    score: float
-
-    @property
-    def location(self) -> str:
-        """`notes/setup.md:12–40`."""
-        return f"{self.source}:{self.start_line}–{self.end_line}"
-
-    def to_dict(self) -> dict[str, object]:
-        """The form saved with a reply (its sources)."""
-        return {
-            "collection": self.collection,
-            "source": self.source,
-            "start_line": self.start_line,
-            "end_line": self.end_line,
-            "heading": self.heading,
-            "text": self.text,
-            "score": round(self.score, 4),
-        }
-
-
 def fuse(*rankings: Sequence[int], k: int = RRF_K) -> dict[int, float]:
     """Reciprocal rank fusion of id rankings (best first), scaled so 1.0 is first in all."""
     scores: dict[int, float] = {}
@@ -83,9 +53,9 @@ async def retrieve(
     query: str,
     *,
     limit: int = DEFAULT_PASSAGES,
-) -> list[Passage]:
+) -> list[Source]:
     """The `limit` best passages for `query` across the collections `names`."""
-    passages: list[Passage] = []
+    passages: list[Source] = []
     for name in names:
         info = store.collection(name)
         if not info.chunks or not query.strip():
@@ -102,7 +72,7 @@ async def retrieve(
             store.chunks(best).items(), key=lambda item: -scores[item[0]]
         ):
             passages.append(
-                Passage(
+                Source(
                     name,
                     chunk.shown,
                     chunk.start_line,
@@ -116,7 +86,7 @@ async def retrieve(
     return passages[:limit]
 
 
-def reference_block(passages: Sequence[Passage]) -> str:
+def reference_block(passages: Sequence[Source]) -> str:
     """The message that carries passages to the model (see the module docs); "" for none."""
     if not passages:
         return ""
@@ -129,10 +99,10 @@ def reference_block(passages: Sequence[Passage]) -> str:
 
 
 def fit_passages(
-    passages: Sequence[Passage], room: int, count_tokens: Callable[[str], int]
-) -> list[Passage]:
+    passages: Sequence[Source], room: int, count_tokens: Callable[[str], int]
+) -> list[Source]:
     """The best passages, in rank order, whose reference block costs at most `room` tokens."""
-    chosen: list[Passage] = []
+    chosen: list[Source] = []
     for passage in passages:
         if count_tokens(reference_block([*chosen, passage])) > room:
             break

@@ -8,10 +8,10 @@ import pytest
 
 from ollama_tui.chat.context import TokenEstimator, plan_request
 from ollama_tui.chat.conversation import Conversation, MemoryStrategy, MessageState
+from ollama_tui.chat.sources import Source
 from ollama_tui.docs.errors import DocsError
 from ollama_tui.docs.indexer import Indexer
 from ollama_tui.docs.retrieval import (
-    Passage,
     fit_passages,
     fuse,
     reference_block,
@@ -94,8 +94,8 @@ def test_reciprocal_rank_fusion_prefers_agreement() -> None:
     assert fuse([7], [7])[7] == pytest.approx(1.0)
 
 
-def passage(text: str, source: str = "notes/a.md") -> Passage:
-    return Passage("notes", source, 1, 3, "Heading", text, 0.8)
+def passage(text: str, source: str = "notes/a.md") -> Source:
+    return Source("notes", source, 1, 3, "Heading", text, 0.8)
 
 
 def test_the_reference_block_is_fenced_labelled_and_inert() -> None:
