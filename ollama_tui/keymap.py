@@ -54,6 +54,11 @@ COMMANDS: tuple[Command, ...] = (
     Command("message.newer_version", "right,l", "in the messages: the version after this one"),
     Command("message.copy", "c,y", "in the messages: copy the message"),
     Command("message.copy_code", "b", "in the messages: copy a code block (again: the next)"),
+    Command(
+        "message.sources",
+        "s",
+        "in the messages: the reply's sources; Enter on one shows the passage",
+    ),
     Command("message.edit", "e", "in the messages: edit your message and resend (branches)"),
     Command(
         "message.regenerate",

@@ -72,13 +72,13 @@ async def retrieve(
             store.chunks(best).items(), key=lambda item: -scores[item[0]]
         ):
             passages.append(
-                Source(
+                Source(  # file text enters here: without terminal controls from now on
                     name,
-                    chunk.shown,
+                    sanitize(chunk.shown),
                     chunk.start_line,
                     chunk.end_line,
-                    chunk.heading,
-                    chunk.text,
+                    sanitize(chunk.heading),
+                    sanitize(chunk.text),
                     scores[chunk_id],
                 )
             )

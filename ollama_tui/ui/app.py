@@ -57,6 +57,11 @@ from ollama_tui.config import (
     all_hosts,
     save_preferences,
 )
+from ollama_tui.docs import missing_extra
+from ollama_tui.docs.commands import database_path, lock_folder
+from ollama_tui.docs.errors import DocsError
+from ollama_tui.docs.reference import ConversationDocuments
+from ollama_tui.docs.retrieval import reference_room
 from ollama_tui.keymap import COMMANDS, default_keys
 from ollama_tui.ollama import (
     ChatDone,
@@ -78,6 +83,7 @@ from ollama_tui.ui.screens.confirm import ConfirmScreen
 from ollama_tui.ui.screens.edit_message import EditMessageScreen
 from ollama_tui.ui.screens.help import HelpScreen
 from ollama_tui.ui.screens.models import ModelsScreen
+from ollama_tui.ui.screens.passage import PassageScreen
 from ollama_tui.ui.screens.picker import Choice, PickerScreen, model_choices
 from ollama_tui.ui.screens.search import SearchScreen
 from ollama_tui.ui.screens.summary import SummaryScreen
@@ -129,6 +135,8 @@ class LiveReply:
     worker: Worker[None] | None = None
     plan: ContextPlan | None = None
     """What the request carried, to calibrate token estimates against the server's count."""
+    reference: str = ""
+    """The block of document passages sent with the request ("" when none)."""
     redraw: bool = False
     """Set when a merge brought in messages from elsewhere: show them once the reply ends."""
 
@@ -264,6 +272,7 @@ class OllamaTUI(App[None]):
         self.settings = settings
         self.store = ConversationStore(settings.data_dir)
         self.search_index = SearchIndex(settings.data_dir)
+        self.documents = ConversationDocuments(database_path(settings))
         self.host = active_host(settings)
         """The server new replies go to; each conversation remembers the one it used."""
         self._clients: dict[str, OllamaClient] = {}
@@ -372,6 +381,7 @@ class OllamaTUI(App[None]):
         self._first_frame.set()
         self._watch_connection()
         self._sync_search_index()
+        self._offer_collections()
 
     async def on_unmount(self) -> None:
         if self._restore_collector is not None:
@@ -383,6 +393,7 @@ class OllamaTUI(App[None]):
             self._save(live.conversation)
         self.store.flush_index()
         self.search_index.close()
+        self.documents.forget()
         for client in self._clients.values():
             await client.aclose()
 
@@ -842,6 +853,7 @@ class OllamaTUI(App[None]):
         assert live.client is not None
         model = reply.model or conversation.model
         details = await self._details_of(model)
+        live.reference = await self._reference(live)
         plan = live.plan = await self._fit_history(live)
         if not plan.fits:
             self.notify(
@@ -883,6 +895,7 @@ class OllamaTUI(App[None]):
         *,
         strategy: MemoryStrategy | None = None,
         draft: str = "",
+        reference: str = "",
     ) -> ContextPlan:
         """What the next request would carry, fitted to the model's context window."""
         num_ctx = effective_num_ctx(
@@ -900,7 +913,36 @@ class OllamaTUI(App[None]):
             estimator_for_model=self.calibration.estimator,
             strategy=strategy,
             draft=draft,
+            reference=reference,
         )
+
+    async def _reference(self, live: LiveReply) -> str:
+        """Search the conversation's collections for the latest message; the passages that fit
+        become the reply's sources and the block sent with the request."""
+        conversation, reply = live.conversation, live.message
+        latest = next((m for m in reversed(conversation.history_messages())
+                       if m.role is Role.USER), None)  # fmt: skip
+        if not conversation.collections or latest is None or live.client is None:
+            return ""
+        estimator = self.calibration.estimator(conversation.model)
+        fixed = [
+            {"role": "system", "content": conversation.system_prompt},
+            {"role": "user", "content": latest.content},
+        ]
+        room = reference_room(self._plan(conversation).budget, estimator.request_tokens(fixed))
+        self._note(live, "searching your documents…")
+        try:
+            block, reply.sources = await self.documents.reference(
+                live.client, conversation.collections, latest.content, room,
+                estimator.message_tokens,
+            )  # fmt: skip
+        except DocsError as error:
+            self.notify(f"Documents not searched: {error.message}", severity="warning",
+                        markup=False)  # fmt: skip
+            return ""
+        finally:
+            self._note(live, "")
+        return block
 
     async def _fit_history(self, live: LiveReply) -> ContextPlan:
         """Plan the request; under summary memory, fold older turns into the summary first.
@@ -910,7 +952,7 @@ class OllamaTUI(App[None]):
         """
         conversation = live.conversation
         assert live.client is not None
-        plan = self._plan(conversation)
+        plan = self._plan(conversation, reference=live.reference)
         for _ in range(MAX_SUMMARY_ROUNDS):
             if not plan.needs_summary:
                 return plan
@@ -929,11 +971,13 @@ class OllamaTUI(App[None]):
                     severity="warning",
                     markup=False,
                 )
-                return self._plan(conversation, strategy=MemoryStrategy.WINDOW)
+                return self._plan(
+                    conversation, strategy=MemoryStrategy.WINDOW, reference=live.reference
+                )
             finally:
                 self._note(live, "")
             self._save(conversation)
-            plan = self._plan(conversation)
+            plan = self._plan(conversation, reference=live.reference)
         if not plan.needs_summary:
             return plan
         self.notify(
@@ -941,7 +985,7 @@ class OllamaTUI(App[None]):
             "sending the latest turns that fit instead.",
             severity="warning",
         )
-        return self._plan(conversation, strategy=MemoryStrategy.WINDOW)
+        return self._plan(conversation, strategy=MemoryStrategy.WINDOW, reference=live.reference)
 
     async def _details_of(self, model: str) -> ModelDetails | None:
         """The model's /api/show facts (context size, capabilities), fetched once per model."""
@@ -1300,17 +1344,16 @@ class OllamaTUI(App[None]):
         self.push_screen(ModelsScreen(self.client))
 
     def action_open_collections(self) -> None:
-        from ollama_tui.docs import commands as docs
-        from ollama_tui.docs import missing_extra
-
         if problem := missing_extra():
             self.notify(problem, severity="warning")
             return
         from ollama_tui.ui.screens.collections import CollectionsScreen
 
         if not isinstance(self.screen, CollectionsScreen):
-            store, locks = docs.database_path(self.settings), docs.lock_folder(self.settings)
-            self.push_screen(CollectionsScreen(store, locks, self.client))
+            self.documents.forget()
+            screen = CollectionsScreen(database_path(self.settings), lock_folder(self.settings),
+                                       self.client)  # fmt: skip
+            self.push_screen(screen, lambda _: self._offer_collections())
 
     @on(ModelsScreen.ModelsChanged)
     async def _models_changed(self) -> None:
@@ -1448,6 +1491,38 @@ class OllamaTUI(App[None]):
         self.conversation.think = event.think
         if self.conversation.messages:
             self._save(self.conversation)
+
+    @on(ParameterPanel.CollectionsChanged)
+    def _collections_chosen(self, event: ParameterPanel.CollectionsChanged) -> None:
+        self.conversation.collections = event.collections
+        if self.conversation.messages:
+            self._save(self.conversation)
+
+    def _offer_collections(self) -> None:
+        """List the document collections in the parameter panel (after they may have changed)."""
+        self.documents.forget()
+        try:
+            self.parameters.set_collections(self.documents.names())
+        except DocsError as error:
+            self.notify(error.message, severity="warning", markup=False)
+
+    @on(MessageList.SourcesRequested)
+    def _sources_requested(self, event: MessageList.SourcesRequested) -> None:
+        sources = event.message.sources
+        if len(sources) == 1:
+            self.push_screen(PassageScreen(sources[0]))
+            return
+        choices = [
+            Choice(str(number), inert(f"[{number + 1}] {source.location}  {source.score:.2f}"),
+                   f"{source.location} {source.heading}")
+            for number, source in enumerate(sources)
+        ]  # fmt: skip
+
+        def show(choice: str | None) -> None:
+            if choice is not None:
+                self.push_screen(PassageScreen(sources[int(choice)]))
+
+        self.push_screen(PickerScreen("Sources", choices, hint="type part of a file name"), show)
 
     @on(ParameterPanel.MemoryChanged)
     def _memory_chosen(self, event: ParameterPanel.MemoryChanged) -> None:
