@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, ProgressBar, Static
 
 from ollama_tui.docs.store import DocumentStore
+from ollama_tui.ui.app import OllamaTUI
 from ollama_tui.ui.screens.collections import CollectionsScreen
 from ollama_tui.ui.screens.confirm import ConfirmScreen
 from tests.docs.corpus import write_corpus
@@ -20,6 +22,14 @@ def status(screen: CollectionsScreen) -> str:
     return str(screen.query_one("#index-status", Static).render())
 
 
+async def open_collections(pilot: Pilot[None], app: OllamaTUI) -> CollectionsScreen:
+    """Press F4 and wait for the collections screen."""
+    await pilot.press("f4")
+    await wait_until(pilot, lambda: isinstance(app.screen, CollectionsScreen))
+    assert isinstance(app.screen, CollectionsScreen)
+    return app.screen
+
+
 def rows(table: DataTable[object]) -> list[str]:
     return [str(row.value) for row in table.rows]
 
@@ -30,10 +40,7 @@ async def test_add_index_see_files_and_remove(
     root = write_corpus(tmp_path / "notes")
     app = build_app(fake_ollama.url)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("f4")
-        await wait_until(pilot, lambda: isinstance(app.screen, CollectionsScreen))
-        screen = app.screen
-        assert isinstance(screen, CollectionsScreen)
+        screen = await open_collections(pilot, app)
         assert "No collections yet" in status(screen)
 
         await pilot.press("a")
@@ -76,10 +83,7 @@ async def test_indexing_is_cancelled_with_escape_and_keeps_finished_files(
     fake_ollama.embed_delay = 0.05
     app = build_app(fake_ollama.url)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("f4")
-        await wait_until(pilot, lambda: isinstance(app.screen, CollectionsScreen))
-        screen = app.screen
-        assert isinstance(screen, CollectionsScreen)
+        screen = await open_collections(pilot, app)
         await pilot.press("i")
         await wait_until(
             pilot, lambda: "/30 files" in status(screen) and "chunks/s" in status(screen)
@@ -102,10 +106,7 @@ async def test_a_path_that_does_not_exist_and_no_embedding_model(
     fake_ollama.models = [m for m in fake_ollama.models if "embedding" not in m.capabilities]
     app = build_app(fake_ollama.url)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("f4")
-        await wait_until(pilot, lambda: isinstance(app.screen, CollectionsScreen))
-        screen = app.screen
-        assert isinstance(screen, CollectionsScreen)
+        screen = await open_collections(pilot, app)
         await pilot.press("a")
         screen.query_one("#add-path", Input).value = f"notes {tmp_path / 'nowhere'}"
         await pilot.press("enter")

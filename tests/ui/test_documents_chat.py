@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from textual.pilot import Pilot
 from textual.widgets import SelectionList, Static
 
 from ollama_tui.chat.store import ConversationStore
@@ -11,6 +12,7 @@ from ollama_tui.docs.indexer import Indexer
 from ollama_tui.docs.retrieval import BLOCK_TAG
 from ollama_tui.docs.store import DocumentStore
 from ollama_tui.ollama.client import OllamaClient
+from ollama_tui.ui.app import OllamaTUI
 from ollama_tui.ui.screens.passage import PassageScreen
 from ollama_tui.ui.screens.picker import PickerScreen
 from tests.docs.corpus import CORPUS, write_corpus
@@ -28,6 +30,15 @@ async def index_notes(server: FakeOllama, data_dir: Path, root: Path) -> None:
     store.close()
 
 
+async def tick_notes(pilot: Pilot[None], app: OllamaTUI) -> None:
+    """Once connected, tick the collection "notes" in the parameter panel."""
+    await connected(pilot, app)
+    selection = app.parameters.query_one("#collections-select", SelectionList)
+    await wait_until(pilot, lambda: selection.option_count == 1)
+    selection.select("notes")
+    await wait_until(pilot, lambda: app.conversation.collections == ["notes"])
+
+
 async def test_passages_are_sent_shown_under_the_reply_and_saved(
     fake_ollama: FakeOllama, build_app: MakeApp, data_dir: Path, tmp_path: Path
 ) -> None:
@@ -36,11 +47,7 @@ async def test_passages_are_sent_shown_under_the_reply_and_saved(
     await index_notes(fake_ollama, data_dir, write_corpus(tmp_path / "notes", files))
     app = build_app(fake_ollama.url)
     async with app.run_test(size=SIZE) as pilot:
-        await connected(pilot, app)
-        selection = app.parameters.query_one("#collections-select", SelectionList)
-        await wait_until(pilot, lambda: selection.option_count == 1)
-        selection.select("notes")
-        await wait_until(pilot, lambda: app.conversation.collections == ["notes"])
+        await tick_notes(pilot, app)
 
         await send(pilot, app, "How do I bake sourdough bread?")
         await settle(pilot, app)
@@ -86,10 +93,7 @@ async def test_a_search_failure_sends_the_message_without_passages(
     await index_notes(fake_ollama, data_dir, write_corpus(tmp_path / "notes"))
     app = build_app(fake_ollama.url)
     async with app.run_test(size=SIZE) as pilot:
-        await connected(pilot, app)
-        selection = app.parameters.query_one("#collections-select", SelectionList)
-        await wait_until(pilot, lambda: selection.option_count == 1)
-        selection.select("notes")
+        await tick_notes(pilot, app)
         fake_ollama.queue_embed("error", status=500)
         await send(pilot, app, "sourdough?")
         await settle(pilot, app)

@@ -18,7 +18,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.coordinate import Coordinate
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, ProgressBar, Static
 
@@ -30,7 +29,7 @@ from ollama_tui.keymap import default_keys
 from ollama_tui.sanitize import one_line
 from ollama_tui.ui.formatting import human_bytes
 from ollama_tui.ui.screens.confirm import ConfirmScreen
-from ollama_tui.ui.widgets.model_tables import fill_table
+from ollama_tui.ui.widgets.model_tables import fill_table, highlighted_key
 
 if TYPE_CHECKING:
     from ollama_tui.ollama.client import OllamaClient
@@ -160,12 +159,7 @@ class CollectionsScreen(Screen[None]):
         table.border_title = one_line(f"Files of {name}: " + ", ".join(info.roots), 120)
 
     def _highlighted(self) -> str | None:
-        table = self.collections
-        if not table.row_count:
-            return None
-        row = min(table.cursor_row, table.row_count - 1)
-        key = table.coordinate_to_cell_key(Coordinate(row, 0)).row_key.value
-        return str(key) if key is not None else None
+        return highlighted_key(self.collections)
 
     @on(DataTable.RowHighlighted, "#collections")
     def _on_collection_highlighted(self) -> None:
