@@ -152,35 +152,33 @@ class Indexer:
             gone = [path for path in known if path not in present]
             self.store.drop_files(name, gone)
             report.removed = len(gone)
-            run = _Run(report, len(found.files), sum(_size(p) for p, _ in found.files), started)
+            size = sum(_size(p) for p, _ in found.files)
+            run = _Run(report, len(found.files), size, started, info.model, dimensions)
+            pending: list[_Pending] = []
             for path, root in found.files:
                 if cancel is not None and cancel.is_set():
                     report.cancelled = True
                     break
                 shown = str(Path(root.name) / path.relative_to(root)) if path != root else root.name
-                await self._index_file(name, path, shown, known.get(str(path)), run, dimensions,
-                                       on_progress, cancel)  # fmt: skip
-                run.files_done += 1
-                run.bytes_done += _size(path)
-                if on_progress is not None:
-                    on_progress(run.progress(shown))
+                item = await self._prepare(name, path, shown, known.get(str(path)), report)
+                if item is None:
+                    run.finish(path, shown, on_progress)
+                    continue
+                pending.append(item)
+                if sum(len(waiting.chunks) for waiting in pending) >= self.batch_size:
+                    await self._store(name, pending, run, on_progress, cancel)
+                    pending = []
+            if pending and not report.cancelled:
+                await self._store(name, pending, run, on_progress, cancel)
             if not report.cancelled:
                 self.store.mark_indexed(name)
         report.seconds = time.monotonic() - started
         return report
 
-    async def _index_file(
-        self,
-        name: str,
-        path: Path,
-        shown: str,
-        record: FileRecord | None,
-        run: _Run,
-        dimensions: int,
-        on_progress: Callable[[IndexProgress], None] | None,
-        cancel: asyncio.Event | None,
-    ) -> None:
-        report = run.report
+    async def _prepare(
+        self, name: str, path: Path, shown: str, record: FileRecord | None, report: IndexReport
+    ) -> _Pending | None:
+        """The file read and chunked, or None when it is skipped or unchanged (counted)."""
         try:
             document, chunks = await asyncio.to_thread(self._read, path)
         except Unindexable as skipped:
@@ -188,32 +186,51 @@ class Indexer:
             if record is not None:
                 self.store.drop_files(name, [str(path)])
                 report.removed += 1
-            return
+            return None
         if record is not None and record.sha256 == document.sha256:
             report.unchanged += 1
-            return
+            return None
+        return _Pending(path, shown, document, chunks)
+
+    async def _store(
+        self,
+        name: str,
+        pending: list[_Pending],
+        run: _Run,
+        on_progress: Callable[[IndexProgress], None] | None,
+        cancel: asyncio.Event | None,
+    ) -> None:
+        """Embed the chunks of several files in full batches, then write each file whole.
+
+        Small files (most notes) share a request instead of costing one each; a run stopped
+        here writes none of these files, so each is indexed completely or not at all.
+        """
+        texts = [chunk.text for item in pending for chunk in item.chunks]
         vectors: list[list[float]] = []
-        for start in range(0, len(chunks), self.batch_size):
+        for start in range(0, len(texts), self.batch_size):
             if cancel is not None and cancel.is_set():
-                report.cancelled = True
+                run.report.cancelled = True
                 return
-            batch = [chunk.text for chunk in chunks[start : start + self.batch_size]]
-            vectors.extend(await self._embed(name, batch, dimensions, run))
+            batch = texts[start : start + self.batch_size]
+            vectors.extend(await self._embed(batch, run))
             run.chunks_done += len(batch)
             if on_progress is not None:
-                on_progress(run.progress(shown))
-        self.store.replace_file(
-            name, str(path), shown, document.sha256, document.size, chunks, vectors
-        )
-        report.indexed += 1
-        report.chunks += len(chunks)
+                on_progress(run.progress(pending[0].shown))
+        offset = 0
+        for item in pending:
+            count = len(item.chunks)
+            document, mine = item.document, vectors[offset : offset + count]
+            self.store.replace_file(name, str(item.path), item.shown, document.sha256,
+                                    document.size, item.chunks, mine)  # fmt: skip
+            offset += count
+            run.report.indexed += 1
+            run.report.chunks += count
+            run.finish(item.path, item.shown, on_progress)
 
-    async def _embed(
-        self, name: str, batch: list[str], dimensions: int, run: _Run
-    ) -> list[list[float]]:
+    async def _embed(self, batch: list[str], run: _Run) -> list[list[float]]:
         asked = time.monotonic()
         try:
-            vectors = await self.client.embed(self.store.collection(name).model, batch)
+            vectors = await self.client.embed(run.model, batch)
         except OllamaError as error:
             raise DocsError(
                 f"{error.message} — indexing stopped after {run.files_done} of "
@@ -221,10 +238,10 @@ class Indexer:
             ) from None
         finally:
             run.report.embed_seconds += time.monotonic() - asked
-        if vectors and len(vectors[0]) != dimensions:
+        if vectors and len(vectors[0]) != run.dimensions:
             raise DocsError(
                 f"the embedding model sent vectors of {len(vectors[0])} dimensions instead of "
-                f"{dimensions}; index the collection again, and check the model if this repeats"
+                f"{run.dimensions}; index the collection again, and check the model if it repeats"
             )
         return vectors
 
@@ -234,17 +251,46 @@ class Indexer:
         return document, [chunk for chunk in chunks if chunk.text.strip()]
 
 
+@dataclass(frozen=True)
+class _Pending:
+    """A new or changed file, chunked, waiting for its vectors."""
+
+    path: Path
+    shown: str
+    document: Document
+    chunks: list[Chunk]
+
+
 class _Run:
     """The counters of one run, for its progress reports."""
 
-    def __init__(self, report: IndexReport, files: int, size: int, started: float) -> None:
+    def __init__(
+        self,
+        report: IndexReport,
+        files: int,
+        size: int,
+        started: float,
+        model: str,
+        dimensions: int,
+    ) -> None:
         self.report = report
+        self.model = model
+        self.dimensions = dimensions
         self.files_total = files
         self.bytes_total = size
         self.started = started
         self.files_done = 0
         self.chunks_done = 0
         self.bytes_done = 0
+
+    def finish(
+        self, path: Path, shown: str, on_progress: Callable[[IndexProgress], None] | None
+    ) -> None:
+        """Count a file as done (indexed, unchanged or skipped) and report it."""
+        self.files_done += 1
+        self.bytes_done += _size(path)
+        if on_progress is not None:
+            on_progress(self.progress(shown))
 
     def progress(self, current: str) -> IndexProgress:
         return IndexProgress(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from array import array
 from typing import Any
 
 from ollama_tui.ollama.errors import StreamBroken
@@ -20,12 +21,11 @@ def embedding_vectors(data: dict[str, Any], expected: int) -> list[list[float]]:
     for vector in vectors:
         if not isinstance(vector, list) or len(vector) != width or width == 0:
             raise StreamBroken.malformed(json.dumps(vector)[:80])
-        numbers = [float(value) for value in vector if _is_number(value)]
-        if len(numbers) != width:
+        try:
+            numbers = array("d", vector)  # in C: a TypeError for anything but numbers
+        except TypeError:
+            raise StreamBroken.malformed(json.dumps(vector)[:80]) from None
+        if not math.isfinite(sum(numbers)):  # a NaN or an infinity anywhere
             raise StreamBroken.malformed(json.dumps(vector)[:80])
-        checked.append(numbers)
+        checked.append(numbers.tolist())
     return checked
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

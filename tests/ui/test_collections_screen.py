@@ -76,17 +76,17 @@ async def test_add_index_see_files_and_remove(
 async def test_indexing_is_cancelled_with_escape_and_keeps_finished_files(
     build_app: MakeApp, fake_ollama: FakeOllama, tmp_path: Path, data_dir: Path
 ) -> None:
-    files = {f"note{n}.md": f"Note {n} about subject {n}.\n" for n in range(30)}
+    files = {f"note{n}.md": f"Note {n} about subject {n}.\n" for n in range(100)}
     root = write_corpus(tmp_path / "notes", files)
     store = DocumentStore(data_dir / "documents.sqlite3")
     store.add_collection("notes", "nomic-embed-text:latest", [root])
-    fake_ollama.embed_delay = 0.05
+    fake_ollama.embed_delay = 0.3  # a request carries 32 chunks: 4 requests in all
     app = build_app(fake_ollama.url)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_collections(pilot, app)
         await pilot.press("i")
         await wait_until(
-            pilot, lambda: "/30 files" in status(screen) and "chunks/s" in status(screen)
+            pilot, lambda: "/100 files" in status(screen) and "chunks/s" in status(screen)
         )
         await pilot.press("a")  # the interface answers while indexing
         assert screen.query_one("#add-path", Input).has_focus
@@ -97,7 +97,7 @@ async def test_indexing_is_cancelled_with_escape_and_keeps_finished_files(
         assert isinstance(app.screen, CollectionsScreen)
     kept = store.collection("notes").files
     store.close()
-    assert 0 < kept < 30
+    assert 0 < kept < 100
 
 
 async def test_a_path_that_does_not_exist_and_no_embedding_model(
