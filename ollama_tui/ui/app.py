@@ -62,7 +62,7 @@ from ollama_tui.docs.commands import database_path, lock_folder
 from ollama_tui.docs.errors import DocsError
 from ollama_tui.docs.reference import ConversationDocuments
 from ollama_tui.docs.retrieval import reference_room
-from ollama_tui.keymap import COMMANDS, default_keys
+from ollama_tui.keymap import COMMANDS, browser_keymap, default_keys
 from ollama_tui.ollama import (
     ChatDone,
     ChatEvent,
@@ -360,6 +360,8 @@ class OllamaTUI(App[None]):
 
     async def on_mount(self) -> None:
         self._restore_collector = quiet_collector()  # before the library's summaries are read
+        if self.is_web:  # in a browser tab (ollama-tui serve); the driver is known from here
+            self.set_keymap(browser_keymap(self.settings.keys))
         self._fit_panels(self.size.width)
         self._show_host()
         self.sidebar.set_summaries(self.store.list())
