@@ -397,7 +397,7 @@ class DocumentStore:
         )
 
     def _transaction(self) -> _Transaction:
-        return _Transaction(self._db, "BEGIN IMMEDIATE")
+        return _Transaction(self._db)
 
     def _codes(self, name: str) -> tuple[np.ndarray, np.ndarray, int]:
         """The collection's chunk ids, sign bits and dimensions, read again after a write."""
@@ -423,14 +423,14 @@ class DocumentStore:
 
 
 class _Transaction:
-    """BEGIN … COMMIT, or ROLLBACK on any exception (the connection autocommits otherwise)."""
+    """BEGIN IMMEDIATE … COMMIT, or ROLLBACK on any exception (the connection autocommits
+    otherwise); IMMEDIATE takes the write lock at once, so a busy database waits here."""
 
-    def __init__(self, db: sqlite3.Connection, begin: str) -> None:
+    def __init__(self, db: sqlite3.Connection) -> None:
         self._db = db
-        self._begin = begin
 
     def __enter__(self) -> None:
-        self._db.execute(self._begin)
+        self._db.execute("BEGIN IMMEDIATE")
 
     def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
         self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")

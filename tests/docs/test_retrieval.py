@@ -11,6 +11,7 @@ from ollama_tui.chat.conversation import Conversation, MemoryStrategy, MessageSt
 from ollama_tui.chat.sources import Source
 from ollama_tui.docs.errors import DocsError
 from ollama_tui.docs.indexer import Indexer
+from ollama_tui.docs.reference import ConversationDocuments
 from ollama_tui.docs.retrieval import (
     fit_passages,
     fuse,
@@ -158,3 +159,26 @@ def test_the_planner_counts_retrieved_chunks_and_still_fits_num_ctx() -> None:
     assert plan.messages[-1]["content"].startswith("What does the manual say")
     assert plan.messages[0] == {"role": "system", "content": "Be brief."}
     assert plan.estimated_tokens == estimator.request_tokens(plan.messages)
+
+
+async def test_a_conversation_never_creates_the_database_and_names_what_is_gone(
+    indexed: DocumentStore, client: OllamaClient, tmp_path: Path
+) -> None:
+    nowhere = ConversationDocuments(tmp_path / "none" / "documents.sqlite3")
+    assert nowhere.names() == []
+    assert not (tmp_path / "none").exists()
+    with pytest.raises(DocsError) as caught:
+        await nowhere.reference(client, ["notes"], "bread", 1000, len)
+    assert "no document collections yet" in caught.value.message
+
+    documents = ConversationDocuments(indexed.path)
+    assert documents.names() == ["notes"]
+    with pytest.raises(DocsError) as caught:
+        await documents.reference(client, ["notes", "removed"], "bread", 1000, len)
+    assert caught.value.message == "no collection named 'removed'; untick it in the panel"
+    block, sources = await documents.reference(client, ["notes"], "sourdough bread", 10_000, len)
+    assert sources[0].location == "notes/bread.md:1–3"
+    assert block == reference_block(sources)
+    _, none_fit = await documents.reference(client, ["notes"], "sourdough bread", 10, len)
+    assert none_fit == []
+    documents.forget()
