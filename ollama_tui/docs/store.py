@@ -169,7 +169,9 @@ class DocumentStore:
     # -- collections
 
     def add_collection(self, name: str, model: str, roots: Sequence[Path]) -> CollectionInfo:
-        """Create `name` with these paths, or add the paths to it if it exists."""
+        """Create `name` with these paths, or add the paths to it if it exists; a `model`
+        other than "" also becomes its embedding model (the next indexing embeds it all again,
+        the digest having changed)."""
         if not NAME_PATTERN.fullmatch(name):
             raise DocsError(
                 f"'{name[:64]}' cannot name a collection; use letters, digits, '.', '_' or '-'"
@@ -180,6 +182,10 @@ class DocumentStore:
                 (name, model, time.time()),
             )
             collection_id = self._id(name)
+            if model:
+                self._db.execute(
+                    "UPDATE collections SET model = ? WHERE id = ?", (model, collection_id)
+                )
             self._db.executemany(
                 "INSERT OR IGNORE INTO roots(collection_id, path) VALUES (?, ?)",
                 [(collection_id, str(root)) for root in roots],

@@ -193,6 +193,13 @@ async def test_a_changed_model_re_embeds_everything(
     report = await indexer.run("notes")
     assert report.model_changed and report.indexed == 4
     assert store.collection("notes").dimensions == 512
+    # Another model named for the collection: its digest differs, so all is embedded again.
+    fake_ollama.models = [replace(m, name="other-embed:latest") if m.name == EMBEDDER else m
+                          for m in fake_ollama.models]  # fmt: skip
+    store.add_collection("notes", "other-embed:latest", [])
+    report = await indexer.run("notes")
+    assert report.model_changed and report.indexed == 4
+    assert store.collection("notes").model == "other-embed:latest"
     # A new digest (the model was pulled again) also re-embeds.
     assert store.set_model("notes", EMBEDDER, "another-digest", 512)
     assert store.collection("notes").files == 0
