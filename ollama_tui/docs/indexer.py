@@ -72,6 +72,10 @@ class IndexReport:
     embed_seconds: float = 0.0  # time spent waiting for the server's vectors
 
 
+class NoEmbeddingModel(DocsError):
+    """The server has no model that makes embeddings (the app offers to pull one)."""
+
+
 async def installed_embedding_model(client: OllamaClient) -> str:
     """The first installed model whose capabilities include embedding."""
     try:
@@ -81,7 +85,7 @@ async def installed_embedding_model(client: OllamaClient) -> str:
     for model in models:
         if "embedding" in model.capabilities:
             return model.name
-    raise DocsError(
+    raise NoEmbeddingModel(
         "no embedding model is installed; pull one with "
         f"`ollama pull {DEFAULT_EMBEDDING_MODEL}` or name one with --model"
     )

@@ -100,7 +100,7 @@ async def test_indexing_is_cancelled_with_escape_and_keeps_finished_files(
     assert 0 < kept < 100
 
 
-async def test_a_path_that_does_not_exist_and_no_embedding_model(
+async def test_a_path_that_does_not_exist_and_pulling_an_embedding_model(
     build_app: MakeApp, fake_ollama: FakeOllama, tmp_path: Path
 ) -> None:
     fake_ollama.models = [m for m in fake_ollama.models if "embedding" not in m.capabilities]
@@ -114,4 +114,18 @@ async def test_a_path_that_does_not_exist_and_no_embedding_model(
         write_corpus(tmp_path / "n")
         screen.query_one("#add-path", Input).value = f"notes {tmp_path / 'n'}"
         await pilot.press("enter")
-        await wait_until(pilot, lambda: "no embedding model is installed" in status(screen))
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert "no embedding model is installed" in status(screen)
+        await pilot.press("escape")  # no pull: nothing is added
+        await wait_until(pilot, lambda: app.screen is screen)
+        assert rows(screen.query_one("#collections", DataTable)) == []
+
+        screen.query_one("#add-path", Input).value = f"notes {tmp_path / 'n'}"
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("tab", "enter")  # from "No" to "Pull"
+        await wait_until(pilot, lambda: "press i to index it" in status(screen))
+        assert rows(screen.query_one("#collections", DataTable)) == ["notes"]
+        assert any(m.name == "nomic-embed-text:latest" for m in fake_ollama.models)
+        cells = [str(cell) for cell in screen.query_one("#collections", DataTable).get_row_at(0)]
+        assert cells[4] == "nomic-embed-text"

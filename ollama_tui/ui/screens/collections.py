@@ -23,9 +23,16 @@ from textual.widgets import DataTable, Footer, Input, ProgressBar, Static
 
 from ollama_tui.docs.commands import describe_report, progress_line
 from ollama_tui.docs.errors import DocsError
-from ollama_tui.docs.indexer import Indexer, IndexProgress, installed_embedding_model
+from ollama_tui.docs.indexer import (
+    DEFAULT_EMBEDDING_MODEL,
+    Indexer,
+    IndexProgress,
+    NoEmbeddingModel,
+    installed_embedding_model,
+)
 from ollama_tui.docs.store import CollectionInfo, DocumentStore
 from ollama_tui.keymap import default_keys
+from ollama_tui.ollama.errors import OllamaError
 from ollama_tui.sanitize import one_line
 from ollama_tui.ui.formatting import human_bytes
 from ollama_tui.ui.screens.confirm import ConfirmScreen
@@ -214,12 +221,47 @@ class CollectionsScreen(Screen[None]):
             known = {info.name for info in self.store.collections()}
             model = "" if name in known else await installed_embedding_model(self.client)
             self.store.add_collection(name, model, [root])
+        except NoEmbeddingModel as error:
+            self._say(error.message)
+            self._offer_pull(name, root)
+            return
         except DocsError as error:
             self._say(error.message)
             return
+        self._added(name, root)
+
+    def _added(self, name: str, root: Path) -> None:
         self._fill(keep=name)
         self.collections.focus()
         self._say(f"Added {one_line(str(root), 200)} to {name}: press i to index it")
+
+    def _offer_pull(self, name: str, root: Path) -> None:
+        """Offer to download the default embedding model, then make the collection with it."""
+        question = (
+            f"No installed model makes embeddings. Pull {DEFAULT_EMBEDDING_MODEL} (about "
+            f"270 MB) and use it for {name}?"
+        )
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self._pull_then_add(name, root)
+
+        self.app.push_screen(ConfirmScreen("Embedding model", question, yes="Pull"), confirmed)
+
+    @work(group="collections-pull", exit_on_error=False)
+    async def _pull_then_add(self, name: str, root: Path) -> None:
+        bar = self.query_one("#index-bar", ProgressBar)
+        try:
+            async for line in self.client.pull(DEFAULT_EMBEDDING_MODEL):
+                if line.total:
+                    bar.update(total=line.total, progress=line.completed or 0)
+                self._say(f"Pulling {DEFAULT_EMBEDDING_MODEL}: {one_line(line.status, 80)}")
+        except OllamaError as error:
+            self._say(error.message)
+            return
+        if self.store is not None:
+            self.store.add_collection(name, DEFAULT_EMBEDDING_MODEL, [root])
+            self._added(name, root)
 
     def action_index(self) -> None:
         name = self._highlighted()
