@@ -9,14 +9,14 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 from ollama_tui.chat.migrations import SCHEMA_VERSION, FormatError, migrate
 from ollama_tui.chat.options import Options
-from ollama_tui.chat.sources import Source, sources_from
+from ollama_tui.chat.sources import Source, collections_from, sources_from
 from ollama_tui.sanitize import sanitize
 
 TITLE_LIMIT = 60
@@ -200,6 +200,18 @@ class Message:
     def is_reply_in_progress(self) -> bool:
         return self.state is MessageState.STREAMING
 
+    def fill(self, content: str, thinking: str) -> None:
+        """Take the text of a reply as received so far."""
+        self.content, self.thinking = content, thinking
+
+    def end(self, state: MessageState, error: str | None = None) -> None:
+        """Settle how the message stands (and why, for a failure or an unsent message)."""
+        self.state, self.error = state, error
+
+    def record_done(self, done_reason: str | None, stats: dict[str, int]) -> None:
+        """Keep why the model stopped and the server's counts and timings."""
+        self.done_reason, self.stats = done_reason, stats
+
     @property
     def version_position(self) -> int:
         """Where this message stands among its versions, from 0 (the first written)."""
@@ -303,13 +315,6 @@ def _memory_from(value: Any) -> MemoryStrategy:
         return MemoryStrategy(value)
     except (ValueError, TypeError):
         return MemoryStrategy.SUMMARY
-
-
-def _collections_from(value: Any) -> list[str]:
-    """Saved collection names; anything that is not a list of names reads as none."""
-    if not isinstance(value, list):
-        return []
-    return [sanitize(item) for item in value if isinstance(item, str) and item]
 
 
 def _summary_from(value: Any) -> Summary | None:
@@ -490,6 +495,48 @@ class Conversation:
             self.updated_at = max(self.updated_at, other.updated_at)
         return added
 
+    def drop_unsent_reply(self, reply: Message, error: str) -> Message:
+        """The server was never reached: remove the empty `reply` and mark the user's message
+        before it unsent; returns that message."""
+        self.messages.remove(reply)
+        user_message = self.messages[-1]
+        user_message.end(MessageState.UNSENT, error)
+        return user_message
+
+    def set_model(self, model: str) -> None:
+        self.model = model
+
+    def set_options(self, options: Options) -> None:
+        self.options = replace(options)
+
+    def set_keep_alive(self, keep_alive: str) -> None:
+        self.keep_alive = keep_alive
+
+    def set_think(self, think: bool | str | None) -> None:
+        self.think = think
+
+    def set_collections(self, collections: list[str]) -> None:
+        """Choose the document collections searched for each message."""
+        self.collections = list(collections)
+
+    def set_memory(self, memory: MemoryStrategy) -> None:
+        """Change what requests carry; the messages stay exactly as they are."""
+        self.memory = memory
+
+    def set_system_prompt(self, system_prompt: str) -> None:
+        self.system_prompt = system_prompt
+
+    def set_host(self, host: str) -> None:
+        self.host = host
+
+    def toggle_pin(self) -> None:
+        self.pinned = not self.pinned
+
+    def edit_summary(self, text: str) -> None:
+        """Replace the summary's text; empty text drops it (rebuilt when needed again)."""
+        if self.summary is not None:
+            self.summary = replace(self.summary, text=text.strip()) if text.strip() else None
+
     def rename(self, title: str) -> None:
         self.title = title_from(title)
         self.touch()
@@ -594,7 +641,7 @@ class Conversation:
                 pinned=data.get("pinned") is True,
                 keep_alive=str(data.get("keep_alive") or ""),
                 summary=_summary_from(data.get("summary")),
-                collections=_collections_from(data.get("collections")),
+                collections=collections_from(data.get("collections")),
             )
         except (KeyError, TypeError, AttributeError) as error:
             raise FormatError(f"bad conversation: {error}") from error

@@ -59,3 +59,10 @@ def sources_from(value: Any) -> list[Source]:
     if not isinstance(value, list):
         return []
     return [source for item in value if (source := Source.from_dict(item)) is not None]
+
+
+def collections_from(value: Any) -> list[str]:
+    """Saved collection names; anything that is not a list of names reads as none."""
+    if not isinstance(value, list):
+        return []
+    return [sanitize(item) for item in value if isinstance(item, str) and item]

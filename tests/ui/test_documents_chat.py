@@ -33,10 +33,10 @@ async def index_notes(server: FakeOllama, data_dir: Path, root: Path) -> None:
 async def tick_notes(pilot: Pilot[None], app: OllamaTUI) -> None:
     """Once connected, tick the collection "notes" in the parameter panel."""
     await connected(pilot, app)
-    selection = app.parameters.query_one("#collections-select", SelectionList)
+    selection = app.chat.parameters.query_one("#collections-select", SelectionList)
     await wait_until(pilot, lambda: selection.option_count == 1)
     selection.select("notes")
-    await wait_until(pilot, lambda: app.conversation.collections == ["notes"])
+    await wait_until(pilot, lambda: app.chat.conversation.collections == ["notes"])
 
 
 async def test_passages_are_sent_shown_under_the_reply_and_saved(
@@ -61,15 +61,15 @@ async def test_passages_are_sent_shown_under_the_reply_and_saved(
         assert "\x1b" not in block["content"]
         assert question == {"role": "user", "content": "How do I bake sourdough bread?"}
 
-        reply = app.conversation.messages[-1]
+        reply = app.chat.conversation.messages[-1]
         assert reply.sources and reply.sources[0].source in {"notes/bread.md", "notes/hostile.md"}
-        view = app.message_list.view_of(reply)
+        view = app.chat.message_list.view_of(reply)
         assert view is not None
         line = str(view.query_one(".message-sources", Static).render())
         assert line.startswith("Sources [1] notes/")
         assert "notes/bread.md:1–3" in line
 
-        app.message_list.focus()
+        app.chat.message_list.focus()
         await pilot.press("end", "s")
         await wait_until(pilot, lambda: isinstance(app.screen, PickerScreen))
         await pilot.press(*"hostile", "enter")
@@ -99,6 +99,6 @@ async def test_a_search_failure_sends_the_message_without_passages(
         await settle(pilot, app)
         messages = fake_ollama.chat_requests()[-1]["messages"]
         assert messages == [{"role": "user", "content": "sourdough?"}]
-        assert app.conversation.messages[-1].sources == []
+        assert app.chat.conversation.messages[-1].sources == []
         notes = [n.message for n in app._notifications]
         assert any(n.startswith("Documents not searched: cannot search 'notes'") for n in notes)

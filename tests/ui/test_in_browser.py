@@ -59,7 +59,7 @@ async def test_in_a_browser_tab_the_footer_and_help_show_keys_that_reach_the_app
         await send(pilot, app, "first")
         await settle(pilot, app)
         await pilot.press("alt+n")
-        assert not app.conversation.messages
+        assert not app.chat.conversation.messages
         await pilot.press("ctrl+g")
         await wait_until(pilot, lambda: isinstance(app.screen, PickerScreen))
         await pilot.press("escape")
@@ -80,4 +80,4 @@ async def test_in_a_terminal_the_usual_keys_are_shown_and_both_work(
         await send(pilot, app, "first")
         await settle(pilot, app)
         await pilot.press("alt+n")
-        assert not app.conversation.messages
+        assert not app.chat.conversation.messages
