@@ -8,7 +8,14 @@ The store needs numpy (vectors) and PDFs need pypdf, both in the `docs` extra;
 from __future__ import annotations
 
 from importlib.util import find_spec
+from pathlib import Path
+from typing import TYPE_CHECKING
 
+if TYPE_CHECKING:
+    from ollama_tui.config import Settings
+
+DATABASE_NAME = "documents.sqlite3"
+LOCK_FOLDER_NAME = "documents.locks"
 INSTALL_HINT = "pip install 'ollama-tui[docs]'"
 
 
@@ -18,3 +25,13 @@ def missing_extra() -> str | None:
     if not missing:
         return None
     return f"documents need {' and '.join(missing)}, which are not installed: {INSTALL_HINT}"
+
+
+def database_path(settings: Settings) -> Path:
+    """Where every collection is stored: one SQLite file in the data dir."""
+    return settings.data_dir / DATABASE_NAME
+
+
+def lock_folder(settings: Settings) -> Path:
+    """Where indexing runs take their per-collection locks."""
+    return settings.data_dir / LOCK_FOLDER_NAME

@@ -13,10 +13,11 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from ollama_tui.config import Settings, active_host
-from ollama_tui.docs import missing_extra
+from ollama_tui.config import Settings
+from ollama_tui.docs import database_path, lock_folder, missing_extra
 from ollama_tui.docs.errors import DocsError
 from ollama_tui.sanitize import one_line
+from ollama_tui.session.hosts import Hosts
 from ollama_tui.ui.formatting import human_bytes
 
 if TYPE_CHECKING:
@@ -24,8 +25,6 @@ if TYPE_CHECKING:
     from ollama_tui.docs.store import DocumentStore
     from ollama_tui.ollama.client import OllamaClient
 
-DATABASE_NAME = "documents.sqlite3"
-LOCK_FOLDER_NAME = "documents.locks"
 _PLAIN_EVERY = 2.0  # seconds between progress lines when the output is not a terminal
 
 
@@ -61,33 +60,6 @@ def register(commands: Any, parents: list[argparse.ArgumentParser]) -> None:
     remove.add_argument("path", metavar="PATH", nargs="?", help="only this path")
 
 
-def database_path(settings: Settings) -> Path:
-    """Where every collection is stored: one SQLite file in the data dir."""
-    return settings.data_dir / DATABASE_NAME
-
-
-def lock_folder(settings: Settings) -> Path:
-    """Where indexing runs take their per-collection locks."""
-    return settings.data_dir / LOCK_FOLDER_NAME
-
-
-def make_client(settings: Settings) -> OllamaClient:
-    """A client for the active server, configured as the app's."""
-    from ollama_tui.ollama.client import OllamaClient
-
-    host = active_host(settings)
-    headers = dict(host.headers)
-    if host.api_key:
-        headers["Authorization"] = f"Bearer {host.api_key}"
-    return OllamaClient(
-        host.url,
-        connect_timeout=settings.connect_timeout,
-        stall_timeout=settings.stall_timeout,
-        headers=headers,
-        verify=str(host.ca_bundle) if host.ca_bundle else host.verify_tls,
-    )
-
-
 def run(settings: Settings, args: argparse.Namespace) -> int:
     """Carry out one `docs` action; 2 for an error, said in one line."""
     if problem := missing_extra():
@@ -116,12 +88,16 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _with_client(settings: Settings, store: DocumentStore, args: argparse.Namespace) -> int:
-    async with make_client(settings) as client:
+    hosts = Hosts(settings)  # the active server, with the app's headers and TLS settings
+    try:
+        client = hosts.client
         if args.docs_command == "add":
             return await _add(store, client, args.name, args.paths, args.model)
         if args.docs_command == "index":
             return await _index(settings, store, client, args.name)
         return await _search(store, client, args.name, args.query, args.limit)
+    finally:
+        await hosts.aclose()
 
 
 async def _add(

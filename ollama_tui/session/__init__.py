@@ -17,7 +17,7 @@ from ollama_tui.chat.context import (
 )
 from ollama_tui.chat.conversation import Conversation, MemoryStrategy
 from ollama_tui.config import ConfigError, Settings, save_preferences
-from ollama_tui.docs.commands import database_path
+from ollama_tui.docs import database_path
 from ollama_tui.docs.reference import ConversationDocuments
 from ollama_tui.sanitize import one_line
 from ollama_tui.session.hosts import Hosts

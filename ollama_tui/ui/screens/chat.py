@@ -15,8 +15,7 @@ from textual.css.query import NoMatches
 
 from ollama_tui.chat.context import ContextPlan
 from ollama_tui.chat.conversation import Conversation, MemoryStrategy
-from ollama_tui.docs import missing_extra
-from ollama_tui.docs.commands import database_path, lock_folder
+from ollama_tui.docs import database_path, lock_folder, missing_extra
 from ollama_tui.keymap import default_keys, key_label
 from ollama_tui.ui.inert import inert
 from ollama_tui.ui.screens.chat_conversations import ConversationCommands
