@@ -109,3 +109,9 @@ def test_docs(tmp_path: Path) -> None:
     for case in document["queries"]:
         assert positive(case["query"]) and positive(case["vector_scan"])
         assert case["rss_loaded_mb"] >= case["rss_open_mb"] > 0
+
+
+def test_summary_requests(tmp_path: Path) -> None:
+    figures = run_quick("summary_requests", tmp_path)["figures"]
+    assert figures["summary requests"] > 0 and figures["most rounds in one send"] == 1
+    assert figures["largest summary request"] <= figures["budget (num_ctx - reply reserve)"]
