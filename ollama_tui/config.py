@@ -20,6 +20,7 @@ from typing import Any
 import platformdirs
 
 from ollama_tui.chat.conversation import MemoryStrategy
+from ollama_tui.chat.migrations import FormatError
 from ollama_tui.chat.options import (
     MAX_STOP_LENGTH,
     MAX_STOP_SEQUENCES,
@@ -28,6 +29,7 @@ from ollama_tui.chat.options import (
     OptionSpec,
     stop_sequences,
 )
+from ollama_tui.chat.validation import clean_tree
 from ollama_tui.config_checks import Check as _Check
 from ollama_tui.config_checks import ConfigError, InvalidValue, named_tables
 from ollama_tui.config_checks import describe as _describe
@@ -365,9 +367,13 @@ def _read_document(path: Path, *, required: bool) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise ConfigError(f"config error in {path}: not valid UTF-8 text") from None
     try:
-        return tomllib.loads(text)
+        # Numbers are checked key by key below, with messages naming the key.
+        return clean_tree(tomllib.loads(text), finite=False)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"config error in {path}: invalid TOML: {error}") from None
+    except (RecursionError, FormatError) as error:
+        reason = str(error) if isinstance(error, FormatError) else "nested too deeply"
+        raise ConfigError(f"config error in {path}: {reason}") from None
 
 
 def _host_from(source: str, value: str) -> str:

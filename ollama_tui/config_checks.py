@@ -15,7 +15,8 @@ class ConfigError(Exception):
     """A settings problem, described in one line the user can act on."""
 
     def __init__(self, message: str) -> None:
-        super().__init__(" ".join(message.splitlines()))
+        # Key names and values come from the file: no control character reaches the terminal.
+        super().__init__(" ".join(sanitize(message).splitlines()))
 
 
 class InvalidValue(ValueError):

@@ -59,6 +59,11 @@ COMMANDS: tuple[Command, ...] = (
     Command("message.newer_version", "right,l", "in the messages: the version after this one"),
     Command("message.copy", "c,y", "in the messages: copy the message"),
     Command("message.copy_code", "b", "in the messages: copy a code block (again: the next)"),
+    Command(
+        "message.sources",
+        "s",
+        "in the messages: the reply's sources; Enter on one shows the passage",
+    ),
     Command("message.edit", "e", "in the messages: edit your message and resend (branches)"),
     Command(
         "message.regenerate",
@@ -78,6 +83,15 @@ COMMANDS: tuple[Command, ...] = (
         "models.close",
         "escape",
         "in the models screen: stop the pull, close the pull prompt, or close the screen",
+    ),
+    Command("collections.open", "f4", "document collections: add a path, index, remove"),
+    Command("collections.add", "a", "in the collections screen: add a path (NAME PATH)"),
+    Command("collections.index", "i", "in the collections screen: index the collection"),
+    Command("collections.remove", "d", "in the collections screen: remove the collection"),
+    Command(
+        "collections.close",
+        "escape",
+        "in the collections screen: stop the indexing, or close the screen",
     ),
     Command("app.help", "f1", "this help"),
     Command("app.quit", "ctrl+q", "quit (a reply still arriving is saved as interrupted)"),
@@ -141,7 +155,13 @@ def keys_of(command_id: str) -> str:
     return _in_force.get(command_id, default_keys(command_id))
 
 
+_SPELLED = {"enter": "Enter", "delete": "Delete", "pageup": "PageUp", "pagedown": "PageDown"}
+"""Keys that texts spell as on the keyboard; the others as Textual names them ("ctrl+l")."""
+
+
 def key_label(command_id: str) -> str:
-    """The key a text names for a command: the first one bound now, function keys as "F5"."""
+    """The key a text names for a command: the first one bound now ("F5", "Enter", "ctrl+l")."""
     first = keys_of(command_id).split(",")[0]
-    return first.upper() if re.fullmatch(r"f\d+", first) else first
+    if re.fullmatch(r"f\d+", first):
+        return first.upper()
+    return _SPELLED.get(first, first)

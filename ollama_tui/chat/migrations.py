@@ -34,8 +34,10 @@ def _v2_to_v3(document: dict[str, Any]) -> dict[str, Any]:
 
 
 def _v3_to_v4(document: dict[str, Any]) -> dict[str, Any]:
-    """Version 4 lets a reply name the host that wrote it (`host`, for a conversation on a pool
-    of hosts). Nothing to convert; a version-3 reader would drop it when saving."""
+    """Version 4 lets a conversation name the document collections searched for each message
+    (`collections`), a reply keep the passages it was sent (`sources`), and a reply name the
+    host that wrote it (`host`, for a conversation on a pool of hosts). All are optional and
+    empty in older files; a version-3 reader would drop them when saving."""
     return {**document, "schema_version": 4}
 
 

@@ -15,9 +15,11 @@ from time import monotonic
 from typing import TYPE_CHECKING
 
 from ollama_tui.chat.context import ContextPlan, apply_summary, request_options
-from ollama_tui.chat.conversation import Conversation, MemoryStrategy, Message, MessageState
+from ollama_tui.chat.conversation import Conversation, MemoryStrategy, Message, MessageState, Role
 from ollama_tui.chat.options import keep_alive_value
 from ollama_tui.config import HostSettings
+from ollama_tui.docs.errors import DocsError
+from ollama_tui.docs.retrieval import reference_room
 from ollama_tui.ollama import (
     ChatDone,
     ChatEvent,
@@ -81,7 +83,12 @@ class Finished:
     error: str | None = None
 
 
-ReplyEvent = Activity | Note | Notice | ContentAdded | ThinkingAdded | Finished
+@dataclass(frozen=True, slots=True)
+class SourcesFound:
+    """Document passages go with the request: the reply now lists them (reply.sources)."""
+
+
+ReplyEvent = Activity | Note | Notice | ContentAdded | ThinkingAdded | SourcesFound | Finished
 Report = Callable[[ReplyEvent], None]
 
 
@@ -104,6 +111,10 @@ class ReplyRun:
         self.thinking: list[str] = []
         self.plan: ContextPlan | None = None
         """What the request carried, to calibrate token estimates against the server's count."""
+        self.reference = ""
+        """The block of document passages sent with the request ("" when none)."""
+        self.searched = False
+        """Whether the documents were searched (once, even when a pool hands the reply over)."""
         self.finished: Finished | None = None
         """How the reply ended, once it has."""
         self.merged_elsewhere = False
@@ -212,6 +223,8 @@ class ReplyRun:
         self.host, self.client = host, session.hosts.client_for(host)
         self.reply.written_by(host.name if host.name in session.settings.hosts else "")
         details = await session.models.details_of(model, host)
+        if not self.searched:  # once per reply, from the first host asked
+            self.reference, self.searched = await self._reference(report), True
         request = self.plan = await self._fit_history(report)
         if not request.fits:
             report(
@@ -271,6 +284,33 @@ class ReplyRun:
             case ChatDone(done_reason=done_reason, stats=stats):
                 reply.record_done(done_reason, stats.to_dict())
 
+    async def _reference(self, report: Report) -> str:
+        """Search the conversation's collections for the latest message; the passages that fit
+        become the reply's sources and the block sent just before the message."""
+        conversation, session = self.conversation, self.session
+        latest = next((m for m in reversed(conversation.history_messages())
+                       if m.role is Role.USER), None)  # fmt: skip
+        if not conversation.collections or latest is None:
+            return ""
+        estimator = session.calibration.estimator(conversation.model)
+        fixed = estimator.request_tokens([{"role": "system", "content": conversation.system_prompt},
+                                          {"role": "user", "content": latest.content}])  # fmt: skip
+        room = reference_room(session.plan(conversation).budget, fixed)
+        report(Note("searching your documents…"))
+        try:
+            block, self.reply.sources = await session.documents.reference(
+                self.client, conversation.collections, latest.content, room,
+                estimator.message_tokens,
+            )  # fmt: skip
+        except DocsError as error:
+            report(Notice(f"Documents not searched: {error.message}", "warning"))
+            return ""
+        finally:
+            report(Note(""))
+        if self.reply.sources:
+            report(SourcesFound())
+        return block
+
     async def _fit_history(self, report: Report) -> ContextPlan:
         """Plan the request; under summary memory, fold older turns into the summary first.
 
@@ -278,18 +318,21 @@ class ReplyRun:
         never changed by this beyond storing the summary.
         """
         conversation, session, host = self.conversation, self.session, self.host
-        request = session.plan(conversation, host=host)
+        request = session.plan(conversation, reference=self.reference, host=host)
         for _ in range(MAX_SUMMARY_ROUNDS):
             if not request.needs_summary:
                 return request
             count = len(request.needs_summary)
             report(Note(f"summarising {count} earlier messages to fit the context…"))
             model = session.settings.summary_model or conversation.model
+            options = {"num_ctx": request.num_ctx, "num_predict": request.summary_tokens}
+            text = request.previous_summary.text if request.previous_summary else None
             try:
-                answer = await self.client.chat_once(
-                    model, request.summary_request(), options={"num_ctx": request.num_ctx}
-                )
-                apply_summary(conversation, answer.content, request.needs_summary, model)
+                for part in request.summary_parts():
+                    messages = request.fold_request(text, part)
+                    answer = await self.client.chat_once(model, messages, options=options)
+                    text = request.fit_summary(answer.content)
+                apply_summary(conversation, text or "", request.needs_summary, model)
             except (OllamaError, ValueError) as error:
                 report(
                     Notice(
@@ -298,11 +341,16 @@ class ReplyRun:
                         "warning",
                     )
                 )
-                return session.plan(conversation, strategy=MemoryStrategy.WINDOW, host=host)
+                return session.plan(
+                    conversation,
+                    strategy=MemoryStrategy.WINDOW,
+                    reference=self.reference,
+                    host=host,
+                )
             finally:
                 report(Note(""))
             self.save()
-            request = session.plan(conversation, host=host)
+            request = session.plan(conversation, reference=self.reference, host=host)
         if not request.needs_summary:
             return request
         report(
@@ -312,7 +360,9 @@ class ReplyRun:
                 "warning",
             )
         )
-        return session.plan(conversation, strategy=MemoryStrategy.WINDOW, host=host)
+        return session.plan(
+            conversation, strategy=MemoryStrategy.WINDOW, reference=self.reference, host=host
+        )
 
     def _calibrate(self) -> None:
         """Learn from the server's token count how far off the estimate was."""

@@ -18,6 +18,7 @@ from textual.worker import Worker
 
 from ollama_tui.chat.conversation import Conversation, Message, MessageState
 from ollama_tui.chat.store import ConversationSummary
+from ollama_tui.docs.errors import DocsError
 from ollama_tui.keymap import PALETTE_KEY, key_label
 from ollama_tui.ollama import OllamaError
 from ollama_tui.session import Notice, Session
@@ -29,12 +30,13 @@ from ollama_tui.session.reply import (
     Note,
     ReplyEvent,
     ReplyRun,
+    SourcesFound,
     ThinkingAdded,
 )
 from ollama_tui.ui.collector import quiet_collector
 from ollama_tui.ui.screens.picker import PickerScreen, model_choices
 from ollama_tui.ui.widgets.memory_marker import MemoryMarker
-from ollama_tui.ui.widgets.message_list import EMPTY_HINT, MessageList
+from ollama_tui.ui.widgets.message_list import MessageList, empty_hint
 from ollama_tui.ui.widgets.message_view import tokens_per_second
 from ollama_tui.ui.widgets.parameter_panel import ParameterPanel
 from ollama_tui.ui.widgets.prompt import PromptArea
@@ -107,9 +109,7 @@ class ChatPage(Screen[None]):
         self._fit_panels(self.app.size.width)
         self._show_host()
         library = self.session.library
-        self.sidebar.set_summaries(library.summaries())
-        for path in library.set_aside:
-            self.notify(f"A damaged conversation file was moved to {path}", severity="warning")
+        self.sidebar.set_summaries(library.summaries())  # damaged files are reported there
         await self.message_list.mount(MemoryMarker("", id="memory-marker"))
         await self.show(self._last_conversation() or self.conversation)
         self.call_after_refresh(self._after_first_frame)
@@ -120,6 +120,15 @@ class ChatPage(Screen[None]):
         self._first_frame.set()
         self._watch_connection()
         self._sync_search_index()
+        self.offer_collections()
+
+    def offer_collections(self) -> None:
+        """List the document collections in the parameter panel (again after a change)."""
+        self.session.documents.forget()
+        try:
+            self.parameters.set_collections(self.session.documents.names())
+        except DocsError as error:
+            self.notify(error.message, severity="warning", markup=False)
 
     def on_unmount(self) -> None:
         if self._restore_collector is not None:
@@ -177,6 +186,7 @@ class ChatPage(Screen[None]):
 
     async def open(self, conversation_id: str) -> None:
         """Show a saved conversation (or the live copy of one whose reply is streaming)."""
+        self.session.library.save_unsaved(skip=set(self.replies))
         run = self.replies.get(conversation_id)
         if run is not None:
             await self.show(run.conversation)
@@ -402,7 +412,7 @@ class ChatPage(Screen[None]):
                 "llama3.2 (2 GB) is a good first model. Or, in a terminal: ollama pull llama3.2"
             )
         else:
-            self.message_list.set_hint(EMPTY_HINT)
+            self.message_list.set_hint(empty_hint())
             return
         self.message_list.set_hint(Content.assemble((f"{title}\n\n", "bold"), text))
 
@@ -463,6 +473,9 @@ class ChatPage(Screen[None]):
             case Note(text=text):
                 if view is not None:
                     view.set_note(text)
+            case SourcesFound():
+                if view is not None:
+                    view.refresh_header()
             case Notice():
                 self.session.notify(event)
             case Finished(state=MessageState.UNSENT, error=error):

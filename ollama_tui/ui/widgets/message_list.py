@@ -20,7 +20,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from ollama_tui.chat.conversation import Conversation, Message, Role
-from ollama_tui.keymap import default_keys
+from ollama_tui.keymap import default_keys, key_label
 from ollama_tui.sanitize import sanitize
 from ollama_tui.ui.widgets.message_view import MessageView
 
@@ -43,11 +43,18 @@ FILL_CHUNK = 12
 """Messages mounted at a time after the first frame, and per scroll to the top, with a frame
 in between, so the prompt answers meanwhile (mounting a message costs ~10–20 ms)."""
 
-EMPTY_HINT = Content.assemble(
-    ("A new conversation\n\n", "bold"),
-    "Type below and press Enter to send.\n",
-    ("ctrl+l model · ctrl+b saved conversations · ctrl+r parameters · F1 all keys", "dim"),
-)
+
+def empty_hint() -> Content:
+    """What an empty conversation shows, naming the keys in force."""
+    keys = (
+        f"{key_label('model.pick')} model · {key_label('sidebar.toggle')} saved conversations · "
+        f"{key_label('parameters.toggle')} parameters · {key_label('app.help')} all keys"
+    )
+    return Content.assemble(
+        ("A new conversation\n\n", "bold"),
+        f"Type below and press {key_label('prompt.send')} to send.\n",
+        (keys, "dim"),
+    )
 
 
 def _size(text: str) -> str:
@@ -108,11 +115,12 @@ class MessageList(VerticalScroll):
         _message_binding("message.older_version", "version(-1)", "Older version", False),
         _message_binding("message.newer_version", "version(1)", "Newer version", False),
         _message_binding("message.copy", "copy", "Copy", True),
-        _message_binding("message.copy_code", "copy_code", "Copy code", True),
+        _message_binding("message.copy_code", "copy_code", "Copy code", False),
+        _message_binding("message.sources", "sources", "Sources", False),
         _message_binding("message.edit", "edit", "Edit", True),
         _message_binding("message.regenerate", "regenerate(False)", "Regenerate", True),
         _message_binding("message.regenerate_with", "regenerate(True)", "With model", False),
-        _message_binding("message.delete", "delete", "Delete", True),
+        _message_binding("message.delete", "delete", "Delete", False),
         _message_binding("message.leave", "leave", "Back", True),
     ]
 
@@ -141,6 +149,10 @@ class MessageList(VerticalScroll):
     class DeleteRequested(TextualMessage):
         message: Message
 
+    @dataclass
+    class SourcesRequested(TextualMessage):
+        message: Message
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.conversation: Conversation | None = None
@@ -157,7 +169,7 @@ class MessageList(VerticalScroll):
         self._window_owner: asyncio.Task[object] | None = None
 
     def compose(self) -> ComposeResult:
-        yield Static(EMPTY_HINT, id="empty-hint")
+        yield Static(empty_hint(), id="empty-hint")
         yield EarlierMessages("")
 
     @_one_at_a_time
@@ -452,6 +464,14 @@ class MessageList(VerticalScroll):
         if self.cursor is not None:
             self.post_message(self.DeleteRequested(self.cursor.message))
 
+    def action_sources(self) -> None:
+        if self.cursor is None:
+            return
+        if not self.cursor.message.sources:
+            self.notify("This message was sent no passages of documents.")
+            return
+        self.post_message(self.SourcesRequested(self.cursor.message))
+
     def action_copy(self) -> None:
         if self.cursor is None:
             return
@@ -545,7 +565,8 @@ class MessageList(VerticalScroll):
         line.display = self._first_shown > 0
         line.update(
             Content.styled(
-                f"▲ {self._first_shown} earlier messages — scroll up or press PageUp to show them",
+                f"▲ {self._first_shown} earlier messages — scroll up or press "
+                f"{key_label('messages.up')} to show them",
                 "dim italic",
             )
         )
