@@ -29,6 +29,8 @@ from ollama_tui.ollama.events import (
     ReplyStats,
     RunningModel,
     ThinkingDelta,
+    ToolCall,
+    ToolCalls,
 )
 
 if TYPE_CHECKING:
@@ -64,5 +66,7 @@ __all__ = [
     "StreamBroken",
     "StreamError",
     "ThinkingDelta",
+    "ToolCall",
+    "ToolCalls",
     "Unreachable",
 ]
