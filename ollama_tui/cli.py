@@ -15,7 +15,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ollama_tui import __version__
+from ollama_tui import __version__, ask
 from ollama_tui.chat.conversation import is_valid_id
 from ollama_tui.chat.export import (
     FORMATS,
@@ -49,7 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     epilog = (
         f"{_KEYS}\n"
         "Without a command the chat app starts. The commands list, export and import work on\n"
-        "the saved conversations (ollama-tui COMMAND --help tells more).\n\n"
+        "the saved conversations; ask prints one answer, for scripts (ollama-tui COMMAND\n"
+        "--help tells more).\n\n"
         "The server address comes from --host, else the OLLAMA_HOST environment variable,\n"
         "else the config file, else http://127.0.0.1:11434.\n"
         f"Config file: {default_config_path()} (see config.example.toml)."
@@ -57,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     usage = (
         "%(prog)s [--host URL] [--model NAME] [--config FILE] [--data-dir DIR]\n"
         "       %(prog)s list [--json] | export ID [--format md|json] [-o FILE] | import FILE\n"
+        '       %(prog)s ask [--model NAME] [--format json|FILE] [--system S] [--save] "prompt"\n'
         "       %(prog)s --version | --help"
     )
     parser = argparse.ArgumentParser(
@@ -106,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="add a conversation from a JSON export (a new id if its id is taken)",
     )
     importing.add_argument("file", metavar="FILE", type=Path, help="a JSON export")
+    ask.add_parser(commands, shared)
     return parser
 
 
@@ -135,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
         return export_conversation(settings, args.id, args.format, args.output)
     if args.command == "import":
         return import_conversation(settings, args.file)
+    if args.command == "ask":
+        return ask.run(settings, args)
     app = make_app(settings)
     app.run()
     return app.return_code or 0

@@ -21,10 +21,23 @@ from typing import Any
 import platformdirs
 
 from ollama_tui.atomic import write_atomic
-from ollama_tui.chat.conversation import OPTION_SPECS, MemoryStrategy, OptionSpec
+from ollama_tui.chat.conversation import (
+    OPTION_SPECS,
+    Conversation,
+    MemoryStrategy,
+    Options,
+    OptionSpec,
+)
 from ollama_tui.keymap import COMMANDS, is_command, is_key_list
 from ollama_tui.ollama.host import DEFAULT_HOST, parse_ollama_host
 from ollama_tui.sanitize import sanitize
+from ollama_tui.tools.settings import (
+    TOOL_CHECKS,
+    McpServerSettings,
+    ToolSettings,
+    mcp_servers,
+    tool_setting,
+)
 
 APP_NAME = "ollama-tui"
 
@@ -59,6 +72,8 @@ class OptionDefaults:
     seed: int | None = None
     num_predict: int | None = None
     repeat_penalty: float | None = None
+    tools: list[str] = field(default_factory=list)
+    """Names of the [mcp.NAME] servers whose tools new conversations offer."""
 
 
 @dataclass
@@ -71,6 +86,13 @@ class HostSettings:
     headers: dict[str, str] = field(default_factory=dict, repr=False)
     verify_tls: bool = True
     ca_bundle: Path | None = None
+
+    def request_headers(self) -> dict[str, str]:
+        """The configured extra headers, plus the bearer token when there is one."""
+        headers = dict(self.headers)
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        return headers
 
 
 @dataclass
@@ -98,6 +120,21 @@ class Settings:
     data_dir: Path = field(default_factory=default_data_dir)
     config_path: Path = field(default_factory=default_config_path)
     defaults: OptionDefaults = field(default_factory=OptionDefaults)
+    mcp: dict[str, McpServerSettings] = field(default_factory=dict)
+    """MCP servers from [mcp.NAME], in the file's order."""
+    tools: ToolSettings = field(default_factory=ToolSettings)
+
+
+def new_conversation(settings: Settings) -> Conversation:
+    """An empty conversation with the configured model and [defaults]."""
+    defaults = settings.defaults
+    return Conversation(
+        model=settings.model,
+        system_prompt=defaults.system_prompt,
+        memory=MemoryStrategy(defaults.memory),
+        options=Options(**{name: getattr(defaults, name) for name in Options.__dataclass_fields__}),
+        tools=list(defaults.tools),
+    )
 
 
 def active_host(settings: Settings) -> HostSettings:
@@ -201,6 +238,22 @@ def _reserve(value: object) -> int:
     return value
 
 
+def _names(value: object) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise InvalidValue('an array of [mcp.NAME] server names, e.g. ["files"]')
+    return list(value)
+
+
+def _tool_check(name: str) -> _Check:
+    def check(value: object) -> int | float:
+        try:
+            return tool_setting(name, value)
+        except ValueError as error:
+            raise InvalidValue(str(error)) from None
+
+    return check
+
+
 def _positive(value: object) -> float:
     number = _as_float(value, "a number greater than 0")
     if number <= 0:
@@ -247,7 +300,8 @@ _SCHEMA: dict[str, dict[str, _Check]] = {
         "headers": _headers,
     },
     "memory": {"reply_reserve": _reserve, "summary_model": _string},
-    "defaults": {"system_prompt": _string, "memory": _memory, **OPTION_CHECKS},
+    "defaults": {"system_prompt": _string, "memory": _memory, **OPTION_CHECKS, "tools": _names},
+    "tools": {name: _tool_check(name) for name in TOOL_CHECKS},
 }
 
 # What save_preferences may write, and the table each key lives in.
@@ -289,10 +343,17 @@ def _validate(document: Mapping[str, Any], path: Path) -> dict[str, object]:
         *(f"[{name}]" for name in _SCHEMA if name),
         "[keys]",
         "[hosts.NAME]",
+        "[mcp.NAME]",
     ]
     for key, value in document.items():
         if key == "keys":
             checked["keys"] = _keymap(value, fail)
+            continue
+        if key == "mcp":
+            try:
+                checked["mcp"] = mcp_servers(value, path.parent)
+            except ValueError as error:
+                raise fail(str(error)) from None
             continue
         if key == "hosts":
             checked["hosts"] = _host_tables(value, fail)
@@ -423,6 +484,10 @@ def load_settings(
             settings.keys = dict(value)  # type: ignore[call-overload]
         elif dotted == "hosts":
             named = value  # type: ignore[assignment]  # completed once [network] is known
+        elif dotted == "mcp":
+            settings.mcp = value  # type: ignore[assignment]
+        elif table == "tools":
+            setattr(settings.tools, name, value)
         elif dotted == "default_host":
             settings.default_host = str(value)
         elif dotted == "data_dir":
@@ -445,6 +510,13 @@ def load_settings(
         raise ConfigError(
             f"config error in {path}: default_host: expected the name of a [hosts.NAME] "
             f"table ({known}), got {_describe(settings.default_host)}"
+        )
+    unknown = [name for name in settings.defaults.tools if name not in settings.mcp]
+    if unknown:
+        known = ", ".join(settings.mcp) or "none defined"
+        raise ConfigError(
+            f"config error in {path}: defaults.tools: {_describe(unknown[0])} is not the name "
+            f"of an [mcp.NAME] table ({known})"
         )
     env_host = environ.get("OLLAMA_HOST", "")
     if env_host.strip(" \t\r\n\"'"):  # set to only spaces and quotes counts as unset

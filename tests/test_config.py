@@ -237,7 +237,7 @@ def test_reads_os_environ_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
 _ADDRESS = "an Ollama address such as http://127.0.0.1:11434"
 _TOP_KEYS = (
     "host, default_host, model, theme, data_dir, [ui], [network], [memory], [defaults], "
-    "[keys], [hosts.NAME]"
+    "[tools], [keys], [hosts.NAME], [mcp.NAME]"
 )
 
 
@@ -334,7 +334,7 @@ _TOP_KEYS = (
         (
             "[defaults]\nmin_p = 0.1",
             "defaults.min_p: unknown key (known: system_prompt, memory, temperature, top_p, top_k, "
-            "num_ctx, num_predict, repeat_penalty, seed)",
+            "num_ctx, num_predict, repeat_penalty, seed, tools)",
         ),
         ("ui = true", "ui: expected a table ([ui]), got true"),
         ("[[ui]]\nshow_sidebar = true", "ui: expected a table ([ui]), got an array"),
@@ -411,6 +411,7 @@ def test_option_checks_cover_every_option() -> None:
     assert set(OPTION_CHECKS) == {f.name for f in fields(OptionDefaults)} - {
         "system_prompt",
         "memory",
+        "tools",
     }
     assert OPTION_CHECKS["temperature"](1) == 1.0
     assert OPTION_CHECKS["num_ctx"](2048) == 2048

@@ -15,9 +15,10 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from ollama_tui.chat.tools import ToolCall
 from ollama_tui.sanitize import sanitize
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 TITLE_LIMIT = 60
 UNTITLED = "New conversation"
 
@@ -31,6 +32,8 @@ class FormatError(ValueError):
 class Role(StrEnum):
     USER = "user"
     ASSISTANT = "assistant"
+    TOOL = "tool"
+    """A tool's result, sent back to the model after the reply that called it."""
 
 
 class MemoryStrategy(StrEnum):
@@ -162,6 +165,11 @@ class Message:
     """Where this message stands among its versions; None = after all of them (the newest)."""
     following: list[Message] = field(default_factory=list)
     """On a version not shown: the messages that came after it, i.e. the rest of its branch."""
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    """On a reply: the tools the model asked to run, in its order."""
+    tool_name: str = ""
+    """On a tool message: the tool whose result `content` is (`tool_call_id` names the call)."""
+    tool_call_id: str = ""
     id: str = field(default_factory=new_id)
     created_at: str = field(default_factory=now_iso)
 
@@ -194,7 +202,25 @@ class Message:
             data["stats"] = dict(self.stats)
         if self.version_index is not None:
             data["version_index"] = self.version_index
+        if self.tool_calls:
+            data["tool_calls"] = [call.to_dict() for call in self.tool_calls]
+        if self.tool_name:
+            data["tool_name"] = self.tool_name
+        if self.tool_call_id:
+            data["tool_call_id"] = self.tool_call_id
         return data
+
+    def to_request(self) -> dict[str, Any]:
+        """The message as a request's history carries it: role and text, the calls of a
+        reply, the tool a result comes from."""
+        sent: dict[str, Any] = {"role": self.role.value, "content": self.content}
+        if self.tool_calls:
+            sent["tool_calls"] = [call.to_request() for call in self.tool_calls]
+        if self.tool_name:
+            sent["tool_name"] = self.tool_name
+        if self.tool_call_id:
+            sent["tool_call_id"] = self.tool_call_id
+        return sent
 
     def to_json(self) -> str:
         """The message as compact JSON, encoded again only when something in it changed.
@@ -229,6 +255,9 @@ class Message:
             self.done_reason,
             tuple(self.stats.items()) if self.stats else (),
             self.version_index,
+            tuple([call.key() for call in self.tool_calls]),
+            self.tool_name,
+            self.tool_call_id,
             tuple([version._json_key() for version in self.versions]) if self.versions else (),
             tuple([message._json_key() for message in self.following]) if self.following else (),
         )
@@ -255,6 +284,9 @@ class Message:
                 versions=[cls.from_dict(item) for item in data.get("versions", [])],
                 version_index=_version_index_from(data.get("version_index")),
                 following=[cls.from_dict(item) for item in data.get("following", [])],
+                tool_calls=[ToolCall.from_dict(item) for item in data.get("tool_calls", [])],
+                tool_name=sanitize(str(data.get("tool_name") or "")),
+                tool_call_id=str(data.get("tool_call_id") or ""),
             )
         except (KeyError, ValueError, TypeError, AttributeError) as error:
             raise FormatError(f"bad message: {error}") from error
@@ -373,9 +405,17 @@ def _v2_to_v3(document: dict[str, Any]) -> dict[str, Any]:
     return {**document, "schema_version": 3}
 
 
+def _v3_to_v4(document: dict[str, Any]) -> dict[str, Any]:
+    """Version 4 adds tool calls (`tool_calls` on replies, messages of role "tool", the tools a
+    conversation offers and those allowed always) and a reply `format`. Nothing to convert,
+    but a version-3 reader would drop them all when saving."""
+    return {**document, "schema_version": 4}
+
+
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {
     1: _v1_to_v2,
     2: _v2_to_v3,
+    3: _v3_to_v4,
 }
 """One step per version: MIGRATIONS[n] turns a version-n document into version n + 1."""
 
@@ -419,6 +459,19 @@ def _think_from(value: Any) -> bool | str | None:
     return None
 
 
+def _format_from(value: Any) -> str | dict[str, Any] | None:
+    """A saved reply format: "json" or a schema object; anything else is free text."""
+    return value if value == "json" or isinstance(value, dict) else None
+
+
+def _names_from(value: Any) -> list[str]:
+    return (
+        [sanitize(item) for item in value if isinstance(item, str)]
+        if isinstance(value, list)
+        else []
+    )
+
+
 def _memory_from(value: Any) -> MemoryStrategy:
     """A saved memory strategy; anything unknown falls back to the default."""
     try:
@@ -459,6 +512,12 @@ class Conversation:
     keep_alive: str = ""
     """How long Ollama keeps the model loaded after a reply: seconds ("300", "-1" = forever) or
     a Go duration ("10m", "1h30m"); "" = the server's default."""
+    format: str | dict[str, Any] | None = None
+    """What replies must be: None = free text, "json", or a JSON Schema (a checked object)."""
+    tools: list[str] = field(default_factory=list)
+    """Names of the MCP servers whose tools the model is offered."""
+    always_allowed: list[str] = field(default_factory=list)
+    """Tools the user allowed to run without asking, for this conversation."""
 
     @property
     def has_title(self) -> bool:
@@ -603,6 +662,27 @@ class Conversation:
             self.updated_at = max(self.updated_at, other.updated_at)
         return added
 
+    def add_tool_result(self, call: ToolCall, text: str, *, error: str | None = None) -> Message:
+        """Append what a call of the latest reply gave back (or why it did not run), the
+        text the model gets; `error` when the tool failed."""
+        result = Message(
+            role=Role.TOOL,
+            content=text,
+            tool_name=call.name,
+            tool_call_id=call.id,
+            error=error,
+            state=MessageState.FAILED if error else MessageState.COMPLETE,
+        )
+        self.messages.append(result)
+        self.touch()
+        return result
+
+    def allow_always(self, tool: str) -> None:
+        """Let `tool` run without asking for the rest of this conversation."""
+        if tool not in self.always_allowed:
+            self.always_allowed.append(tool)
+            self.touch()
+
     def rename(self, title: str) -> None:
         self.title = title_from(title)
         self.touch()
@@ -620,18 +700,15 @@ class Conversation:
             message
             for message in self.messages
             if message.role is not Role.ASSISTANT
-            or (message.content and not message.is_reply_in_progress)
+            or ((message.content or message.tool_calls) and not message.is_reply_in_progress)
         ]
 
-    def request_messages(self) -> list[dict[str, str]]:
+    def request_messages(self) -> list[dict[str, Any]]:
         """The history to send with the next request: the system prompt, then every turn."""
-        history: list[dict[str, str]] = []
+        history: list[dict[str, Any]] = []
         if self.system_prompt.strip():
             history.append({"role": "system", "content": self.system_prompt})
-        history.extend(
-            {"role": message.role.value, "content": message.content}
-            for message in self.history_messages()
-        )
+        history.extend(message.to_request() for message in self.history_messages())
         return history
 
     def to_dict(self) -> dict[str, Any]:
@@ -660,6 +737,12 @@ class Conversation:
             data["pinned"] = True
         if self.keep_alive:
             data["keep_alive"] = self.keep_alive
+        if self.format is not None:
+            data["format"] = self.format
+        if self.tools:
+            data["tools"] = list(self.tools)
+        if self.always_allowed:
+            data["always_allowed"] = list(self.always_allowed)
         return data
 
     def to_json(self) -> str:
@@ -705,6 +788,9 @@ class Conversation:
                 pinned=data.get("pinned") is True,
                 keep_alive=str(data.get("keep_alive") or ""),
                 summary=_summary_from(data.get("summary")),
+                format=_format_from(data.get("format")),
+                tools=_names_from(data.get("tools")),
+                always_allowed=_names_from(data.get("always_allowed")),
             )
         except (KeyError, TypeError, AttributeError) as error:
             raise FormatError(f"bad conversation: {error}") from error

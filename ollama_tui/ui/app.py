@@ -36,7 +36,6 @@ from ollama_tui.chat.conversation import (
     MemoryStrategy,
     Message,
     MessageState,
-    Options,
     Role,
     keep_alive_value,
 )
@@ -56,6 +55,7 @@ from ollama_tui.config import (
     Settings,
     active_host,
     all_hosts,
+    new_conversation,
     save_preferences,
 )
 from ollama_tui.keymap import COMMANDS, default_keys
@@ -178,14 +178,6 @@ def overflow_choices(plan: ContextPlan) -> list[Choice]:
             "send anyway full",
         ),
     ]
-
-
-def request_headers(host: HostSettings) -> dict[str, str]:
-    """The configured extra headers, plus the bearer token when there is one."""
-    headers = dict(host.headers)
-    if host.api_key:
-        headers["Authorization"] = f"Bearer {host.api_key}"
-    return headers
 
 
 def transport_warning(host: HostSettings) -> str:
@@ -328,7 +320,7 @@ class OllamaTUI(App[None]):
                 host.url,
                 connect_timeout=self.settings.connect_timeout,
                 stall_timeout=self.settings.stall_timeout,
-                headers=request_headers(host),
+                headers=host.request_headers(),
                 verify=str(host.ca_bundle) if host.ca_bundle else host.verify_tls,
             )
         return self._clients[host.name]
@@ -399,21 +391,7 @@ class OllamaTUI(App[None]):
     # Conversations
 
     def _new_conversation(self) -> Conversation:
-        defaults = self.settings.defaults
-        return Conversation(
-            model=self.settings.model,
-            system_prompt=defaults.system_prompt,
-            memory=MemoryStrategy(defaults.memory),
-            options=Options(
-                temperature=defaults.temperature,
-                top_p=defaults.top_p,
-                top_k=defaults.top_k,
-                num_ctx=defaults.num_ctx,
-                seed=defaults.seed,
-                num_predict=defaults.num_predict,
-                repeat_penalty=defaults.repeat_penalty,
-            ),
-        )
+        return new_conversation(self.settings)
 
     async def _show(self, conversation: Conversation) -> None:
         """Make `conversation` the open one: messages, parameters, sidebar highlight, status."""
