@@ -11,8 +11,9 @@ import argparse
 import asyncio
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ollama_tui.chat.conversation import Conversation, MessageState
+from ollama_tui.chat.conversation import Conversation, Message, MessageState
 from ollama_tui.chat.store import ConversationStore, StoreError
 from ollama_tui.chat.structured import (
     ReplyFormat,
@@ -22,6 +23,10 @@ from ollama_tui.chat.structured import (
 )
 from ollama_tui.config import Settings, active_host, new_conversation
 from ollama_tui.sanitize import one_line
+from ollama_tui.tools.loop import streamer
+
+if TYPE_CHECKING:
+    from ollama_tui.ollama import ChatEvent
 
 
 def add_parser(commands: argparse._SubParsersAction, shared: argparse.ArgumentParser) -> None:
@@ -90,6 +95,12 @@ async def _answer(settings: Settings, conversation: Conversation) -> int:
     reply = conversation.start_reply()
     conversation.host = host.name
     streaming = conversation.format is None
+
+    def show(_reply: Message, event: ChatEvent) -> None:
+        if streaming and isinstance(event, ContentDelta):
+            sys.stdout.write(event.text)
+            sys.stdout.flush()
+
     client = OllamaClient(
         host.url,
         connect_timeout=settings.connect_timeout,
@@ -97,28 +108,14 @@ async def _answer(settings: Settings, conversation: Conversation) -> int:
         headers=host.request_headers(),
         verify=str(host.ca_bundle) if host.ca_bundle else host.verify_tls,
     )
+    options = conversation.options.to_request()
     async with client:
         try:
-            async for event in client.chat(
-                conversation.model,
-                conversation.request_messages(),
-                options=conversation.options.to_request(),
-                format=conversation.format,
-            ):
-                if isinstance(event, ContentDelta):
-                    reply.content += event.text
-                    if streaming:
-                        sys.stdout.write(event.text)
-                        sys.stdout.flush()
+            await streamer(client, conversation, options=options, on_event=show)(reply, None)
         except OllamaError as error:
-            reply.state, reply.error = MessageState.FAILED, str(error)
             if streaming and reply.content:
                 sys.stdout.write("\n")
             return _fail(str(error))
-        except asyncio.CancelledError:
-            reply.state = MessageState.CANCELLED
-            raise
-    reply.state = MessageState.COMPLETE
     if not streaming:
         sys.stdout.write(reply.content)
     if not reply.content.endswith("\n"):
