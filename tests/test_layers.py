@@ -1,4 +1,5 @@
-"""The client, the domain and the config never depend on the UI (or the domain on HTTP)."""
+"""The client, the domain, the tools and the config never depend on the UI (or the domain on
+HTTP); the MCP SDK and jsonschema are imported only when used."""
 
 import subprocess
 import sys
@@ -15,7 +16,11 @@ import pytest
         ("ollama_tui.chat.search", ("textual", "httpx")),
         ("ollama_tui.chat.export", ("textual", "httpx")),
         ("ollama_tui.config", ("textual",)),
-        ("ollama_tui.cli", ("textual",)),
+        ("ollama_tui.cli", ("textual", "httpx", "mcp", "jsonschema")),
+        ("ollama_tui.chat.tools", ("textual", "httpx")),
+        ("ollama_tui.chat.structured", ("textual", "httpx", "jsonschema")),
+        ("ollama_tui.tools.loop", ("textual", "mcp")),
+        ("ollama_tui.tools.servers", ("textual", "mcp")),
     ],
 )
 def test_module_does_not_import(module: str, forbidden: tuple[str, ...]) -> None:

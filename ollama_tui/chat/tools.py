@@ -3,6 +3,7 @@ result text that goes back to the model. Nothing here runs a tool."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -27,6 +28,15 @@ class Decision(StrEnum):
 
 
 RAN = frozenset({Decision.ONCE, Decision.ALWAYS, Decision.ALLOWED})
+DECISION_LABELS = {
+    None: "waiting for you",
+    Decision.ONCE: "run once",
+    Decision.ALWAYS: "always allowed",
+    Decision.ALLOWED: "allowed earlier",
+    Decision.REFUSED: "refused",
+    Decision.STOPPED: "stopped",
+    Decision.NOT_RUN: "not run",
+}
 
 
 @dataclass
@@ -90,6 +100,11 @@ ROUND_LIMIT_TEXT = "Not run: the limit of tool rounds for one reply was reached.
 
 def unknown_tool_text(name: str) -> str:
     return f"Not run: no tool named {name!r} is offered in this conversation."
+
+
+def arguments_json(call: ToolCall) -> str:
+    """A call's arguments as indented JSON, to show and export."""
+    return json.dumps(call.arguments, indent=2, ensure_ascii=False)
 
 
 def capped(text: str, limit: int) -> str:
