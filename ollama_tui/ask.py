@@ -90,6 +90,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
 async def _answer(settings: Settings, conversation: Conversation) -> int:
     """Stream the reply into `conversation` and to stdout (all at once with a format)."""
     from ollama_tui.ollama import ContentDelta, OllamaClient, OllamaError
+    from ollama_tui.ollama.host import request_headers
 
     host = active_host(settings)
     reply = conversation.start_reply()
@@ -105,7 +106,7 @@ async def _answer(settings: Settings, conversation: Conversation) -> int:
         host.url,
         connect_timeout=settings.connect_timeout,
         stall_timeout=settings.stall_timeout,
-        headers=host.request_headers(),
+        headers=request_headers(host.headers, host.api_key),
         verify=str(host.ca_bundle) if host.ca_bundle else host.verify_tls,
     )
     options = conversation.options.to_request()

@@ -1,8 +1,9 @@
 """Settings: defaults < config.toml < environment < command-line flags.
 
 The file is read with tomllib and validated strictly: anything unknown, mistyped or out of range
-is a ConfigError with a one-line message naming the file and the dotted key. The app writes back
-only the user's own choices (model, theme, panels) with `save_preferences`.
+is a ConfigError with a one-line message naming the file and the dotted key. The user's file is
+only ever read: what the user chooses in the app (model, theme, panels, the last conversation)
+goes to a state file of the app's own (`save_preferences`), layered under the config file.
 """
 
 from __future__ import annotations
@@ -13,30 +14,26 @@ import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
 import platformdirs
 
-from ollama_tui.atomic import write_atomic
-from ollama_tui.chat.conversation import (
-    OPTION_SPECS,
-    Conversation,
-    MemoryStrategy,
-    Options,
-    OptionSpec,
-)
+from ollama_tui.chat.conversation import Conversation, MemoryStrategy
+from ollama_tui.chat.options import OPTION_SPECS, Options, OptionSpec
 from ollama_tui.keymap import COMMANDS, is_command, is_key_list
 from ollama_tui.ollama.host import DEFAULT_HOST, parse_ollama_host
 from ollama_tui.sanitize import sanitize
+from ollama_tui.state import read_state, write_state
 from ollama_tui.tools.settings import (
     TOOL_CHECKS,
     McpServerSettings,
     ToolSettings,
+    check_default_tools,
     mcp_servers,
-    tool_setting,
+    server_names,
 )
 
 APP_NAME = "ollama-tui"
@@ -45,6 +42,11 @@ APP_NAME = "ollama-tui"
 def default_config_path() -> Path:
     """Where the config file lives when --config is not given (per-platform user config dir)."""
     return platformdirs.user_config_path(APP_NAME) / "config.toml"
+
+
+def default_state_path() -> Path:
+    """Where the app keeps what the user chose in it (per-platform user state dir)."""
+    return platformdirs.user_state_path(APP_NAME) / "state.toml"
 
 
 def default_data_dir() -> Path:
@@ -60,18 +62,12 @@ class ConfigError(Exception):
 
 
 @dataclass
-class OptionDefaults:
-    """Defaults for new conversations; None leaves an option at the model's own default."""
+class ConversationDefaults:
+    """What a new conversation starts with; an option left None keeps the model's default."""
 
     system_prompt: str = ""
     memory: str = "summary"
-    temperature: float | None = None
-    top_p: float | None = None
-    top_k: int | None = None
-    num_ctx: int | None = None
-    seed: int | None = None
-    num_predict: int | None = None
-    repeat_penalty: float | None = None
+    options: Options = field(default_factory=Options)
     tools: list[str] = field(default_factory=list)
     """Names of the [mcp.NAME] servers whose tools new conversations offer."""
 
@@ -86,13 +82,6 @@ class HostSettings:
     headers: dict[str, str] = field(default_factory=dict, repr=False)
     verify_tls: bool = True
     ca_bundle: Path | None = None
-
-    def request_headers(self) -> dict[str, str]:
-        """The configured extra headers, plus the bearer token when there is one."""
-        headers = dict(self.headers)
-        if self.api_key:
-            headers["Authorization"] = f"Bearer {self.api_key}"
-        return headers
 
 
 @dataclass
@@ -119,7 +108,10 @@ class Settings:
     summary_model: str = ""
     data_dir: Path = field(default_factory=default_data_dir)
     config_path: Path = field(default_factory=default_config_path)
-    defaults: OptionDefaults = field(default_factory=OptionDefaults)
+    state_path: Path = field(default_factory=default_state_path)
+    last_conversation: str = ""
+    """The conversation open when the app last quit, reopened at start-up."""
+    defaults: ConversationDefaults = field(default_factory=ConversationDefaults)
     mcp: dict[str, McpServerSettings] = field(default_factory=dict)
     """MCP servers from [mcp.NAME], in the file's order."""
     tools: ToolSettings = field(default_factory=ToolSettings)
@@ -132,7 +124,7 @@ def new_conversation(settings: Settings) -> Conversation:
         model=settings.model,
         system_prompt=defaults.system_prompt,
         memory=MemoryStrategy(defaults.memory),
-        options=Options(**{name: getattr(defaults, name) for name in Options.__dataclass_fields__}),
+        options=replace(defaults.options),
         tools=list(defaults.tools),
     )
 
@@ -238,20 +230,19 @@ def _reserve(value: object) -> int:
     return value
 
 
-def _names(value: object) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise InvalidValue('an array of [mcp.NAME] server names, e.g. ["files"]')
-    return list(value)
+def _checked(check: Callable[[object], Any]) -> _Check:
+    """A check from another module, whose ValueError says what was expected."""
 
-
-def _tool_check(name: str) -> _Check:
-    def check(value: object) -> int | float:
+    def run(value: object) -> Any:
         try:
-            return tool_setting(name, value)
+            return check(value)
         except ValueError as error:
             raise InvalidValue(str(error)) from None
 
-    return check
+    return run
+
+
+_names = _checked(server_names)
 
 
 def _positive(value: object) -> float:
@@ -301,11 +292,17 @@ _SCHEMA: dict[str, dict[str, _Check]] = {
     },
     "memory": {"reply_reserve": _reserve, "summary_model": _string},
     "defaults": {"system_prompt": _string, "memory": _memory, **OPTION_CHECKS, "tools": _names},
-    "tools": {name: _tool_check(name) for name in TOOL_CHECKS},
+    "tools": {name: _checked(check) for name, check in TOOL_CHECKS.items()},
 }
 
-# What save_preferences may write, and the table each key lives in.
-_PREFERENCE_TABLES = {"model": "", "theme": "", "show_sidebar": "ui", "show_parameters": "ui"}
+# What save_preferences may write to the state file (flat keys, as the Settings attributes).
+_PREFERENCES: dict[str, _Check] = {
+    "model": _string,
+    "theme": _non_empty_string,
+    "show_sidebar": _boolean,
+    "show_parameters": _boolean,
+    "last_conversation": _string,
+}
 
 
 def _describe(value: object) -> str:
@@ -465,13 +462,19 @@ def load_settings(
     host: str | None = None,
     model: str | None = None,
     data_dir: Path | None = None,
+    state_path: Path | None = None,
 ) -> Settings:
-    """Merge defaults, the config file, OLLAMA_HOST and the command-line values, in that order.
+    """Merge defaults, the app's state, the config file, OLLAMA_HOST and the command-line
+    values, in that order.
 
     A missing file is fine at the default location but an error when named explicitly.
     """
     path = default_config_path() if config_path is None else config_path
     settings = Settings(config_path=path)
+    if state_path is not None:
+        settings.state_path = state_path
+    for name, value in preferences(settings.state_path).items():
+        setattr(settings, name, value)
     named: dict[str, dict[str, Any]] = {}
     try:
         document = _read_document(path, required=config_path is not None)
@@ -497,6 +500,8 @@ def load_settings(
         elif dotted == "network.ca_bundle":
             if value:
                 settings.ca_bundle = _ca_bundle(path, str(value))
+        elif table == "defaults" and name in OPTION_CHECKS:
+            setattr(settings.defaults.options, name, value)
         else:
             setattr(settings.defaults if table == "defaults" else settings, name, value)
 
@@ -511,13 +516,10 @@ def load_settings(
             f"config error in {path}: default_host: expected the name of a [hosts.NAME] "
             f"table ({known}), got {_describe(settings.default_host)}"
         )
-    unknown = [name for name in settings.defaults.tools if name not in settings.mcp]
-    if unknown:
-        known = ", ".join(settings.mcp) or "none defined"
-        raise ConfigError(
-            f"config error in {path}: defaults.tools: {_describe(unknown[0])} is not the name "
-            f"of an [mcp.NAME] table ({known})"
-        )
+    try:
+        check_default_tools(settings.defaults.tools, settings.mcp)
+    except ValueError as error:
+        raise ConfigError(f"config error in {path}: {error}") from None
     env_host = environ.get("OLLAMA_HOST", "")
     if env_host.strip(" \t\r\n\"'"):  # set to only spaces and quotes counts as unset
         settings.host = _host_from("OLLAMA_HOST", env_host)
@@ -564,34 +566,35 @@ def _ca_bundle(config_path: Path, value: str) -> Path:
     return bundle
 
 
-def save_preferences(config_path: Path, **changes: str | bool) -> None:
-    """Write the user's choices (model, theme, show_sidebar, show_parameters) into the file.
+def preferences(state_path: Path) -> dict[str, object]:
+    """The valid choices kept in the state file; a damaged or foreign value is left out."""
+    kept: dict[str, object] = {}
+    for name, value in read_state(state_path).items():
+        check = _PREFERENCES.get(name)
+        if check is None:
+            continue
+        try:
+            kept[name] = check(value)
+        except InvalidValue:
+            continue
+    return kept
 
-    Only those keys change; the rest of the file is kept as it is on disk, so values that came
-    from OLLAMA_HOST or flags are never written. Comments are not preserved. Raises OSError when
-    the file cannot be written, and ConfigError (leaving the file untouched) when it no longer
-    holds a valid config.
+
+def save_preferences(state_path: Path, **changes: str | bool) -> None:
+    """Keep the user's choices (see _PREFERENCES) in the app's state file.
+
+    Only those keys change; the user's config file is never written. Raises TypeError for a key
+    that is not a preference, ValueError for a bad value, and OSError when the file cannot be
+    written.
     """
-    unknown = sorted(set(changes) - set(_PREFERENCE_TABLES))
+    unknown = sorted(set(changes) - set(_PREFERENCES))
     if unknown:
         raise TypeError(f"not a saved preference: {', '.join(unknown)}")
-    document = _read_document(config_path, required=False)
-    _validate(document, config_path)
-
-    changed = False
     for name, value in changes.items():
-        table_name = _PREFERENCE_TABLES[name]
         try:
-            _SCHEMA[table_name][name](value)
+            _PREFERENCES[name](value)
         except InvalidValue as invalid:
             raise ValueError(_problem(name, value, invalid)) from None
-        table = document.setdefault(table_name, {}) if table_name else document
-        if table.get(name) != value:
-            table[name] = value
-            changed = True
-    if changed:
-        import tomli_w  # only here: nothing else writes TOML, and not before the first frame
-
-        target = config_path.resolve()  # write through a symlinked dotfile, not over it
-        target.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(target, tomli_w.dumps(document, multiline_strings=True).encode("utf-8"))
+    current = preferences(state_path)
+    if any(current.get(name) != value for name, value in changes.items()):
+        write_state(state_path, {**current, **changes})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,20 +42,40 @@ class ToolSettings:
     """Seconds a server may take to start, to list its tools, or to answer one call."""
 
 
-TOOL_CHECKS: dict[str, tuple[type, float, str]] = {
-    "max_rounds": (int, 1, "a whole number of at least 1"),
-    "result_limit": (int, 1024, "a whole number of bytes of at least 1024"),
-    "timeout": (float, 0.1, "a number of seconds of at least 0.1"),
+def _at_least(kind: type[int] | type[float], minimum: float, expected: str) -> Check:
+    def check(value: object) -> int | float:
+        number_types = (int,) if kind is int else (int, float)
+        if isinstance(value, bool) or not isinstance(value, number_types) or value < minimum:
+            raise ValueError(expected)
+        return kind(value)
+
+    return check
+
+
+Check = Callable[[object], Any]
+"""Checks one config value; ValueError says what was expected."""
+TOOL_CHECKS: dict[str, Check] = {
+    "max_rounds": _at_least(int, 1, "a whole number of at least 1"),
+    "result_limit": _at_least(int, 1024, "a whole number of bytes of at least 1024"),
+    "timeout": _at_least(float, 0.1, "a number of seconds of at least 0.1"),
 }
 
 
-def tool_setting(name: str, value: object) -> int | float:
-    """A checked `[tools]` value; ValueError says what was expected."""
-    kind, minimum, expected = TOOL_CHECKS[name]
-    number_types = (int,) if kind is int else (int, float)
-    if isinstance(value, bool) or not isinstance(value, number_types) or value < minimum:
-        raise ValueError(expected)
-    return kind(value)
+def server_names(value: object) -> list[str]:
+    """`[defaults] tools`: names of [mcp.NAME] tables (that they exist is checked later)."""
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValueError('an array of [mcp.NAME] server names, e.g. ["files"]')
+    return list(value)
+
+
+def check_default_tools(names: list[str], servers: dict[str, McpServerSettings]) -> None:
+    """`[defaults] tools` must name servers of the config."""
+    for name in names:
+        if name not in servers:
+            known = ", ".join(servers) or "none defined"
+            raise ValueError(
+                f'defaults.tools: "{name}" is not the name of an [mcp.NAME] table ({known})'
+            )
 
 
 def mcp_servers(value: object, config_dir: Path) -> dict[str, McpServerSettings]:

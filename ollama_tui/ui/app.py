@@ -37,7 +37,6 @@ from ollama_tui.chat.conversation import (
     Message,
     MessageState,
     Role,
-    keep_alive_value,
 )
 from ollama_tui.chat.export import (
     FORMATS,
@@ -47,6 +46,7 @@ from ollama_tui.chat.export import (
     suggested_file_name,
     write_export,
 )
+from ollama_tui.chat.options import keep_alive_value
 from ollama_tui.chat.search import SearchError, SearchIndex
 from ollama_tui.chat.store import ConversationStore, ConversationSummary, StoreError
 from ollama_tui.config import (
@@ -72,6 +72,7 @@ from ollama_tui.ollama import (
     ThinkingDelta,
     Unreachable,
 )
+from ollama_tui.ollama.host import request_headers
 from ollama_tui.sanitize import one_line, sanitize
 from ollama_tui.ui.collector import quiet_collector
 from ollama_tui.ui.inert import inert
@@ -84,7 +85,8 @@ from ollama_tui.ui.screens.search import SearchScreen
 from ollama_tui.ui.screens.summary import SummaryScreen
 from ollama_tui.ui.screens.text_prompt import TextPromptScreen
 from ollama_tui.ui.widgets.memory_marker import MemoryMarker
-from ollama_tui.ui.widgets.message_list import MessageList, MessageView, tokens_per_second
+from ollama_tui.ui.widgets.message_list import MessageList
+from ollama_tui.ui.widgets.message_view import MessageView, tokens_per_second
 from ollama_tui.ui.widgets.parameter_panel import ParameterPanel
 from ollama_tui.ui.widgets.prompt import PromptArea
 from ollama_tui.ui.widgets.sidebar import ConversationSidebar
@@ -320,7 +322,7 @@ class OllamaTUI(App[None]):
                 host.url,
                 connect_timeout=self.settings.connect_timeout,
                 stall_timeout=self.settings.stall_timeout,
-                headers=host.request_headers(),
+                headers=request_headers(host.headers, host.api_key),
                 verify=str(host.ca_bundle) if host.ca_bundle else host.verify_tls,
             )
         return self._clients[host.name]
@@ -870,7 +872,7 @@ class OllamaTUI(App[None]):
         """What the next request would carry, fitted to the model's context window."""
         num_ctx = effective_num_ctx(
             conversation.options.num_ctx,
-            self.settings.defaults.num_ctx,
+            self.settings.defaults.options.num_ctx,
             self._context_limit(conversation.model),
         )
         reserve = reply_reserve(
@@ -1565,10 +1567,10 @@ class OllamaTUI(App[None]):
 
     def _save_preferences(self, **changes: str | bool) -> None:
         try:
-            save_preferences(self.settings.config_path, **changes)
+            save_preferences(self.settings.state_path, **changes)
         except (OSError, ConfigError) as error:
             self.notify(
-                f"Preferences not saved to {self.settings.config_path}: {one_line(str(error))}",
+                f"Preferences not saved to {self.settings.state_path}: {one_line(str(error))}",
                 severity="warning",
                 markup=False,
             )
