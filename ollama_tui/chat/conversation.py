@@ -10,12 +10,13 @@ import json
 import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 from ollama_tui.chat.migrations import SCHEMA_VERSION, FormatError, migrate
-from ollama_tui.chat.options import Options
+from ollama_tui.chat.options import Options, think_from
+from ollama_tui.chat.structured import saved_format
+from ollama_tui.chat.summary import Summary, now_iso, read_summary
 from ollama_tui.chat.tools import ToolCall
 from ollama_tui.sanitize import sanitize
 
@@ -50,11 +51,6 @@ class MessageState(StrEnum):
     CANCELLED = "cancelled"
     FAILED = "failed"
     INTERRUPTED = "interrupted"
-
-
-def now_iso() -> str:
-    """The current UTC time as an ISO 8601 string, to the millisecond."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def new_id() -> str:
@@ -266,44 +262,6 @@ def _detached(message: Message) -> Message:
     return message
 
 
-@dataclass
-class Summary:
-    """A model-written summary of the conversation's messages up to and including one of them."""
-
-    text: str
-    covers_until: str
-    """Id of the last message the summary covers; every earlier message is covered too."""
-    covered_count: int
-    model: str
-    created_at: str = field(default_factory=now_iso)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "text": self.text,
-            "covers_until": self.covers_until,
-            "covered_count": self.covered_count,
-            "model": self.model,
-            "created_at": self.created_at,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Any) -> Summary:
-        try:
-            text, covers_until = data["text"], data["covers_until"]
-            count = data.get("covered_count", 0)
-            if not isinstance(text, str) or not isinstance(covers_until, str):
-                raise TypeError("text and covers_until must be strings")
-            return cls(
-                text=text,
-                covers_until=covers_until,
-                covered_count=count if isinstance(count, int) and count >= 0 else 0,
-                model=str(data.get("model") or ""),
-                created_at=str(data.get("created_at") or now_iso()),
-            )
-        except (KeyError, TypeError, AttributeError) as error:
-            raise FormatError(f"bad summary: {error}") from error
-
-
 def _better_copy(theirs: Message, ours: Message) -> bool:
     """Whether another writer's copy of a message should replace ours."""
     if ours.is_reply_in_progress or theirs.is_reply_in_progress:
@@ -313,26 +271,9 @@ def _better_copy(theirs: Message, ours: Message) -> bool:
     return len(theirs.content) > len(ours.content)
 
 
-THINK_LEVELS = ("low", "medium", "high")
-
-
-def _think_from(value: Any) -> bool | str | None:
-    if isinstance(value, bool) or value in THINK_LEVELS:
-        return value
-    return None
-
-
-def _format_from(value: Any) -> str | dict[str, Any] | None:
-    """A saved reply format: "json" or a schema object; anything else is free text."""
-    return value if value == "json" or isinstance(value, dict) else None
-
-
 def _names_from(value: Any) -> list[str]:
-    return (
-        [sanitize(item) for item in value if isinstance(item, str)]
-        if isinstance(value, list)
-        else []
-    )
+    items = value if isinstance(value, list) else []
+    return [sanitize(item) for item in items if isinstance(item, str)]
 
 
 def _memory_from(value: Any) -> MemoryStrategy:
@@ -341,16 +282,6 @@ def _memory_from(value: Any) -> MemoryStrategy:
         return MemoryStrategy(value)
     except (ValueError, TypeError):
         return MemoryStrategy.SUMMARY
-
-
-def _summary_from(value: Any) -> Summary | None:
-    """A saved summary; a damaged one is dropped (it can be made again from the messages)."""
-    if value is None:
-        return None
-    try:
-        return Summary.from_dict(value)
-    except FormatError:
-        return None
 
 
 @dataclass
@@ -646,12 +577,12 @@ class Conversation:
                 options=Options.from_dict(data.get("options") or {}),
                 messages=[Message.from_dict(item) for item in messages],
                 memory=_memory_from(data.get("memory")),
-                think=_think_from(data.get("think")),
+                think=think_from(data.get("think")),
                 host=str(data.get("host") or ""),
                 pinned=data.get("pinned") is True,
                 keep_alive=str(data.get("keep_alive") or ""),
-                summary=_summary_from(data.get("summary")),
-                format=_format_from(data.get("format")),
+                summary=read_summary(data.get("summary")),
+                format=saved_format(data.get("format")),
                 tools=_names_from(data.get("tools")),
                 always_allowed=_names_from(data.get("always_allowed")),
             )

@@ -13,6 +13,11 @@ ReplyFormat = str | dict[str, Any] | None
 """None = free text, "json" = any JSON, or a JSON Schema object."""
 
 
+def saved_format(value: Any) -> ReplyFormat:
+    """A format as saved: "json" or a schema object; anything else is free text."""
+    return value if value == "json" or isinstance(value, dict) else None
+
+
 class SchemaError(ValueError):
     """A format that cannot be used, with the reason in one line."""
 
