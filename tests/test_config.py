@@ -450,8 +450,10 @@ def test_example_file_documents_every_key_with_a_valid_value(tmp_path: Path) -> 
         "network",
         "memory",
         "defaults",
+        "tools",
         "keys",
     }
+    assert set(document["tools"]) == {"max_rounds", "result_limit", "timeout"}
     assert set(document["ui"]) == {"show_sidebar", "show_parameters"}
     assert set(document["network"]) == {
         "connect_timeout",
