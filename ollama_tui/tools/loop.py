@@ -28,8 +28,9 @@ from ollama_tui.tools.settings import ToolSettings
 if TYPE_CHECKING:
     from ollama_tui.ollama import OllamaClient
 
-AskConsent = Callable[[ToolCall], Awaitable[Decision]]
-"""Asks the user about one call: Decision.ONCE, ALWAYS or REFUSED."""
+AskConsent = Callable[[ToolCall, str], Awaitable[Decision]]
+"""Asks the user about one call (with the tool's description): Decision.ONCE, ALWAYS or
+REFUSED."""
 StreamReply = Callable[[Message, list[dict[str, Any]] | None], Awaitable[None]]
 """Streams one reply into the message, offering these tool definitions; raises on failure."""
 Notify = Callable[[str], None]
@@ -110,7 +111,7 @@ class ToolRounds:
         if call.name in self.conversation.always_allowed:
             decision = Decision.ALLOWED
         else:
-            decision = await self.consent(call)
+            decision = await self.consent(call, spec.description)
             if decision is Decision.ALWAYS:
                 self.conversation.allow_always(call.name)
         if decision not in RAN:

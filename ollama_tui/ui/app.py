@@ -49,6 +49,7 @@ from ollama_tui.chat.export import (
 from ollama_tui.chat.options import keep_alive_value
 from ollama_tui.chat.search import SearchError, SearchIndex
 from ollama_tui.chat.store import ConversationStore, ConversationSummary, StoreError
+from ollama_tui.chat.tools import ToolCall
 from ollama_tui.config import (
     ConfigError,
     HostSettings,
@@ -70,12 +71,15 @@ from ollama_tui.ollama import (
     Stalled,
     StreamBroken,
     ThinkingDelta,
+    ToolCalls,
     Unreachable,
 )
 from ollama_tui.ollama.host import request_headers
 from ollama_tui.sanitize import one_line, sanitize
+from ollama_tui.tools.loop import ToolRounds, apply_event
 from ollama_tui.ui.collector import quiet_collector
 from ollama_tui.ui.inert import inert
+from ollama_tui.ui.reply_tools import ReplyTools
 from ollama_tui.ui.screens.confirm import ConfirmScreen
 from ollama_tui.ui.screens.edit_message import EditMessageScreen
 from ollama_tui.ui.screens.help import HelpScreen
@@ -133,6 +137,8 @@ class LiveReply:
     """What the request carried, to calibrate token estimates against the server's count."""
     redraw: bool = False
     """Set when a merge brought in messages from elsewhere: show them once the reply ends."""
+    rounds: ToolRounds | None = None
+    """The tools the reply offers and its rounds of calls so far (None: no tools)."""
 
     def sync(self) -> None:
         """Copy the text received so far into the message (joined once, not per token)."""
@@ -268,6 +274,7 @@ class OllamaTUI(App[None]):
         self.set_keymap(settings.keys)
         self.calibration_path = settings.data_dir / "calibration.json"
         self.calibration = Calibration.load(self.calibration_path)
+        self.reply_tools = ReplyTools(self)
         self._reconnect_now = asyncio.Event()
         self._first_frame = asyncio.Event()
         self._restore_collector: Callable[[], None] | None = None
@@ -344,6 +351,7 @@ class OllamaTUI(App[None]):
         self._restore_collector = quiet_collector()  # before the library's summaries are read
         self._fit_panels(self.size.width)
         self._show_host()
+        self.parameters.set_tool_servers(list(self.settings.mcp))
         self.sidebar.set_summaries(self.store.list())
         if self.settings.theme not in self.available_themes:
             self.notify(
@@ -376,6 +384,7 @@ class OllamaTUI(App[None]):
         self.search_index.close()
         for client in self._clients.values():
             await client.aclose()
+        await self.reply_tools.aclose()
 
     @property
     def replies_in_progress(self) -> int:
@@ -779,9 +788,12 @@ class OllamaTUI(App[None]):
         await self.message_list.add(user_message)
         await self._begin_reply(conversation, conversation.start_reply())
 
-    async def _begin_reply(self, conversation: Conversation, reply: Message) -> None:
-        """Save, show and start streaming a reply that was just appended to `conversation`."""
-        live = LiveReply(conversation, reply, client=self.client)
+    async def _begin_reply(
+        self, conversation: Conversation, reply: Message, rounds: ToolRounds | None = None
+    ) -> None:
+        """Save, show and start streaming a reply that was just appended to `conversation`
+        (`rounds`: the tools of the reply it continues after tool results)."""
+        live = LiveReply(conversation, reply, client=self.client, rounds=rounds)
         conversation.host = self.host.name
         self._live[conversation.id] = live
         self._save(conversation)  # the user's words are on disk before anything is sent
@@ -820,6 +832,33 @@ class OllamaTUI(App[None]):
                 if live.redraw:
                     await self.message_list.show(conversation)
             self._reply_finished(live)
+        if reply.state is MessageState.COMPLETE and reply.tool_calls and live.rounds:
+            await self._answer_calls(live)
+
+    async def _answer_calls(self, live: LiveReply) -> None:
+        """Run the reply's calls (each with consent) and let the model continue; escape stops
+        this too, and what was decided is kept."""
+        conversation, rounds = live.conversation, live.rounds
+        assert rounds is not None
+        self._live[conversation.id] = live
+        self.refresh_bindings()
+        try:
+            more = await rounds.answer(live.message)
+        finally:
+            self._live.pop(conversation.id, None)
+            self._save(conversation)
+            view = self._view_of(live)
+            if view is not None:
+                view.refresh_header()
+                await self.message_list.show(conversation)
+            self.refresh_bindings()
+        if more:
+            await self._begin_reply(conversation, conversation.start_reply(), rounds)
+
+    def _tool_answered(self, conversation: Conversation, call: ToolCall, result: Message) -> None:
+        """A call got its result: on disk at once, since a tool may have changed the world."""
+        del call, result
+        self._save(conversation)
 
     async def _receive(self, live: LiveReply) -> None:
         """Stream the reply into `live`; a busy server is retried a few times, visibly."""
@@ -827,6 +866,10 @@ class OllamaTUI(App[None]):
         assert live.client is not None
         model = reply.model or conversation.model
         details = await self._details_of(model)
+        if live.rounds is None:
+            live.rounds = await self.reply_tools.rounds_for(
+                conversation, details, partial(self._tool_answered, conversation)
+            )
         plan = live.plan = await self._fit_history(live)
         if not plan.fits:
             self.notify(
@@ -843,6 +886,8 @@ class OllamaTUI(App[None]):
                     options=request_options(conversation.options, plan.num_ctx),
                     think=conversation.think if details and details.can_think else None,
                     keep_alive=keep_alive_value(conversation.keep_alive),
+                    tools=live.rounds.definitions if live.rounds else None,
+                    format=conversation.format,
                 ):
                     self._take(live, event)
                     if monotonic() - last_checkpoint > CHECKPOINT_SECONDS:
@@ -1013,6 +1058,8 @@ class OllamaTUI(App[None]):
             case ChatDone(done_reason=done_reason, stats=stats):
                 reply.done_reason = done_reason
                 reply.stats = stats.to_dict()
+            case ToolCalls():
+                apply_event(reply, event)
 
     def _note(self, live: LiveReply, text: str) -> None:
         view = self._view_of(live)
@@ -1342,6 +1389,8 @@ class OllamaTUI(App[None]):
             self.parameters.show_thinking(
                 details is not None and details.can_think, self.conversation.think
             )
+            note = self.reply_tools.model_note(self.conversation, details)
+            self.parameters.show_tools(self.conversation.tools, note)
             self._show_memory()
 
     async def _refresh_models(self) -> None:
@@ -1432,6 +1481,19 @@ class OllamaTUI(App[None]):
         if self.conversation.messages:
             self._save(self.conversation)
         self._show_memory()
+
+    @on(ParameterPanel.FormatChanged)
+    def _format_chosen(self, event: ParameterPanel.FormatChanged) -> None:
+        self.conversation.format = event.format
+        if self.conversation.messages:
+            self._save(self.conversation)
+
+    @on(ParameterPanel.ToolsChanged)
+    def _tools_chosen(self, event: ParameterPanel.ToolsChanged) -> None:
+        self.conversation.tools = event.servers
+        if self.conversation.messages:
+            self._save(self.conversation)
+        self._model_changed()
 
     @on(ParameterPanel.SystemPromptChanged)
     def _system_prompt_changed(self, event: ParameterPanel.SystemPromptChanged) -> None:

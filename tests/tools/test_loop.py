@@ -29,7 +29,7 @@ class Consent:
         self.asked: list[ToolCall] = []
         self.waiting = asyncio.Event()
 
-    async def __call__(self, call: ToolCall) -> Decision:
+    async def __call__(self, call: ToolCall, description: str) -> Decision:
         self.asked.append(call)
         if not self.answers:  # nobody answers: the user is thinking (or about to press escape)
             self.waiting.set()
