@@ -855,6 +855,10 @@ class OllamaTUI(App[None]):
         if more:
             await self._begin_reply(conversation, conversation.start_reply(), rounds)
 
+    @work(group="mcp-prompt", exclusive=True, exit_on_error=False)
+    async def _insert_mcp_prompt(self) -> None:
+        await self.reply_tools.insert_prompt(self.conversation)
+
     def _tool_answered(self, conversation: Conversation, call: ToolCall, result: Message) -> None:
         """A call got its result: on disk at once, since a tool may have changed the world."""
         del call, result
@@ -1561,6 +1565,11 @@ class OllamaTUI(App[None]):
         )
         yield SystemCommand(
             "Stop reply", "Stop the reply as it arrives (escape)", self.action_stop_reply
+        )
+        yield SystemCommand(
+            "Insert MCP prompt",
+            "Put a prompt an MCP server offers into the message you are writing",
+            self._insert_mcp_prompt,
         )
         yield SystemCommand(
             "Regenerate with another model",

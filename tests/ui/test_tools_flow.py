@@ -11,6 +11,8 @@ from textual.widgets import Select, SelectionList, Static, TextArea
 from ollama_tui.chat.conversation import MessageState, Role
 from ollama_tui.chat.tools import REFUSED_TEXT, STOPPED_TEXT, Decision
 from ollama_tui.ui.app import OllamaTUI
+from ollama_tui.ui.screens.picker import PickerScreen
+from ollama_tui.ui.screens.text_prompt import TextPromptScreen
 from ollama_tui.ui.screens.tool_consent import ToolConsentScreen
 from ollama_tui.ui.widgets.tool_views import ToolCallsView, ToolResultView
 from tests.fake_ollama import FakeOllama
@@ -147,3 +149,21 @@ async def test_the_panel_sets_the_reply_format(
         await settle(pilot, app)
     assert fake_ollama.chat_requests()[-1]["format"]["properties"] == {"city": {"type": "string"}}
     assert app.conversation.messages[-1].content == '{"city": "example"}'
+
+
+async def test_an_mcp_prompt_goes_into_the_message_being_written(
+    build_app: MakeApp, fake_ollama: FakeOllama
+) -> None:
+    app = tool_app(build_app, fake_ollama)
+    async with app.run_test(size=SIZE) as pilot:
+        await connected(pilot, app)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"Insert MCP prompt", "enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, PickerScreen), timeout=30)
+        await pilot.press("enter")  # toolbox/review, the only one
+        await wait_until(pilot, lambda: isinstance(app.screen, TextPromptScreen))
+        await pilot.press(*"the parser", "enter")
+        await wait_until(pilot, lambda: "review" in app.prompt.text, timeout=30)
+    assert app.prompt.text == ("Please review the parser carefully and list the problems you find.")
+    assert fake_ollama.chat_requests() == []  # inserted, not sent
