@@ -69,16 +69,6 @@ def check_schema(schema: object) -> None:
         raise SchemaError(f"invalid schema at {where}: {one_line(error.message, 200)}") from None
 
 
-def describe_format(value: ReplyFormat) -> str:
-    """A few words for the panel and the status line."""
-    if value is None:
-        return "text"
-    if value == "json":
-        return "JSON"
-    title = value.get("title") if isinstance(value, dict) else None
-    return f"schema {one_line(title, 40)}" if isinstance(title, str) and title else "JSON Schema"
-
-
 def reply_problem(text: str, value: ReplyFormat) -> str | None:
     """Why a reply does not follow the format, in one line saying where; None when it does."""
     if value is None:

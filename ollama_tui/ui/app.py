@@ -59,7 +59,7 @@ from ollama_tui.config import (
     new_conversation,
     save_preferences,
 )
-from ollama_tui.keymap import COMMANDS, default_keys
+from ollama_tui.keymap import COMMANDS, browser_keymap, default_keys
 from ollama_tui.ollama import (
     ChatDone,
     ChatEvent,
@@ -349,6 +349,8 @@ class OllamaTUI(App[None]):
 
     async def on_mount(self) -> None:
         self._restore_collector = quiet_collector()  # before the library's summaries are read
+        if self.is_web:  # in a browser tab (ollama-tui serve); the driver is known from here
+            self.set_keymap(browser_keymap(self.settings.keys))
         self._fit_panels(self.size.width)
         self._show_host()
         self.parameters.set_tool_servers(list(self.settings.mcp))
