@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from ollama_tui.ollama import (
     ChatDone,
-    ChatEvent,
     ContentDelta,
     OllamaClient,
     RequestRejected,
@@ -20,6 +18,7 @@ from ollama_tui.ollama import (
 )
 from ollama_tui.ollama.chat_wire import parse_tool_calls
 from tests.fake_ollama import PULLABLE_MODELS, FakeOllama
+from tests.test_client import collect
 
 ECHO_TOOL: dict[str, Any] = {
     "type": "function",
@@ -34,17 +33,6 @@ ECHO_TOOL: dict[str, Any] = {
     },
 }
 ASK = [{"role": "user", "content": "Echo hi, please."}]
-
-
-@pytest.fixture
-async def client(fake_ollama: FakeOllama) -> AsyncIterator[OllamaClient]:
-    fake_ollama.token_delay = 0.001
-    async with OllamaClient(fake_ollama.url, stall_timeout=5) as client:
-        yield client
-
-
-async def collect(stream: AsyncIterator[ChatEvent]) -> list[ChatEvent]:
-    return [event async for event in stream]
 
 
 async def test_streamed_tool_calls_arrive_whole_as_one_event(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -35,13 +34,6 @@ class Consent:
             self.waiting.set()
             await asyncio.Event().wait()
         return self.answers.pop(0)
-
-
-@pytest.fixture
-async def client(fake_ollama: FakeOllama) -> AsyncIterator[OllamaClient]:
-    fake_ollama.token_delay = 0.001
-    async with OllamaClient(fake_ollama.url, stall_timeout=10) as client:
-        yield client
 
 
 def conversation_asking(text: str, tools: tuple[str, ...] = ("toolbox",)) -> Conversation:
