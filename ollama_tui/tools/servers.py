@@ -281,7 +281,13 @@ class ToolServers:
                 f"the MCP server {server} did not start within {self.timeout:g} s "
                 f"({settings.describe()}){connection.last_words()}"
             ) from None
-        except ToolServerError:
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if connection.ready.cancelled() and task is not None and not task.cancelling():
+                # another caller gave up on this start, or the app is stopping the servers
+                raise ToolServerError(
+                    f"the MCP server {server} was stopped while starting"
+                ) from None
             raise
         return connection
 
@@ -295,12 +301,13 @@ class ToolServers:
                 client = await stack.enter_async_context(Client(self._transport(connection, stack)))
                 connection.ready.set_result(client)
                 await connection.stop.wait()
+        except asyncio.CancelledError:
+            connection.ready.cancel()  # given up on (timeout) or stopped at quit
+            raise
         except BaseException as error:
             if not connection.ready.done():
                 reason = _start_failure(settings, error) + connection.last_words()
                 connection.ready.set_exception(ToolServerError(reason))
-            if isinstance(error, asyncio.CancelledError):
-                raise
 
     def _transport(self, connection: _Connection, stack: AsyncExitStack) -> Any:
         settings = connection.settings

@@ -1,6 +1,7 @@
 """An MCP server for tests (stdio): tools that answer, fail, hang, die and return 1 MB.
 
-Run it as `python -m tests.mcp_servers.toolbox`; the app's config names it like any server:
+Run it as `python -m tests.mcp_servers.toolbox` (or with `--http PORT` to serve streamable
+HTTP at http://127.0.0.1:PORT/mcp); the app's config names it like any server:
 
     [mcp.toolbox]
     command = "python"
@@ -10,6 +11,7 @@ Run it as `python -m tests.mcp_servers.toolbox`; the app's config names it like 
 from __future__ import annotations
 
 import os
+import sys
 import time
 
 from mcp.server import MCPServer
@@ -63,4 +65,7 @@ def review(topic: str = "this code") -> str:
 
 
 if __name__ == "__main__":
-    server.run()
+    if sys.argv[1:2] == ["--http"]:  # streamable HTTP on 127.0.0.1:PORT/mcp
+        server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[2]))
+    else:
+        server.run()

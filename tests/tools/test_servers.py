@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
+
+import pytest
 
 from ollama_tui.tools.servers import ToolServers, ToolSpec
+from ollama_tui.tools.settings import McpServerSettings
+from tests.tools.conftest import ROOT
 
 
 async def toolbox_tools(servers: ToolServers) -> dict[str, ToolSpec]:
@@ -75,8 +83,6 @@ async def test_servers_that_cannot_start_are_one_line_each(servers: ToolServers)
 async def test_a_server_that_never_answers_does_not_hold_up_the_app(
     servers: ToolServers,
 ) -> None:
-    from ollama_tui.tools.settings import McpServerSettings
-
     servers.settings["silent"] = McpServerSettings(
         "silent", command="python3", args=("-c", "import time; time.sleep(60)")
     )
@@ -107,3 +113,40 @@ async def test_aclose_stops_every_server(servers: ToolServers) -> None:
     await servers.aclose()
     assert connection.task is not None and connection.task.done()
     assert time.monotonic() - started < 6
+
+
+@pytest.fixture
+def http_toolbox(unused_url: str) -> Iterator[str]:
+    """The test MCP server over streamable HTTP; its URL."""
+    port = int(unused_url.rsplit(":", 1)[1])
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.mcp_servers.toolbox", "--http", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            assert time.monotonic() < deadline, "the HTTP MCP server did not start"
+            time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}/mcp"
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+async def test_a_server_over_streamable_http(http_toolbox: str) -> None:
+    servers = ToolServers(
+        {"web": McpServerSettings("web", url=http_toolbox, headers={"X-Team": "ml"})}, timeout=30
+    )
+    try:
+        specs, problems = await servers.tools(["web"])
+        assert problems == [] and "echo" in {spec.name for spec in specs}
+        echo = next(spec for spec in specs if spec.name == "echo")
+        assert (await servers.call(echo, {"text": "over http"})).text == "echo: over http"
+    finally:
+        await servers.aclose()
