@@ -29,7 +29,7 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command("reply.stop", "escape", "stop the reply as it arrives"),
     Command("reply.retry", "f5", "retry: send an unsent message again, or regenerate the reply"),
-    Command("conversation.new", "ctrl+n,ctrl+o", "new conversation"),
+    Command("conversation.new", "ctrl+n,alt+n", "new conversation"),
     Command("conversation.rename", "f2", "rename the conversation"),
     Command("conversation.search", "ctrl+f", "search all conversations as you type"),
     Command("model.pick", "ctrl+l,ctrl+g", "pick a model: type part of its name, Enter"),
@@ -120,3 +120,26 @@ def browser_keymap(keymap: Mapping[str, str]) -> dict[str, str]:
         if reordered != keys:
             result[command.id] = ",".join(reordered)
     return result
+
+
+PALETTE_KEY = "ctrl+p"
+"""Textual's command palette key (not rebindable from [keys])."""
+
+_in_force: dict[str, str] = {}
+
+
+def use_keymap(keymap: dict[str, str]) -> None:
+    """Make the config's [keys] the keys that texts name (the app does this as it starts)."""
+    _in_force.clear()
+    _in_force.update(keymap)
+
+
+def keys_of(command_id: str) -> str:
+    """The keys bound to a command now, comma-separated."""
+    return _in_force.get(command_id, default_keys(command_id))
+
+
+def key_label(command_id: str) -> str:
+    """The key a text names for a command: the first one bound now, function keys as "F5"."""
+    first = keys_of(command_id).split(",")[0]
+    return first.upper() if re.fullmatch(r"f\d+", first) else first

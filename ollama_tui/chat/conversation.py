@@ -6,13 +6,19 @@ Textual or HTTP: the app fills it from stream events, the store persists it.
 
 from __future__ import annotations
 
-import json
 import re
-import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
+from ollama_tui.chat.message import (
+    Message,
+    MessageState,
+    Role,
+    compact_json,
+    detached,
+    new_id,
+)
 from ollama_tui.chat.migrations import SCHEMA_VERSION, FormatError, migrate
 from ollama_tui.chat.options import Options, think_from
 from ollama_tui.chat.structured import saved_format
@@ -20,17 +26,24 @@ from ollama_tui.chat.summary import Summary, now_iso, read_summary
 from ollama_tui.chat.tools import ToolCall
 from ollama_tui.sanitize import sanitize
 
+__all__ = [
+    "Conversation",
+    "FormatError",
+    "MemoryStrategy",
+    "Message",
+    "MessageState",
+    "Role",
+    "Summary",
+    "is_valid_id",
+    "new_id",
+    "now_iso",
+    "title_from",
+]
+
 TITLE_LIMIT = 60
 UNTITLED = "New conversation"
 
 _ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
-
-
-class Role(StrEnum):
-    USER = "user"
-    ASSISTANT = "assistant"
-    TOOL = "tool"
-    """A tool's result, sent back to the model after the reply that called it."""
 
 
 class MemoryStrategy(StrEnum):
@@ -39,23 +52,6 @@ class MemoryStrategy(StrEnum):
     FULL = "full"
     WINDOW = "window"
     SUMMARY = "summary"
-
-
-class MessageState(StrEnum):
-    """Where a message stands: UNSENT is a user message the server never got; only COMPLETE
-    replies are the model's whole answer."""
-
-    COMPLETE = "complete"
-    UNSENT = "unsent"
-    STREAMING = "streaming"
-    CANCELLED = "cancelled"
-    FAILED = "failed"
-    INTERRUPTED = "interrupted"
-
-
-def new_id() -> str:
-    """A fresh random identifier, safe as a file name."""
-    return uuid.uuid4().hex[:16]
 
 
 def is_valid_id(value: str) -> bool:
@@ -70,196 +66,6 @@ def title_from(text: str) -> str:
         if line:
             return line if len(line) <= TITLE_LIMIT else line[: TITLE_LIMIT - 1] + "…"
     return UNTITLED
-
-
-@dataclass
-class Message:
-    """One turn: what the user typed, or what a model answered (with how it ended)."""
-
-    role: Role
-    content: str
-    model: str | None = None
-    thinking: str = ""
-    state: MessageState = MessageState.COMPLETE
-    error: str | None = None
-    done_reason: str | None = None
-    stats: dict[str, int] = field(default_factory=dict)
-    versions: list[Message] = field(default_factory=list)
-    """The other versions of this message (regenerated replies, edited prompts) in the order
-    they were written; this one stands among them at `version_position`. Never sent."""
-    version_index: int | None = None
-    """Where this message stands among its versions; None = after all of them (the newest)."""
-    following: list[Message] = field(default_factory=list)
-    """On a version not shown: the messages that came after it, i.e. the rest of its branch."""
-    tool_calls: list[ToolCall] = field(default_factory=list)
-    """On a reply: the tools the model asked to run, in its order."""
-    tool_name: str = ""
-    """On a tool message: the tool whose result `content` is (`tool_call_id` names the call)."""
-    tool_call_id: str = ""
-    id: str = field(default_factory=new_id)
-    created_at: str = field(default_factory=now_iso)
-
-    def to_dict(self) -> dict[str, Any]:
-        data = self._own_dict()
-        if self.versions:
-            data["versions"] = [version.to_dict() for version in self.versions]
-        if self.following:
-            data["following"] = [message.to_dict() for message in self.following]
-        return data
-
-    def _own_dict(self) -> dict[str, Any]:
-        """Every saved field but the other versions and the rest of the branch."""
-        data: dict[str, Any] = {
-            "id": self.id,
-            "role": self.role.value,
-            "content": self.content,
-            "created_at": self.created_at,
-            "state": self.state.value,
-        }
-        if self.model:
-            data["model"] = self.model
-        if self.thinking:
-            data["thinking"] = self.thinking
-        if self.error:
-            data["error"] = self.error
-        if self.done_reason:
-            data["done_reason"] = self.done_reason
-        if self.stats:
-            data["stats"] = dict(self.stats)
-        if self.version_index is not None:
-            data["version_index"] = self.version_index
-        if self.tool_calls:
-            data["tool_calls"] = [call.to_dict() for call in self.tool_calls]
-        if self.tool_name:
-            data["tool_name"] = self.tool_name
-        if self.tool_call_id:
-            data["tool_call_id"] = self.tool_call_id
-        return data
-
-    def to_request(self) -> dict[str, Any]:
-        """The message as a request's history carries it: role and text, the calls of a
-        reply, the tool a result comes from."""
-        sent: dict[str, Any] = {"role": self.role.value, "content": self.content}
-        if self.tool_calls:
-            sent["tool_calls"] = [call.to_request() for call in self.tool_calls]
-        if self.tool_name:
-            sent["tool_name"] = self.tool_name
-        if self.tool_call_id:
-            sent["tool_call_id"] = self.tool_call_id
-        return sent
-
-    def to_json(self) -> str:
-        """The message as compact JSON, encoded again only when something in it changed.
-
-        Saving a long conversation re-encodes only the messages that changed (usually the
-        last), not all of them. The cache is checked by equality of every saved field, so a
-        change is never missed.
-        """
-        key = self._json_key()
-        cached: tuple[tuple[object, ...], str] | None = self.__dict__.get("_json_cache")
-        if cached is not None and cached[0] == key:
-            return cached[1]
-        text = _compact(self._own_dict())[:-1]
-        if self.versions:
-            text += ',"versions":[' + ",".join(v.to_json() for v in self.versions) + "]"
-        if self.following:
-            text += ',"following":[' + ",".join(m.to_json() for m in self.following) + "]"
-        text += "}"
-        self.__dict__["_json_cache"] = (key, text)
-        return text
-
-    def _json_key(self) -> tuple[object, ...]:
-        return (
-            self.id,
-            self.role,
-            self.content,
-            self.created_at,
-            self.state,
-            self.model,
-            self.thinking,
-            self.error,
-            self.done_reason,
-            tuple(self.stats.items()) if self.stats else (),
-            self.version_index,
-            tuple([call.key() for call in self.tool_calls]),
-            self.tool_name,
-            self.tool_call_id,
-            tuple([version._json_key() for version in self.versions]) if self.versions else (),
-            tuple([message._json_key() for message in self.following]) if self.following else (),
-        )
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Message:
-        try:
-            state = MessageState(data.get("state", MessageState.COMPLETE))
-            if state is MessageState.STREAMING:
-                # Saved while a reply was arriving and never finished: the app stopped mid-reply.
-                state = MessageState.INTERRUPTED
-            stats = data.get("stats") or {}
-            return cls(
-                id=str(data["id"]),
-                role=Role(data["role"]),
-                content=str(data["content"]),
-                created_at=str(data["created_at"]),
-                model=data.get("model"),
-                thinking=str(data.get("thinking", "")),
-                state=state,
-                error=data.get("error"),
-                done_reason=data.get("done_reason"),
-                stats={k: v for k, v in stats.items() if isinstance(v, int)},
-                versions=[cls.from_dict(item) for item in data.get("versions", [])],
-                version_index=_version_index_from(data.get("version_index")),
-                following=[cls.from_dict(item) for item in data.get("following", [])],
-                tool_calls=[ToolCall.from_dict(item) for item in data.get("tool_calls", [])],
-                tool_name=sanitize(str(data.get("tool_name") or "")),
-                tool_call_id=str(data.get("tool_call_id") or ""),
-            )
-        except (KeyError, ValueError, TypeError, AttributeError) as error:
-            raise FormatError(f"bad message: {error}") from error
-
-    @property
-    def is_reply_in_progress(self) -> bool:
-        return self.state is MessageState.STREAMING
-
-    @property
-    def version_position(self) -> int:
-        """Where this message stands among its versions, from 0 (the first written)."""
-        if self.version_index is None:
-            return len(self.versions)
-        return min(self.version_index, len(self.versions))
-
-    @property
-    def version_count(self) -> int:
-        return len(self.versions) + 1
-
-    def all_versions(self) -> list[Message]:
-        """Every version of this message, this one included, in the order they were written."""
-        position = self.version_position
-        return [*self.versions[:position], self, *self.versions[position:]]
-
-    def ids(self) -> set[str]:
-        """The ids of this message, of its other versions and of their branches."""
-        found = {self.id}
-        for message in [*self.versions, *self.following]:
-            found |= message.ids()
-        return found
-
-
-def _compact(value: dict[str, Any]) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-def _version_index_from(value: Any) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        return None
-    return value
-
-
-def _detached(message: Message) -> Message:
-    """`message` as one version among others: it no longer holds the list of versions."""
-    message.versions = []
-    message.version_index = None
-    return message
 
 
 def _better_copy(theirs: Message, ours: Message) -> bool:
@@ -425,7 +231,7 @@ class Conversation:
     def _show_in_place(self, position: int, shown: Message, versions: list[Message]) -> None:
         """Show `shown`, one of `versions` (all of them, in order), at `position`, followed by
         the rest of its branch; it holds the others as its versions."""
-        others = [_detached(version) for version in versions if version is not shown]
+        others = [detached(version) for version in versions if version is not shown]
         index = next(i for i, version in enumerate(versions) if version is shown)
         shown.versions = others
         shown.version_index = index if index < len(others) else None
@@ -455,6 +261,50 @@ class Conversation:
             self.messages.sort(key=lambda message: message.created_at)
             self.updated_at = max(self.updated_at, other.updated_at)
         return added
+
+    def drop_unsent_reply(self, reply: Message, error: str) -> Message:
+        """The server was never reached: remove the empty `reply` and mark the user's message
+        before it unsent; returns that message."""
+        self.messages.remove(reply)
+        user_message = self.messages[-1]
+        user_message.end(MessageState.UNSENT, error)
+        return user_message
+
+    def set_model(self, model: str) -> None:
+        self.model = model
+
+    def set_options(self, options: Options) -> None:
+        self.options = replace(options)
+
+    def set_keep_alive(self, keep_alive: str) -> None:
+        self.keep_alive = keep_alive
+
+    def set_think(self, think: bool | str | None) -> None:
+        self.think = think
+
+    def set_memory(self, memory: MemoryStrategy) -> None:
+        """Change what requests carry; the messages stay exactly as they are."""
+        self.memory = memory
+
+    def set_system_prompt(self, system_prompt: str) -> None:
+        self.system_prompt = system_prompt
+
+    def set_format(self, reply_format: str | dict[str, Any] | None) -> None:
+        self.format = reply_format
+
+    def set_tools(self, servers: list[str]) -> None:
+        self.tools = list(servers)
+
+    def set_host(self, host: str) -> None:
+        self.host = host
+
+    def toggle_pin(self) -> None:
+        self.pinned = not self.pinned
+
+    def edit_summary(self, text: str) -> None:
+        """Replace the summary's text; empty text drops it (rebuilt when needed again)."""
+        if self.summary is not None:
+            self.summary = replace(self.summary, text=text.strip()) if text.strip() else None
 
     def add_tool_result(self, call: ToolCall, text: str, *, error: str | None = None) -> Message:
         """Append what a call of the latest reply gave back (or why it did not run), the
@@ -542,7 +392,7 @@ class Conversation:
     def to_json(self) -> str:
         """`to_dict()` as compact JSON (the C encoder serves only dumps without indent), with
         each message's JSON cached between saves."""
-        head = _compact(self._settings_dict())[:-1]
+        head = compact_json(self._settings_dict())[:-1]
         body = ",".join(message.to_json() for message in self.messages)
         return f'{head},"messages":[{body}]}}'
 

@@ -1,5 +1,5 @@
 """In a browser tab (`ollama-tui serve`) the keys shown first are ones the browser leaves to the
-page: ctrl+o for a new conversation, ctrl+g for the model, in the footer and the help."""
+page: alt+n for a new conversation, ctrl+g for the model, in the footer and the help."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def footer_keys(app: OllamaTUI) -> set[str]:
 
 def test_keys_a_browser_keeps_come_last() -> None:
     keymap = browser_keymap({"reply.stop": "x", "app.help": "ctrl+w,f10"})
-    assert keymap["conversation.new"] == "ctrl+o,ctrl+n"
+    assert keymap["conversation.new"] == "alt+n,ctrl+n"
     assert keymap["model.pick"] == "ctrl+g,ctrl+l"
     assert keymap["app.help"] == "f10,ctrl+w"  # a key the config gave is kept, but last
     assert keymap["reply.stop"] == "x"
@@ -54,19 +54,19 @@ async def test_in_a_browser_tab_the_footer_and_help_show_keys_that_reach_the_app
     async with app.run_test(size=(140, 40)) as pilot:
         await connected(pilot, app)
         shown = footer_keys(app)
-        assert {"ctrl+o", "ctrl+g"} <= shown
+        assert {"alt+n", "ctrl+g"} <= shown
         assert not shown & BROWSER_KEEPS
         await send(pilot, app, "first")
         await settle(pilot, app)
-        await pilot.press("ctrl+o")
-        assert not app.conversation.messages
+        await pilot.press("alt+n")
+        assert not app.chat.conversation.messages
         await pilot.press("ctrl+g")
         await wait_until(pilot, lambda: isinstance(app.screen, PickerScreen))
         await pilot.press("escape")
         await pilot.press("f1")
         await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
         rows = [str(w.render()) for w in app.screen.query(".help-key")]
-        assert "ctrl+o / ctrl+n" in rows and "ctrl+g / ctrl+l" in rows
+        assert "alt+n / ctrl+n" in rows and "ctrl+g / ctrl+l" in rows
 
 
 async def test_in_a_terminal_the_usual_keys_are_shown_and_both_work(
@@ -76,8 +76,8 @@ async def test_in_a_terminal_the_usual_keys_are_shown_and_both_work(
     async with app.run_test(size=(140, 40)) as pilot:
         await connected(pilot, app)
         shown = footer_keys(app)
-        assert {"ctrl+n", "ctrl+l"} <= shown and not {"ctrl+o", "ctrl+g"} & shown
+        assert {"ctrl+n", "ctrl+l"} <= shown and not {"alt+n", "ctrl+g"} & shown
         await send(pilot, app, "first")
         await settle(pilot, app)
-        await pilot.press("ctrl+o")
-        assert not app.conversation.messages
+        await pilot.press("alt+n")
+        assert not app.chat.conversation.messages

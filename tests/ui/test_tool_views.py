@@ -82,7 +82,7 @@ async def open_conversation(pilot: Pilot[None], conversation_id: str) -> OllamaT
     await pilot.press("ctrl+b", "enter")
     app = pilot.app
     assert isinstance(app, OllamaTUI)
-    await wait_until(pilot, lambda: app.conversation.id == conversation_id)
+    await wait_until(pilot, lambda: app.chat.conversation.id == conversation_id)
     await wait_until(pilot, lambda: bool(app.query(ToolResultView) or app.query(StructuredReply)))
     await pilot.pause()
     return app
@@ -95,7 +95,7 @@ def test_a_message_with_a_tool_call_and_its_folded_result(
 
     async def open_it(pilot: Pilot[None]) -> None:
         app = await open_conversation(pilot, "tools000000001")
-        app.prompt.focus()
+        app.chat.prompt.focus()
         await pilot.pause()
 
     assert snap_compare(build_app(server.url), terminal_size=SIZE, run_before=open_it)

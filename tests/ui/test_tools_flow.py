@@ -25,8 +25,7 @@ SIZE = (120, 40)
 def tool_app(build_app: MakeApp, fake_ollama: FakeOllama) -> OllamaTUI:
     fake_ollama.token_delay = 0.001
     app = build_app(fake_ollama.url, mcp={"toolbox": TOOLBOX})
-    app.settings.tools.timeout = 30
-    app.conversation.tools = ["toolbox"]
+    app.chat.conversation.tools = ["toolbox"]
     return app
 
 
@@ -53,9 +52,9 @@ async def test_run_once_runs_the_tool_and_the_model_answers(
         await settle(pilot, app)
         await wait_until(pilot, lambda: bool(app.query(ToolResultView)))
         assert app.query_one(ToolCallsView)
-        roles = [m.role for m in app.conversation.messages]
+        roles = [m.role for m in app.chat.conversation.messages]
         assert roles == [Role.USER, Role.ASSISTANT, Role.TOOL, Role.ASSISTANT]
-        assert "> echo: hello" in app.conversation.messages[-1].content
+        assert "> echo: hello" in app.chat.conversation.messages[-1].content
     saved = on_disk(data_dir)
     assert saved.messages[1].tool_calls[0].decision is Decision.ONCE
     assert saved.messages[2].content == "echo: hello"
@@ -95,8 +94,8 @@ async def test_stopping_while_the_dialog_is_up_answers_the_call_as_stopped(
         await connected(pilot, app)
         await send(pilot, app, "Echo.")
         await consent_asked(pilot, app)
-        await app.action_stop_reply()
-        await wait_until(pilot, lambda: app.replies_in_progress == 0)
+        app.chat.stop_reply()
+        await wait_until(pilot, lambda: app.chat.replies_in_progress == 0)
         await wait_until(pilot, lambda: not isinstance(app.screen, ToolConsentScreen))
     saved = on_disk(data_dir)
     assert saved.messages[-1].content == STOPPED_TEXT
@@ -110,12 +109,12 @@ async def test_a_model_without_tools_is_told_in_one_line(
     app = tool_app(build_app, fake_ollama)
     async with app.run_test(size=SIZE) as pilot:
         await connected(pilot, app)
-        note = app.parameters.query_one("#tools-note", Static)
-        await wait_until(pilot, lambda: app.parameters.query_one("#tools-list").display)
-        assert app.parameters.query_one("#tools-list", SelectionList).selected == ["toolbox"]
+        note = app.chat.parameters.query_one("#tools-note", Static)
+        await wait_until(pilot, lambda: app.chat.parameters.query_one("#tools-list").display)
+        assert app.chat.parameters.query_one("#tools-list", SelectionList).selected == ["toolbox"]
         assert not note.display
-        app.conversation.model = "nomic-embed-text:latest"
-        app._model_changed()
+        app.chat.conversation.model = "nomic-embed-text:latest"
+        app.chat._model_changed()
         await wait_until(pilot, lambda: note.display)
         assert "cannot call tools" in str(note.render())
         await send(pilot, app, "Hi")
@@ -129,10 +128,10 @@ async def test_the_panel_sets_the_reply_format(
     app = build_app(fake_ollama.url)
     async with app.run_test(size=SIZE) as pilot:
         await connected(pilot, app)
-        panel = app.parameters
+        panel = app.chat.parameters
         await wait_until(pilot, lambda: bool(panel.query("#format-select")))
         panel.query_one("#format-select", Select).value = "json"
-        await wait_until(pilot, lambda: app.conversation.format == "json")
+        await wait_until(pilot, lambda: app.chat.conversation.format == "json")
         panel.query_one("#format-select", Select).value = "schema"
         await pilot.pause()
         schema_field = panel.query_one("#format-schema", TextArea)
@@ -140,15 +139,15 @@ async def test_the_panel_sets_the_reply_format(
         schema_field.text = '{"type": "objekt"}'
         note = panel.query_one("#format-note", Static)
         await wait_until(pilot, lambda: "invalid schema at $.type" in str(note.render()))
-        assert app.conversation.format == "json"  # an invalid schema is not applied
+        assert app.chat.conversation.format == "json"  # an invalid schema is not applied
         schema_file = tmp_path / "city.json"
         schema_file.write_text('{"type": "object", "properties": {"city": {"type": "string"}}}')
         schema_field.text = str(schema_file)
-        await wait_until(pilot, lambda: isinstance(app.conversation.format, dict))
+        await wait_until(pilot, lambda: isinstance(app.chat.conversation.format, dict))
         await send(pilot, app, "Where?")
         await settle(pilot, app)
     assert fake_ollama.chat_requests()[-1]["format"]["properties"] == {"city": {"type": "string"}}
-    assert app.conversation.messages[-1].content == '{"city": "example"}'
+    assert app.chat.conversation.messages[-1].content == '{"city": "example"}'
 
 
 async def test_an_mcp_prompt_goes_into_the_message_being_written(
@@ -164,6 +163,8 @@ async def test_an_mcp_prompt_goes_into_the_message_being_written(
         await pilot.press("enter")  # toolbox/review, the only one
         await wait_until(pilot, lambda: isinstance(app.screen, TextPromptScreen))
         await pilot.press(*"the parser", "enter")
-        await wait_until(pilot, lambda: "review" in app.prompt.text, timeout=30)
-    assert app.prompt.text == ("Please review the parser carefully and list the problems you find.")
+        await wait_until(pilot, lambda: "review" in app.chat.prompt.text, timeout=30)
+    assert app.chat.prompt.text == (
+        "Please review the parser carefully and list the problems you find."
+    )
     assert fake_ollama.chat_requests() == []  # inserted, not sent
