@@ -21,8 +21,9 @@ from ollama_tui.chat.structured import (
     read_format_file,
     reply_problem,
 )
-from ollama_tui.config import Settings, active_host, new_conversation
+from ollama_tui.config import Settings, active_host
 from ollama_tui.sanitize import one_line
+from ollama_tui.session.library import new_conversation
 from ollama_tui.tools.loop import streamer
 
 if TYPE_CHECKING:

@@ -14,14 +14,14 @@ import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
 import platformdirs
 
-from ollama_tui.chat.conversation import Conversation, MemoryStrategy
+from ollama_tui.chat.conversation import MemoryStrategy
 from ollama_tui.chat.options import OPTION_SPECS, Options, OptionSpec
 from ollama_tui.keymap import COMMANDS, is_command, is_key_list
 from ollama_tui.ollama.host import DEFAULT_HOST, parse_ollama_host
@@ -93,6 +93,8 @@ class Settings:
     theme: str = "textual-dark"
     show_sidebar: bool = True
     show_parameters: bool = True
+    reopen_last: bool = True
+    """Start with the conversation open when the app last quit ([ui] reopen_last)."""
     connect_timeout: float = 5.0
     stall_timeout: float = 60.0
     verify_tls: bool = True
@@ -115,18 +117,6 @@ class Settings:
     mcp: dict[str, McpServerSettings] = field(default_factory=dict)
     """MCP servers from [mcp.NAME], in the file's order."""
     tools: ToolSettings = field(default_factory=ToolSettings)
-
-
-def new_conversation(settings: Settings) -> Conversation:
-    """An empty conversation with the configured model and [defaults]."""
-    defaults = settings.defaults
-    return Conversation(
-        model=settings.model,
-        system_prompt=defaults.system_prompt,
-        memory=MemoryStrategy(defaults.memory),
-        options=replace(defaults.options),
-        tools=list(defaults.tools),
-    )
 
 
 def active_host(settings: Settings) -> HostSettings:
@@ -281,7 +271,7 @@ _SCHEMA: dict[str, dict[str, _Check]] = {
         "theme": _non_empty_string,
         "data_dir": _string,
     },
-    "ui": {"show_sidebar": _boolean, "show_parameters": _boolean},
+    "ui": {"show_sidebar": _boolean, "show_parameters": _boolean, "reopen_last": _boolean},
     "network": {
         "connect_timeout": _positive,
         "stall_timeout": _positive,

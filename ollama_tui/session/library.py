@@ -4,14 +4,27 @@ duplicates, import and export, and what a new conversation starts with."""
 from __future__ import annotations
 
 import contextlib
+from dataclasses import replace
 from pathlib import Path
 
-from ollama_tui.chat.conversation import Conversation
+from ollama_tui.chat.conversation import Conversation, MemoryStrategy
 from ollama_tui.chat.export import ExportFormat, TransferError, import_file, write_export
 from ollama_tui.chat.search import SearchError, SearchIndex
 from ollama_tui.chat.store import ConversationStore, ConversationSummary, StoreError
-from ollama_tui.config import Settings, new_conversation
+from ollama_tui.config import Settings
 from ollama_tui.session.notices import Notice, Notify
+
+
+def new_conversation(settings: Settings) -> Conversation:
+    """An empty conversation with the configured model and [defaults]."""
+    defaults = settings.defaults
+    return Conversation(
+        model=settings.model,
+        system_prompt=defaults.system_prompt,
+        memory=MemoryStrategy(defaults.memory),
+        options=replace(defaults.options),
+        tools=list(defaults.tools),
+    )
 
 
 class Library:

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from ollama_tui.config import ConfigError, load_settings, new_conversation
+from ollama_tui.config import ConfigError, load_settings
+from ollama_tui.session.library import new_conversation
 from ollama_tui.tools.settings import McpServerSettings, ToolSettings
 
 CONFIG = """

@@ -76,9 +76,15 @@ class PromptArea(TextArea):
         super().action_cursor_up(select)
 
     def _submit(self) -> None:
+        """Offer the text; it stays until the screen takes it (a refused send changes nothing)."""
         if self.text.strip():
             self.post_message(self.Submitted(self, self.text))
-            self.clear()
+
+    def take(self, sent: str) -> None:
+        """Remove `sent` from the prompt once it is sent, keeping what was typed after it."""
+        if self.text.startswith(sent):
+            self.text = self.text[len(sent) :].lstrip("\n")
+            self.move_cursor(self.document.end)
 
     def on_text_area_changed(self) -> None:
         lines = min(MAX_LINES, max(1, self.wrapped_document.height))
