@@ -22,19 +22,20 @@ from typing import Any
 import platformdirs
 
 from ollama_tui.chat.conversation import MemoryStrategy
-from ollama_tui.chat.options import OPTION_SPECS, Options, OptionSpec
+from ollama_tui.chat.options import (
+    MAX_STOP_LENGTH,
+    MAX_STOP_SEQUENCES,
+    OPTION_SPECS,
+    Options,
+    OptionSpec,
+    stop_sequences,
+)
 from ollama_tui.keymap import COMMANDS, is_command, is_key_list
 from ollama_tui.ollama.host import DEFAULT_HOST, parse_ollama_host
 from ollama_tui.sanitize import sanitize
 from ollama_tui.state import read_state, write_state
-from ollama_tui.tools.settings import (
-    TOOL_CHECKS,
-    McpServerSettings,
-    ToolSettings,
-    check_default_tools,
-    mcp_servers,
-    server_names,
-)
+from ollama_tui.tools import settings as tool_settings
+from ollama_tui.tools.settings import McpServerSettings, ToolSettings
 
 APP_NAME = "ollama-tui"
 
@@ -114,8 +115,7 @@ class Settings:
     last_conversation: str = ""
     """The conversation open when the app last quit, reopened at start-up."""
     defaults: ConversationDefaults = field(default_factory=ConversationDefaults)
-    mcp: dict[str, McpServerSettings] = field(default_factory=dict)
-    """MCP servers from [mcp.NAME], in the file's order."""
+    mcp: dict[str, McpServerSettings] = field(default_factory=dict)  # [mcp.NAME], in order
     tools: ToolSettings = field(default_factory=ToolSettings)
 
 
@@ -232,9 +232,6 @@ def _checked(check: Callable[[object], Any]) -> _Check:
     return run
 
 
-_names = _checked(server_names)
-
-
 def _positive(value: object) -> float:
     number = _as_float(value, "a number greater than 0")
     if number <= 0:
@@ -260,7 +257,18 @@ def _option(spec: OptionSpec) -> _Check:
     return check
 
 
+def _stop(value: object) -> tuple[str, ...]:
+    sequences = stop_sequences(value)
+    if sequences is None:
+        raise InvalidValue(
+            f"an array of 1 to {MAX_STOP_SEQUENCES} non-empty strings "
+            f"(each at most {MAX_STOP_LENGTH} characters)"
+        )
+    return sequences
+
+
 OPTION_CHECKS: dict[str, _Check] = {spec.name: _option(spec) for spec in OPTION_SPECS}
+OPTION_CHECKS["stop"] = _stop
 
 # Tables and their keys; "" is the top level. Key names match the Settings attributes.
 _SCHEMA: dict[str, dict[str, _Check]] = {
@@ -281,8 +289,9 @@ _SCHEMA: dict[str, dict[str, _Check]] = {
         "headers": _headers,
     },
     "memory": {"reply_reserve": _reserve, "summary_model": _string},
-    "defaults": {"system_prompt": _string, "memory": _memory, **OPTION_CHECKS, "tools": _names},
-    "tools": {name: _checked(check) for name, check in TOOL_CHECKS.items()},
+    "defaults": {"system_prompt": _string, "memory": _memory, **OPTION_CHECKS}
+    | {"tools": _checked(tool_settings.server_names)},
+    "tools": {name: _checked(check) for name, check in tool_settings.TOOL_CHECKS.items()},
 }
 
 # What save_preferences may write to the state file (flat keys, as the Settings attributes).
@@ -338,7 +347,7 @@ def _validate(document: Mapping[str, Any], path: Path) -> dict[str, object]:
             continue
         if key == "mcp":
             try:
-                checked["mcp"] = mcp_servers(value, path.parent)
+                checked["mcp"] = tool_settings.mcp_servers(value, path.parent)
             except ValueError as error:
                 raise fail(str(error)) from None
             continue
@@ -507,7 +516,7 @@ def load_settings(
             f"table ({known}), got {_describe(settings.default_host)}"
         )
     try:
-        check_default_tools(settings.defaults.tools, settings.mcp)
+        tool_settings.check_default_tools(settings.defaults.tools, settings.mcp)
     except ValueError as error:
         raise ConfigError(f"config error in {path}: {error}") from None
     env_host = environ.get("OLLAMA_HOST", "")

@@ -22,6 +22,7 @@ from ollama_tui.session.hosts import Hosts
 from ollama_tui.session.library import Library
 from ollama_tui.session.models import ModelCatalog
 from ollama_tui.session.notices import Notice, Notify
+from ollama_tui.session.prompt_history import PromptHistory
 from ollama_tui.tools.loop import AskConsent
 from ollama_tui.tools.servers import ToolServers
 
@@ -36,6 +37,7 @@ class Session:
     library: Library
     calibration: Calibration
     notify: Notify
+    prompts: PromptHistory
     tools: ToolServers | None = None
     """The config's MCP servers, started when a reply first offers their tools."""
     consent: AskConsent | None = field(default=None, repr=False)
@@ -52,6 +54,7 @@ class Session:
             library=Library(settings, notify),
             calibration=Calibration.load(settings.data_dir / "calibration.json"),
             notify=notify,
+            prompts=PromptHistory(settings.state_path.parent / "prompts.json"),
             tools=ToolServers(settings.mcp, timeout=settings.tools.timeout)
             if settings.mcp
             else None,

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
 import pytest
-from textual.widgets import OptionList, Select, Static
+from textual.widgets import Input, OptionList, Select, Static
 
 from ollama_tui.logs import configure_logging
 from ollama_tui.ui import app as app_module
@@ -208,3 +209,76 @@ async def test_an_unexpected_error_leaves_its_traceback_in_the_log_and_one_line(
         f"The traceback is in {log_file}."
     )
     assert "something nobody expected" not in capsys.readouterr().err  # no page of locals
+
+
+async def test_earlier_prompts_come_back_with_alt_up_across_conversations_and_restarts(
+    fake_ollama: FakeOllama, build_app: MakeApp, state_path: Path
+) -> None:
+    app = build_app(fake_ollama.url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await connected(pilot, app)
+        for text in ("first question", "second question"):
+            await send(pilot, app, text)
+            await settle(pilot, app)
+        await pilot.press("ctrl+n")
+        await send(pilot, app, "in another conversation")
+        await settle(pilot, app)
+
+        prompt = app.chat.prompt
+        prompt.focus()
+        await pilot.press(*"a draft")
+        await pilot.press("alt+up")
+        assert prompt.text == "in another conversation"
+        await pilot.press("alt+up", "alt+up")
+        assert prompt.text == "first question"
+        assert prompt.cursor_location == (0, len("first question"))
+        await pilot.press("alt+up")  # nothing earlier: it stays
+        assert prompt.text == "first question"
+        await pilot.press("alt+down", "alt+down", "alt+down")
+        assert prompt.text == "a draft"  # past the newest, the draft comes back
+
+    history = state_path.parent / "prompts.json"
+    assert json.loads(history.read_text()) == [
+        "first question",
+        "second question",
+        "in another conversation",
+    ]
+    history.write_text('["kept", 3, {"x": 1}, ""]')  # hand-edited: what is not a prompt goes
+    again = build_app(fake_ollama.url)
+    async with again.run_test(size=(120, 40)) as pilot:
+        again.chat.prompt.focus()
+        await pilot.press("alt+up")
+        assert again.chat.prompt.text == "kept"
+
+
+async def test_stop_sequences_and_min_p_from_the_panel_reach_the_server_and_are_saved(
+    fake_ollama: FakeOllama, build_app: MakeApp, data_dir: Path
+) -> None:
+    app = build_app(fake_ollama.url)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await connected(pilot, app)
+        panel = app.chat.parameters
+        await wait_until(pilot, lambda: bool(panel.query("#stop")))
+        panel.query_one("#min_p", Input).value = "0.05"
+        stop = panel.query_one("#stop", Input)
+        stop.value = r"a\q"
+        await wait_until(pilot, lambda: panel.query_one("#stop-note").display)
+        assert "Stop" in panel.invalid_fields
+        stop.value = r"###, \n\nUser\, then"
+        await wait_until(pilot, lambda: app.chat.conversation.options.stop is not None)
+        assert panel.invalid_fields == []
+        await send(pilot, app, "hello")
+        await settle(pilot, app)
+        options = fake_ollama.chat_requests()[-1]["options"]
+        assert options["min_p"] == 0.05
+        assert options["stop"] == ["###", "\n\nUser, then"]
+
+    again = build_app(fake_ollama.url)
+    async with again.run_test(size=(140, 45)) as pilot:
+        await connected(pilot, again)
+        panel = again.chat.parameters
+        await wait_until(pilot, lambda: bool(panel.query("#stop")))
+        assert again.chat.conversation.options.stop == ("###", "\n\nUser, then")
+        await wait_until(pilot, lambda: panel.query_one("#stop", Input).value != "")
+        assert panel.query_one("#stop", Input).value == r"###, \n\nUser\, then"
+        assert panel.query_one("#min_p", Input).value == "0.05"

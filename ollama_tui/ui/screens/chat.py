@@ -136,6 +136,7 @@ class ChatScreen(ConversationCommands, MessageCommands):
 
     async def _submit(self, conversation: Conversation, text: str) -> None:
         self.prompt.take(text)
+        self.session.prompts.add(text)
         user_message = conversation.add_user_message(text)
         await self.message_list.add(user_message)
         await self.begin_reply(conversation, conversation.start_reply())

@@ -106,6 +106,7 @@ class ChatPage(Screen[None]):
         """Fill the page once it is mounted: the app's start-up waits for this, so the first
         frame shows the conversation list and the open conversation."""
         await self._mounted_event.wait()
+        self.prompt.use_history(self.session.prompts.entries)
         self._restore_collector = quiet_collector()  # before the library's summaries are read
         self._fit_panels(self.app.size.width)
         self._show_host()
