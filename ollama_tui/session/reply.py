@@ -27,10 +27,12 @@ from ollama_tui.ollama import (
     Stalled,
     StreamBroken,
     ThinkingDelta,
+    ToolCalls,
     Unreachable,
 )
 from ollama_tui.sanitize import one_line
 from ollama_tui.session.notices import Notice
+from ollama_tui.tools.loop import ToolRounds, apply_event
 
 if TYPE_CHECKING:
     from ollama_tui.ollama.client import OllamaClient
@@ -92,8 +94,17 @@ Report = Callable[[ReplyEvent], None]
 class ReplyRun:
     """One reply being written into `reply`, the last message of `conversation`."""
 
-    def __init__(self, session: Session, conversation: Conversation, reply: Message) -> None:
+    def __init__(
+        self,
+        session: Session,
+        conversation: Conversation,
+        reply: Message,
+        rounds: ToolRounds | None = None,
+    ) -> None:
         self.session = session
+        self.rounds = rounds
+        """The tools the reply offers and the rounds of calls so far: a reply that continues
+        after tool results shares them with the reply that made the calls."""
         self.conversation = conversation
         self.reply = reply
         self.client: OllamaClient = session.hosts.client
@@ -172,6 +183,8 @@ class ReplyRun:
         model = reply.model or conversation.model
         details = await self.session.models.details_of(model)
         self.reference = await self._reference(report)
+        if self.rounds is None:
+            self.rounds = await self._tools(details.capabilities if details else ())
         request = self.plan = await self._fit_history(report)
         if not request.fits:
             report(
@@ -191,6 +204,8 @@ class ReplyRun:
                     options=request_options(conversation.options, request.num_ctx),
                     think=conversation.think if details and details.can_think else None,
                     keep_alive=keep_alive_value(conversation.keep_alive),
+                    tools=self.rounds.definitions if self.rounds else None,
+                    format=conversation.format,
                 ):
                     self._take(event, report)
                     if monotonic() - last_checkpoint > CHECKPOINT_SECONDS:
@@ -226,6 +241,39 @@ class ReplyRun:
                 report(ThinkingAdded(text))
             case ChatDone(done_reason=done_reason, stats=stats):
                 reply.record_done(done_reason, stats.to_dict())
+            case ToolCalls():
+                apply_event(reply, event)
+
+    async def _tools(self, capabilities: tuple[str, ...]) -> ToolRounds | None:
+        """The tools of the conversation's MCP servers, for a model that can call them."""
+        session, conversation = self.session, self.conversation
+        if not conversation.tools or session.consent is None:
+            return None
+        rounds = ToolRounds(
+            conversation,
+            session.tools,
+            session.settings.tools,
+            consent=session.consent,
+            notify=lambda text: session.notify(Notice(text, "warning")),
+            on_result=lambda _call, _result: self.save(),  # a tool may have changed the world
+        )
+        await rounds.prepare(capabilities)
+        return rounds
+
+    @property
+    def has_calls(self) -> bool:
+        """Whether the reply ended well asking for tools, which wait for `answer_calls`."""
+        reply = self.reply
+        return reply.state is MessageState.COMPLETE and bool(reply.tool_calls) and bool(self.rounds)
+
+    async def answer_calls(self) -> bool:
+        """Run the reply's calls, each with the user's consent; whether the model goes on.
+        Stopping (cancelling) keeps every call answered, as stopped when it did not run."""
+        assert self.rounds is not None
+        try:
+            return await self.rounds.answer(self.reply)
+        finally:
+            self.save()
 
     async def _reference(self, report: Report) -> str:
         """Search the conversation's collections for the latest message; the passages that fit
