@@ -23,12 +23,14 @@ Markdown widget given the whole reply at once, and that the reply's last word is
 Paced replies (`--rates 50,100,200`, `--seconds`): the fake server writes prose at a model's
 pace (one token every 1/rate s) for about `--seconds`, and each run measures
 
-* end read → shown = the first settled frame holding the whole reply − the moment the client
-              read the end of the stream (OllamaClient.chat yielding ChatDone);
+* end read → shown = the first settled frame showing the whole reply's text − the moment the
+              client read the end of the stream (OllamaClient.chat yielding ChatDone);
+* → closed    = the same for the frame where the reply is also finished: saved, its stream
+              closed, its header saying how it ended;
 * CPU while streaming = client CPU time ÷ wall time from the first token read to the end read,
               in % of one core;
-* CPU after   = client CPU ÷ wall time in the windows 0–100, 100–200, 200–500 ms after that
-              frame, and in the second that follows (idle).
+* CPU after   = client CPU ÷ wall time in the windows 0–100, 100–200, 200–500 ms after the
+              text is shown, and in the second that follows (idle).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ import re
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +112,37 @@ def note_chat_done(app: Any) -> list[float]:
     return noted
 
 
+def reply_conditions(app: Any, expected: str) -> tuple[Callable[[Any], bool], ...]:
+    """Frame conditions: the reply's whole text is shown (as Markdown, or as the plain-text
+    preview of a block still being finished); the reply is also finished (its stream closed,
+    nothing in progress) with the Markdown holding all of it."""
+    from textual.widgets import Markdown
+
+    def reply_view() -> Any:
+        messages = app.conversation.messages
+        return app.message_list.view_of(messages[-1]) if len(messages) > 1 else None
+
+    def source(view: Any) -> str | None:
+        bodies = view.query(Markdown)  # empty while a new view is being composed
+        return bodies.first().source if bodies else None
+
+    def text_shown(screen: Any) -> bool:
+        view = reply_view()
+        if view is None:
+            return False
+        if view._stream is not None:
+            return view._stream.shown == expected
+        return source(view) == expected
+
+    def final(screen: Any) -> bool:
+        view = reply_view()
+        if app.replies_in_progress or view is None or view._stream is not None:
+            return False
+        return source(view) == expected
+
+    return text_shown, final
+
+
 def last_word(text: str) -> str:
     lines = [line for line in text.splitlines() if line.strip() and not line.startswith("```")]
     words = re.findall(r"[A-Za-z0-9_]+", lines[-1]) if lines else []
@@ -148,27 +182,7 @@ async def one_run(shape: str, tokens: int, url: str, timeout: float) -> dict[str
         rss_before = rss_mb()
         reset_peak_rss()
 
-        def reply_view() -> Any:
-            messages = app.conversation.messages
-            return app.message_list.view_of(messages[-1]) if len(messages) > 1 else None
-
-        def source(view: Any) -> str | None:
-            bodies = view.query(Markdown)  # empty while a new view is being composed
-            return bodies.first().source if bodies else None
-
-        def text_shown(screen: Any) -> bool:
-            view = reply_view()
-            if view is None:
-                return False
-            if view._stream is not None:
-                return view._stream.shown == expected
-            return source(view) == expected
-
-        def final(screen: Any) -> bool:
-            view = reply_view()
-            if app.replies_in_progress or view is None or view._stream is not None:
-                return False
-            return source(view) == expected
+        text_shown, final = reply_conditions(app, expected)
 
         profiler = WindowProfiler()
         profiler.start()
@@ -254,7 +268,6 @@ async def cpu_windows(start: float, cpu_start: float) -> list[float]:
 
 async def paced_run(rate: int, tokens: int, url: str, timeout: float) -> dict[str, Any]:
     """One reply of `tokens` tokens of prose, written by the server at `rate` tokens/s."""
-    from textual.widgets import Markdown
 
     from ollama_tui.ui.widgets.status_bar import Connection
 
@@ -274,22 +287,16 @@ async def paced_run(rate: int, tokens: int, url: str, timeout: float) -> dict[st
         reading = note_reading()
         await pilot.pause()
 
-        def final(screen: Any) -> bool:
-            messages = app.conversation.messages
-            view = app.message_list.view_of(messages[-1]) if len(messages) > 1 else None
-            if app.replies_in_progress or view is None or view._stream is not None:
-                return False
-            bodies = view.query(Markdown)
-            return bool(bodies) and bodies.first().source == expected
+        text_shown, final = reply_conditions(app, expected)
 
         profiler = WindowProfiler()
         profiler.start()
         press(app, "enter")
-        seen = await probe.wait_for_all({"final": final}, timeout)
+        seen = await probe.wait_for_all({"text": text_shown, "final": final}, timeout)
         if "final" not in seen:
             profiler.stop()
             return {"error": f"not on screen within {timeout:.0f} s"}
-        shown, cpu_shown = seen["final"]
+        (shown, cpu_shown), (closed, _) = seen["text"], seen["final"]
         after = await cpu_windows(shown, cpu_shown)
         profiler.stop()
         if "end" not in reading or "first" not in reading:
@@ -302,7 +309,10 @@ async def paced_run(rate: int, tokens: int, url: str, timeout: float) -> dict[st
     return {
         "rate": rate,
         "tokens": server["tokens"],
+        "first_read_at": first,
+        "end_read_at": end,
         "latency": shown - end,
+        "final_latency": closed - end,
         "server_lag": end - server["end"],
         "streaming_seconds": end - first,
         "achieved_rate": server["tokens"] / (end - first) if end > first else float("nan"),
@@ -465,6 +475,7 @@ def paced_cases(
             "tok/s",
             "tokens",
             "end read → shown ms",
+            "→ closed ms",
             "server wrote → client read ms",
             "CPU streaming %",
             *(f"CPU {w} after %" for w in windows),
@@ -475,6 +486,7 @@ def paced_cases(
                 c["rate"],
                 f"{c['tokens']:,}",
                 fmt(c["latency"], 1000),
+                fmt(c["final_latency"], 1000),
                 fmt(c["server_lag"], 1000),
                 fmt(c["cpu_streaming"], 100, 1),
                 *(fmt(w, 100, 1) for w in c["cpu_after"]),
@@ -495,7 +507,7 @@ def aggregate_paced(rate: int, results: list[dict[str, Any]]) -> dict[str, Any]:
         "checks_ok": bool(good) and all(r["content_ok"] and r["last_word_visible"] for r in good),
         "runs": good,
     }
-    for key in ("latency", "server_lag", "cpu_streaming", "achieved_rate"):
+    for key in ("latency", "final_latency", "server_lag", "cpu_streaming", "achieved_rate"):
         case[key] = summary([r[key] for r in good])
     case["cpu_after"] = [
         summary([r["cpu_after"][i] for r in good]) for i in range(len(QUIET_WINDOWS))
