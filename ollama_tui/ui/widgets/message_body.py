@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import threading
 from typing import ClassVar
 
 from markdown_it import MarkdownIt
@@ -38,6 +39,18 @@ SYNC_PARSE_CHARS = 20_000
 
 HIGHLIGHT_IN_THREAD_CHARS = 2_000
 """Code blocks longer than this are highlighted in a worker thread, off the event loop."""
+
+_parsers = threading.local()
+
+
+def markdown_parser() -> MarkdownIt:
+    """This thread's Markdown parser. Textual makes a new one for every append (~1 ms each, as
+    long as parsing a streamed batch); parsing keeps no state in it, so one serves every call."""
+    parser: MarkdownIt | None = getattr(_parsers, "parser", None)
+    if parser is None:
+        parser = _parsers.parser = MarkdownIt("gfm-like")
+    return parser
+
 
 _FENCE_OPEN = re.compile(r" {0,3}(`{3,}(?=[^`\n]*\n)|~{3,})[^\n]*\n")
 _LINE_BREAKS = re.compile("\r\n|[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
@@ -96,7 +109,9 @@ class MessageBody(Markdown):
     }
 
     def __init__(self, markdown: str) -> None:
-        super().__init__(markdown, open_links=False, classes="message-body")
+        super().__init__(
+            markdown, open_links=False, classes="message-body", parser_factory=markdown_parser
+        )
 
     async def _on_mount(self, event: Mount) -> None:
         # Markdown parses its first text in a worker thread and mounts the blocks later, so a
@@ -402,7 +417,7 @@ class ReplyStream:
         ansi, dark = app.native_ansi_color, app.current_theme.dark
 
         def work() -> None:
-            for token in MarkdownIt("gfm-like").parse(source):
+            for token in markdown_parser().parse(source):
                 if token.type in ("fence", "code_block") and token.level == 0:
                     MessageFence.prepare(token.content.rstrip(), token.info, ansi, dark)
                     return
@@ -414,6 +429,6 @@ def code_blocks(markdown: str) -> list[tuple[str, str]]:
     """(language, code) of each code block in a message's text, in order."""
     return [
         (token.info.strip(), token.content)
-        for token in MarkdownIt("gfm-like").parse(markdown)
+        for token in markdown_parser().parse(markdown)
         if token.type in ("fence", "code_block")
     ]
