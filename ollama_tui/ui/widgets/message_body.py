@@ -17,6 +17,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.content import Content
 from textual.events import Mount
+from textual.geometry import Size
 from textual.widget import AwaitMount, Widget
 from textual.widgets import Markdown, Static
 from textual.widgets._markdown import MarkdownBlock, MarkdownFence, MarkdownParagraph
@@ -33,6 +34,9 @@ PARAGRAPH_PREVIEW_CHARS = 4_000
 PREVIEW_PAGE_LINES = 40
 PREVIEW_PAGE_CHARS = 2_000
 """Size of one plain-text page of a preview; only the last page is redrawn as text arrives."""
+
+STREAM_RESERVE_LINES = 2
+"""Empty lines a streaming reply's last paragraph keeps below its text to grow into."""
 
 SYNC_PARSE_CHARS = 20_000
 """Messages up to this long are parsed as they are mounted; longer ones in a thread."""
@@ -83,19 +87,39 @@ class MessageParagraph(MarkdownParagraph):
     """A paragraph that asks for a layout only when its new text changes its height.
 
     While a reply streams, its last paragraph is updated many times a second; most updates add
-    words to the last line. A layout re-arranges and repaints the whole message list, a repaint
-    only the paragraph, so this keeps most frames small.
+    words to the last line. A layout re-arranges the whole screen and, as the anchored list
+    scrolls, repaints the whole message pane; a repaint redraws only the paragraph. So this keeps
+    most frames small, and the last paragraph of a streaming reply keeps `STREAM_RESERVE_LINES`
+    empty lines below its text to grow into: a layout every few lines rather than every line.
     """
+
+    _reserved = 0
+    """Content height held while a reply streams into this paragraph (0: none)."""
 
     def set_content(self, content: Content) -> None:
         self._content = content
         region = self.content_region
-        same_height = (
-            self.is_mounted
-            and region.width > 0
-            and content.get_height(self.styles, region.width) == region.height
-        )
-        self.update(content, layout=not same_height)
+        if not (self.is_mounted and region.width > 0):
+            self.update(content)
+            return
+        height = content.get_height(self.styles, region.width)
+        if height == region.height or height <= self._reserved:
+            self.update(content, layout=False)
+            return
+        body = self.parent
+        streaming = isinstance(body, MessageBody) and body.streaming
+        self._reserved = height + STREAM_RESERVE_LINES if streaming else 0
+        self.update(content)
+
+    def release(self) -> None:
+        """Give back the lines held for text to come (the reply ended, or a block followed)."""
+        if self._reserved:
+            self._reserved = 0
+            self.refresh(layout=True)
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        height = super().get_content_height(container, viewport, width)
+        return height if height >= self._reserved else self._reserved
 
 
 class MessageBody(Markdown):
@@ -112,6 +136,13 @@ class MessageBody(Markdown):
         super().__init__(
             markdown, open_links=False, classes="message-body", parser_factory=markdown_parser
         )
+        self.streaming = False
+        """Set while a reply streams in: its last paragraph keeps room to grow."""
+
+    def end_streaming(self) -> None:
+        self.streaming = False
+        if self._nodes and isinstance(last := self._nodes[-1], MessageParagraph):
+            last.release()
 
     async def _on_mount(self, event: Mount) -> None:
         # Markdown parses its first text in a worker thread and mounts the blocks later, so a
@@ -143,7 +174,10 @@ class MessageBody(Markdown):
         # blocks while a reply streams cost about twice as much. Markdown only mounts at the end.
         if widgets and before is None and after is None:
             if self._nodes:
-                self._nodes[-1].remove_class("-end")
+                previous = self._nodes[-1]
+                previous.remove_class("-end")
+                if isinstance(previous, MessageParagraph):
+                    previous.release()
             widgets[-1].add_class("-end")
         return super().mount(*widgets, before=before, after=after)
 
@@ -264,6 +298,7 @@ class ReplyStream:
         return self._text
 
     def start(self) -> None:
+        self._body.streaming = True
         self._task = asyncio.create_task(self._run())
 
     def abandon(self) -> None:
@@ -271,6 +306,7 @@ class ReplyStream:
         if self._task is not None:
             self._task.cancel()
             self._task = None
+        self._body.end_streaming()
         self.stopped = True
 
     async def write(self, text: str) -> None:
@@ -295,6 +331,7 @@ class ReplyStream:
                 await self._apply(batch)
             if self._preview is not None:
                 await self._end_preview(len(self._text))
+        self._body.end_streaming()
         self.stopped = True
 
     async def _run(self) -> None:
