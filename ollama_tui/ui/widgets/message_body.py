@@ -275,6 +275,8 @@ class ReplyStream:
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
+        self._rendering: asyncio.Future[None] | None = None
+        """The batch being rendered by the task, which goes on if the task is cancelled."""
         self._text = ""
         """Everything written so far."""
         self._sent = 0
@@ -334,6 +336,16 @@ class ReplyStream:
         self._body.end_streaming()
         self.stopped = True
 
+    async def flush(self) -> None:
+        """Render everything written so far now, and return once the Markdown holds it."""
+        if self._rendering is not None:
+            await asyncio.shield(self._rendering)
+        async with self._lock:
+            batch = "".join(self._pending)
+            self._pending.clear()
+            if batch:
+                await self._apply(batch)
+
     async def _run(self) -> None:
         while True:
             await self._wake.wait()
@@ -341,7 +353,9 @@ class ReplyStream:
             batch = "".join(self._pending)
             self._pending.clear()
             if batch:
-                await asyncio.shield(self._locked_apply(batch))
+                self._rendering = asyncio.ensure_future(self._locked_apply(batch))
+                await asyncio.shield(self._rendering)
+                self._rendering = None
 
     async def _locked_apply(self, batch: str) -> None:
         async with self._lock:
