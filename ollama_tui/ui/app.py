@@ -821,6 +821,9 @@ class OllamaTUI(App[None]):
         except OllamaError as error:
             self._reply_failed(reply, MessageState.FAILED, error)
         finally:
+            arrived = self._view_of(live)
+            if arrived is not None and reply.state is MessageState.COMPLETE:
+                await arrived.show_arrived()
             live.sync()
             self._live.pop(conversation.id, None)
             self._save(conversation)
