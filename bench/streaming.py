@@ -26,7 +26,8 @@ pace (one token every 1/rate s) for about `--seconds`, and each run measures
 * end read → shown = the first settled frame showing the whole reply's text − the moment the
               client read the end of the stream (OllamaClient.chat yielding ChatDone);
 * → closed    = the same for the frame where the reply is also finished: saved, its stream
-              closed, its header saying how it ended;
+              closed, its header saying how it ended; "closing CPU" is the client's CPU time
+              from the end read to that frame;
 * CPU while streaming = client CPU time ÷ wall time from the first token read to the end read,
               in % of one core;
 * CPU after   = client CPU ÷ wall time in the windows 0–100, 100–200, 200–500 ms after the
@@ -296,7 +297,7 @@ async def paced_run(rate: int, tokens: int, url: str, timeout: float) -> dict[st
         if "final" not in seen:
             profiler.stop()
             return {"error": f"not on screen within {timeout:.0f} s"}
-        (shown, cpu_shown), (closed, _) = seen["text"], seen["final"]
+        (shown, cpu_shown), (closed, cpu_closed) = seen["text"], seen["final"]
         after = await cpu_windows(shown, cpu_shown)
         profiler.stop()
         if "end" not in reading or "first" not in reading:
@@ -313,6 +314,7 @@ async def paced_run(rate: int, tokens: int, url: str, timeout: float) -> dict[st
         "end_read_at": end,
         "latency": shown - end,
         "final_latency": closed - end,
+        "cpu_closing": cpu_closed - cpu_end,
         "server_lag": end - server["end"],
         "streaming_seconds": end - first,
         "achieved_rate": server["tokens"] / (end - first) if end > first else float("nan"),
@@ -476,6 +478,7 @@ def paced_cases(
             "tokens",
             "end read → shown ms",
             "→ closed ms",
+            "closing CPU ms",
             "server wrote → client read ms",
             "CPU streaming %",
             *(f"CPU {w} after %" for w in windows),
@@ -487,6 +490,7 @@ def paced_cases(
                 f"{c['tokens']:,}",
                 fmt(c["latency"], 1000),
                 fmt(c["final_latency"], 1000),
+                fmt(c["cpu_closing"], 1000),
                 fmt(c["server_lag"], 1000),
                 fmt(c["cpu_streaming"], 100, 1),
                 *(fmt(w, 100, 1) for w in c["cpu_after"]),
@@ -507,7 +511,8 @@ def aggregate_paced(rate: int, results: list[dict[str, Any]]) -> dict[str, Any]:
         "checks_ok": bool(good) and all(r["content_ok"] and r["last_word_visible"] for r in good),
         "runs": good,
     }
-    for key in ("latency", "final_latency", "server_lag", "cpu_streaming", "achieved_rate"):
+    keys = ("latency", "final_latency", "cpu_closing", "server_lag", "cpu_streaming")
+    for key in (*keys, "achieved_rate"):
         case[key] = summary([r[key] for r in good])
     case["cpu_after"] = [
         summary([r["cpu_after"][i] for r in good]) for i in range(len(QUIET_WINDOWS))
