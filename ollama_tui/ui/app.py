@@ -824,17 +824,20 @@ class OllamaTUI(App[None]):
             arrived = self._view_of(live)
             if arrived is not None and reply.state is MessageState.COMPLETE:
                 await arrived.show_arrived()
-            live.sync()
-            self._live.pop(conversation.id, None)
-            self._save(conversation)
-            self.sidebar.upsert(ConversationSummary.of(conversation))
-            self.sidebar.highlight_id(self.conversation.id if self.conversation.messages else None)
-            view = self._view_of(live)
-            if view is not None:
-                await view.end_stream()
-                if live.redraw:
-                    await self.message_list.show(conversation)
-            self._reply_finished(live)
+            with self.batch_update():  # one frame for all that changes as the reply closes
+                live.sync()
+                self._live.pop(conversation.id, None)
+                self._save(conversation)
+                self.sidebar.upsert(ConversationSummary.of(conversation))
+                self.sidebar.highlight_id(
+                    self.conversation.id if self.conversation.messages else None
+                )
+                view = self._view_of(live)
+                if view is not None:
+                    await view.end_stream()
+                    if live.redraw:
+                        await self.message_list.show(conversation)
+                self._reply_finished(live)
 
     async def _receive(self, live: LiveReply) -> None:
         """Stream the reply into `live`; a busy server is retried a few times, visibly."""
