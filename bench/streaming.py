@@ -37,13 +37,14 @@ pace (one token every 1/rate s) for about `--seconds`, and each run measures
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import json
 import re
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,7 @@ from _common import (
     rss_mb,
     screen_text,
     summary,
+    wait_connected,
     write_results,
 )
 
@@ -150,12 +152,27 @@ def last_word(text: str) -> str:
     return words[-1] if words else ""
 
 
+@contextlib.asynccontextmanager
+async def app_asking(url: str, shape: str, tokens: int) -> AsyncIterator[tuple[Any, Any, Any]]:
+    """The app, connected to the fake server with an empty library, its prompt holding the
+    request for a `shape` reply of `tokens` tokens; (None, None, None) if it cannot connect."""
+    data_dir = Path(tempfile.mkdtemp(prefix="bench-stream-")) / "data"
+    app = make_app(data_dir, url)
+    probe = RefreshProbe().install()
+    async with app.run_test(size=SIZE) as pilot:
+        if not await wait_connected(app, pilot):
+            yield None, None, None
+            return
+        await pilot.pause()
+        app.chat.prompt.text = reply_request(shape, tokens)
+        yield app, pilot, probe
+
+
 async def one_run(shape: str, tokens: int, url: str, timeout: float) -> dict[str, Any]:
     from textual.widgets import Markdown
 
     from ollama_tui.ui.widgets import message_body
     from ollama_tui.ui.widgets.message_body import MessageBody
-    from ollama_tui.ui.widgets.status_bar import Connection
 
     previews: list[str] = []
     preview_mount = message_body.StreamPreview.on_mount
@@ -166,19 +183,9 @@ async def one_run(shape: str, tokens: int, url: str, timeout: float) -> dict[str
 
     message_body.StreamPreview.on_mount = counting_mount  # type: ignore[method-assign]
     expected = reply_text(shape, tokens)
-    data_dir = Path(tempfile.mkdtemp(prefix="bench-stream-")) / "data"
-    app = make_app(data_dir, url)
-    probe = RefreshProbe().install()
-    async with app.run_test(size=SIZE) as pilot:
-        deadline = time.monotonic() + 15
-        while not (
-            app.chat.status.connection is Connection.CONNECTED and app.session.models.listed
-        ):
-            if time.monotonic() > deadline:
-                return {"error": "not connected"}
-            await pilot.pause(0.02)
-        await pilot.pause()
-        app.chat.prompt.text = reply_request(shape, tokens)
+    async with app_asking(url, shape, tokens) as (app, pilot, probe):
+        if app is None:
+            return {"error": "not connected"}
         chat_done_at = note_chat_done(app)
         await pilot.pause()
         gc.collect()
@@ -272,23 +279,11 @@ async def cpu_windows(start: float, cpu_start: float) -> list[float]:
 async def paced_run(rate: int, tokens: int, url: str, timeout: float) -> dict[str, Any]:
     """One reply of `tokens` tokens of prose, written by the server at `rate` tokens/s."""
 
-    from ollama_tui.ui.widgets.status_bar import Connection
-
     shape = "paragraphs"
     expected = reply_text(shape, tokens)
-    data_dir = Path(tempfile.mkdtemp(prefix="bench-paced-")) / "data"
-    app = make_app(data_dir, url)
-    probe = RefreshProbe().install()
-    async with app.run_test(size=SIZE) as pilot:
-        deadline = time.monotonic() + 15
-        while not (
-            app.chat.status.connection is Connection.CONNECTED and app.session.models.listed
-        ):
-            if time.monotonic() > deadline:
-                return {"error": "not connected"}
-            await pilot.pause(0.02)
-        await pilot.pause()
-        app.chat.prompt.text = reply_request(shape, tokens)
+    async with app_asking(url, shape, tokens) as (app, pilot, probe):
+        if app is None:
+            return {"error": "not connected"}
         reading = note_reading()
         await pilot.pause()
 
