@@ -242,6 +242,8 @@ def main(argv: list[str] | None = None) -> int:
         return serve_in_browser(args, settings)
     app = make_app(settings)
     app.run()
+    if app.crash is not None:
+        print(app.crash, file=sys.stderr)
     return app.return_code or 0
 
 

@@ -22,7 +22,14 @@ from typing import Any
 import platformdirs
 
 from ollama_tui.chat.conversation import MemoryStrategy
-from ollama_tui.chat.options import OPTION_SPECS, Options, OptionSpec
+from ollama_tui.chat.options import (
+    MAX_STOP_LENGTH,
+    MAX_STOP_SEQUENCES,
+    OPTION_SPECS,
+    Options,
+    OptionSpec,
+    stop_sequences,
+)
 from ollama_tui.keymap import COMMANDS, is_command, is_key_list
 from ollama_tui.ollama.host import DEFAULT_HOST, parse_ollama_host
 from ollama_tui.sanitize import sanitize
@@ -83,6 +90,8 @@ class Settings:
     theme: str = "textual-dark"
     show_sidebar: bool = True
     show_parameters: bool = True
+    reopen_last: bool = True
+    """Start with the conversation open when the app last quit ([ui] reopen_last)."""
     connect_timeout: float = 5.0
     stall_timeout: float = 60.0
     verify_tls: bool = True
@@ -230,7 +239,18 @@ def _option(spec: OptionSpec) -> _Check:
     return check
 
 
+def _stop(value: object) -> tuple[str, ...]:
+    sequences = stop_sequences(value)
+    if sequences is None:
+        raise InvalidValue(
+            f"an array of 1 to {MAX_STOP_SEQUENCES} non-empty strings "
+            f"(each at most {MAX_STOP_LENGTH} characters)"
+        )
+    return sequences
+
+
 OPTION_CHECKS: dict[str, _Check] = {spec.name: _option(spec) for spec in OPTION_SPECS}
+OPTION_CHECKS["stop"] = _stop
 
 # Tables and their keys; "" is the top level. Key names match the Settings attributes.
 _SCHEMA: dict[str, dict[str, _Check]] = {
@@ -241,7 +261,7 @@ _SCHEMA: dict[str, dict[str, _Check]] = {
         "theme": _non_empty_string,
         "data_dir": _string,
     },
-    "ui": {"show_sidebar": _boolean, "show_parameters": _boolean},
+    "ui": {"show_sidebar": _boolean, "show_parameters": _boolean, "reopen_last": _boolean},
     "network": {
         "connect_timeout": _positive,
         "stall_timeout": _positive,

@@ -27,6 +27,8 @@ COMMANDS: tuple[Command, ...] = (
         "ctrl+j,shift+enter",
         "new line in the prompt (shift+enter where the terminal reports it)",
     ),
+    Command("prompt.previous", "alt+up", "in the prompt: the prompt sent before (again: earlier)"),
+    Command("prompt.next", "alt+down", "in the prompt: the prompt sent after, then your draft"),
     Command("reply.stop", "escape", "stop the reply as it arrives"),
     Command("reply.retry", "f5", "retry: send an unsent message again, or regenerate the reply"),
     Command("conversation.new", "ctrl+n,alt+n", "new conversation"),

@@ -328,16 +328,25 @@ _TOP_KEYS = (
         ),
         ('colour = "red"', f"colour: unknown key (known: {_TOP_KEYS})"),
         ("[plugins]\nx = 1", f"plugins: unknown key (known: {_TOP_KEYS})"),
-        ("[ui]\ncolour = 1", "ui.colour: unknown key (known: show_sidebar, show_parameters)"),
+        (
+            "[ui]\ncolour = 1",
+            "ui.colour: unknown key (known: show_sidebar, show_parameters, reopen_last)",
+        ),
         (
             "[network]\ntimeout = 1",
             "network.timeout: unknown key (known: connect_timeout, stall_timeout, verify_tls, "
             "ca_bundle, api_key, headers)",
         ),
         (
-            "[defaults]\nmin_p = 0.1",
-            "defaults.min_p: unknown key (known: system_prompt, memory, temperature, top_p, top_k, "
-            "num_ctx, num_predict, repeat_penalty, seed)",
+            "[defaults]\nmirostat = 1",
+            "defaults.mirostat: unknown key (known: system_prompt, memory, temperature, top_p, "
+            "top_k, min_p, num_ctx, num_predict, repeat_penalty, seed, stop)",
+        ),
+        ("[defaults]\nmin_p = 1.5", "defaults.min_p: expected a number from 0 to 1, got 1.5"),
+        (
+            '[defaults]\nstop = ["ok", ""]',
+            "defaults.stop: expected an array of 1 to 16 non-empty strings (each at most 200 "
+            "characters), got an array",
         ),
         ("ui = true", "ui: expected a table ([ui]), got true"),
         ("[[ui]]\nshow_sidebar = true", "ui: expected a table ([ui]), got an array"),
@@ -452,7 +461,7 @@ def test_example_file_documents_every_key_with_a_valid_value(tmp_path: Path) -> 
         "defaults",
         "keys",
     }
-    assert set(document["ui"]) == {"show_sidebar", "show_parameters"}
+    assert set(document["ui"]) == {"show_sidebar", "show_parameters", "reopen_last"}
     assert set(document["network"]) == {
         "connect_timeout",
         "stall_timeout",
