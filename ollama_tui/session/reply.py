@@ -130,8 +130,8 @@ class ReplyRun:
     ) -> None:
         """Stream the reply, reporting each step; cancelling the task stops it (CANCELLED).
 
-        `arrived` is awaited once the whole reply has arrived, before it is saved: to render
-        its last words at once.
+        `arrived` is awaited once the whole reply has arrived, before it is saved: to show its
+        last words without waiting for the save.
         """
         reply = self.reply
         report(Activity(f"waiting for {reply.model}…"))

@@ -445,8 +445,8 @@ class ChatPage(Screen[None]):
                 await self._reply_ended(run)
 
     async def _show_arrived(self, run: ReplyRun) -> None:
-        """The reply's stream has ended: its last words are rendered now, to be drawn with the
-        frame that closes the reply rather than after it and the next batch of renders."""
+        """The reply's stream has ended: its last words are drawn before it is saved and
+        closed, rather than after that and the next batch of the stream's renders."""
         if run.conversation is self.conversation:
             view = self.message_list.view_of(run.reply)
             if view is not None:
