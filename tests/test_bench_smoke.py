@@ -107,3 +107,9 @@ def test_memory(name: str, tmp_path: Path) -> None:
     for case in document["cases"]:
         assert not case["errors"], case["errors"]
         assert positive(case["open_mb"])
+
+
+def test_summary_requests(tmp_path: Path) -> None:
+    figures = run_quick("summary_requests", tmp_path)["figures"]
+    assert figures["summary requests"] > 0 and figures["most rounds in one send"] == 1
+    assert figures["largest summary request"] <= figures["budget (num_ctx - reply reserve)"]

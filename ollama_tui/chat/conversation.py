@@ -342,6 +342,9 @@ class Conversation:
     keep_alive: str = ""
     """How long Ollama keeps the model loaded after a reply: seconds ("300", "-1" = forever) or
     a Go duration ("10m", "1h30m"); "" = the server's default."""
+    deleted: set[str] = field(default_factory=set)
+    """Ids of messages deleted here, so a merge with another writer's copy that still holds
+    them deletes them there too instead of bringing them back."""
 
     @property
     def has_title(self) -> bool:
@@ -430,6 +433,7 @@ class Conversation:
         anything removed goes too.
         """
         position = self.position_of(message)
+        self.deleted.add(message.id)
         if self.summary is not None:
             removed = [m.id for m in self.messages[position:]]
             if self.summary.covers_until in removed:
@@ -465,16 +469,23 @@ class Conversation:
     def merge_from(self, other: Conversation) -> int:
         """Fold in the messages another writer saved to the same conversation.
 
-        Every message of either side is kept. For a message both sides hold, the finished
-        or longer version wins, and a reply this side is still streaming always stays as is.
-        Returns how many messages came from `other` alone.
+        Every message of either side is kept, except those either side deleted. For a message
+        both sides hold, the finished or longer version wins, and a reply this side is still
+        streaming always stays as is. Returns how many messages came from `other` alone or
+        were deleted there.
         """
+        removed = 0
+        for message in [m for m in self.messages if m.id in other.deleted - self.deleted]:
+            if not message.is_reply_in_progress:
+                self.remove_message(message)
+                removed += 1
+        self.deleted |= other.deleted
         ours = {message.id: index for index, message in enumerate(self.messages)}
         elsewhere = set().union(*(message.ids() for message in self.messages)) - ours.keys()
         added = 0
         for theirs in other.messages:
-            if theirs.id in elsewhere:
-                continue  # on a branch this side has set aside (another version is shown)
+            if theirs.id in elsewhere or theirs.id in self.deleted:
+                continue  # on a branch this side has set aside, or deleted here
             index = ours.get(theirs.id)
             if index is None:
                 self.messages.append(theirs)
@@ -484,7 +495,7 @@ class Conversation:
         if added:
             self.messages.sort(key=lambda message: message.created_at)
             self.updated_at = max(self.updated_at, other.updated_at)
-        return added
+        return added + removed
 
     def drop_unsent_reply(self, reply: Message, error: str) -> Message:
         """The server was never reached: remove the empty `reply` and mark the user's message
@@ -581,6 +592,8 @@ class Conversation:
             data["pinned"] = True
         if self.keep_alive:
             data["keep_alive"] = self.keep_alive
+        if self.deleted:
+            data["deleted"] = sorted(self.deleted)
         return data
 
     def to_json(self) -> str:
@@ -626,6 +639,7 @@ class Conversation:
                 pinned=data.get("pinned") is True,
                 keep_alive=str(data.get("keep_alive") or ""),
                 summary=_summary_from(data.get("summary")),
+                deleted={item for item in data.get("deleted") or [] if isinstance(item, str)},
             )
         except (KeyError, TypeError, AttributeError) as error:
             raise FormatError(f"bad conversation: {error}") from error

@@ -107,9 +107,7 @@ class ChatPage(Screen[None]):
         self._fit_panels(self.app.size.width)
         self._show_host()
         library = self.session.library
-        self.sidebar.set_summaries(library.summaries())
-        for path in library.set_aside:
-            self.notify(f"A damaged conversation file was moved to {path}", severity="warning")
+        self.sidebar.set_summaries(library.summaries())  # damaged files are reported there
         await self.message_list.mount(MemoryMarker("", id="memory-marker"))
         await self.show(self._last_conversation() or self.conversation)
         self.call_after_refresh(self._after_first_frame)
@@ -177,6 +175,7 @@ class ChatPage(Screen[None]):
 
     async def open(self, conversation_id: str) -> None:
         """Show a saved conversation (or the live copy of one whose reply is streaming)."""
+        self.session.library.save_unsaved(skip=set(self.replies))
         run = self.replies.get(conversation_id)
         if run is not None:
             await self.show(run.conversation)
