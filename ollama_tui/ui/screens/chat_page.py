@@ -34,7 +34,7 @@ from ollama_tui.session.reply import (
 from ollama_tui.ui.collector import quiet_collector
 from ollama_tui.ui.screens.picker import PickerScreen, model_choices
 from ollama_tui.ui.widgets.memory_marker import MemoryMarker
-from ollama_tui.ui.widgets.message_list import EMPTY_HINT, MessageList
+from ollama_tui.ui.widgets.message_list import MessageList, empty_hint
 from ollama_tui.ui.widgets.message_view import tokens_per_second
 from ollama_tui.ui.widgets.parameter_panel import ParameterPanel
 from ollama_tui.ui.widgets.prompt import PromptArea
@@ -399,7 +399,7 @@ class ChatPage(Screen[None]):
                 "llama3.2 (2 GB) is a good first model. Or, in a terminal: ollama pull llama3.2"
             )
         else:
-            self.message_list.set_hint(EMPTY_HINT)
+            self.message_list.set_hint(empty_hint())
             return
         self.message_list.set_hint(Content.assemble((f"{title}\n\n", "bold"), text))
 
