@@ -315,10 +315,13 @@ def plan_request(
     estimator_for_model: EstimatorForModel,
     strategy: MemoryStrategy | None = None,
     draft: str = "",
+    reference: str = "",
 ) -> ContextPlan:
     """Plan the next request of `conversation` under its memory strategy (or `strategy`).
 
-    `draft` is a user message not yet added (for the meter while typing). Turns are kept
+    `draft` is a user message not yet added (for the meter while typing). `reference` is a
+    block of retrieved text, sent as a system message just before the latest user message (so
+    the history before it stays a stable prefix) and counted like the system prompt. Turns are kept
     whole and the latest one is always sent; when even the system prompt, the summary and the
     latest turn exceed the budget the plan says so with fits=False instead of cutting.
     """
@@ -340,6 +343,8 @@ def plan_request(
     if conversation.system_prompt.strip():
         head.append({"role": "system", "content": conversation.system_prompt})
     head_raw = estimator._raw_request(head)
+    if reference:
+        head_raw += estimator._raw_message(reference)
 
     previous, covered = _matching_summary(conversation.summary, history)
     summary_raw = estimator._raw_message(SUMMARY_PREFIX + previous.text) if previous else 0
@@ -354,6 +359,9 @@ def plan_request(
             {"role": _ROLE_NAMES[role], "content": content}
             for role, content in zip(roles[start:], contents[start:], strict=True)
         )
+        if reference:
+            latest_is_user = len(sent) > len(head) and sent[-1]["role"] == "user"
+            sent.insert(len(sent) - 1 if latest_is_user else len(sent), _system(reference))
         # The same sum request_tokens(sent) would make, from the costs already known.
         raw = head_raw + (summary_raw if summary else 0) + sum(costs[start:])
         estimated = estimator._scale(raw)
@@ -410,6 +418,10 @@ def plan_request(
 def _raw_summary_tokens(words: int) -> int:
     """Uncalibrated tokens of a summary of `words` words (about 1.5 tokens a word)."""
     return math.ceil(words * 1.5)
+
+
+def _system(content: str) -> dict[str, str]:
+    return {"role": "system", "content": content}
 
 
 def _raw_summary_allowance(words: int) -> int:

@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import Any
 
 from ollama_tui.chat.migrations import FormatError
+from ollama_tui.chat.sources import Source, sources_from
 
 
 class Role(StrEnum):
@@ -59,6 +60,8 @@ class Message:
     """Where this message stands among its versions; None = after all of them (the newest)."""
     following: list[Message] = field(default_factory=list)
     """On a version not shown: the messages that came after it, i.e. the rest of its branch."""
+    sources: list[Source] = field(default_factory=list)
+    """On a reply: the document passages sent with the request that produced it."""
     id: str = field(default_factory=new_id)
     created_at: str = field(default_factory=now_iso)
 
@@ -91,6 +94,8 @@ class Message:
             data["stats"] = dict(self.stats)
         if self.version_index is not None:
             data["version_index"] = self.version_index
+        if self.sources:
+            data["sources"] = [source.to_dict() for source in self.sources]
         return data
 
     def to_json(self) -> str:
@@ -126,6 +131,7 @@ class Message:
             self.done_reason,
             tuple(self.stats.items()) if self.stats else (),
             self.version_index,
+            tuple(self.sources),
             tuple([version._json_key() for version in self.versions]) if self.versions else (),
             tuple([message._json_key() for message in self.following]) if self.following else (),
         )
@@ -152,6 +158,7 @@ class Message:
                 versions=[cls.from_dict(item) for item in data.get("versions", [])],
                 version_index=_version_index_from(data.get("version_index")),
                 following=[cls.from_dict(item) for item in data.get("following", [])],
+                sources=sources_from(data.get("sources")),
             )
         except (KeyError, ValueError, TypeError, AttributeError) as error:
             raise FormatError(f"bad message: {error}") from error

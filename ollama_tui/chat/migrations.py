@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 class FormatError(ValueError):
@@ -33,9 +33,17 @@ def _v2_to_v3(document: dict[str, Any]) -> dict[str, Any]:
     return {**document, "schema_version": 3}
 
 
+def _v3_to_v4(document: dict[str, Any]) -> dict[str, Any]:
+    """Version 4 lets a conversation name the document collections searched for each message
+    (`collections`) and a reply keep the passages it was sent (`sources`). Both are optional
+    and empty in older files; a version-3 reader would drop them when saving."""
+    return {**document, "schema_version": 4}
+
+
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {
     1: _v1_to_v2,
     2: _v2_to_v3,
+    3: _v3_to_v4,
 }
 """One step per version: MIGRATIONS[n] turns a version-n document into version n + 1."""
 

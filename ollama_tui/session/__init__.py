@@ -17,6 +17,8 @@ from ollama_tui.chat.context import (
 )
 from ollama_tui.chat.conversation import Conversation, MemoryStrategy
 from ollama_tui.config import ConfigError, Settings, save_preferences
+from ollama_tui.docs import database_path
+from ollama_tui.docs.reference import ConversationDocuments
 from ollama_tui.sanitize import one_line
 from ollama_tui.session.hosts import Hosts
 from ollama_tui.session.library import Library
@@ -36,6 +38,7 @@ class Session:
     calibration: Calibration
     notify: Notify
     prompts: PromptHistory
+    documents: ConversationDocuments
 
     @classmethod
     def open(cls, settings: Settings, notify: Notify) -> Session:
@@ -49,6 +52,7 @@ class Session:
             calibration=Calibration.load(settings.data_dir / "calibration.json"),
             notify=notify,
             prompts=PromptHistory(settings.state_path.parent / "prompts.json"),
+            documents=ConversationDocuments(database_path(settings)),
         )
 
     def plan(
@@ -57,8 +61,10 @@ class Session:
         *,
         strategy: MemoryStrategy | None = None,
         draft: str = "",
+        reference: str = "",
     ) -> ContextPlan:
-        """What the next request would carry, fitted to the model's context window."""
+        """What the next request would carry, fitted to the model's context window, with
+        `reference` (retrieved passages, see docs/retrieval.py) counted in."""
         settings = self.settings
         num_ctx = effective_num_ctx(
             conversation.options.num_ctx,
@@ -75,6 +81,7 @@ class Session:
             estimator_for_model=self.calibration.estimator,
             strategy=strategy,
             draft=draft,
+            reference=reference,
         )
 
     def save_preferences(self, **changes: str | bool) -> None:
@@ -101,6 +108,7 @@ class Session:
     async def close(self) -> None:
         """Write what is pending and close every connection."""
         self.library.close()
+        self.documents.forget()
         await self.hosts.aclose()
 
 
