@@ -8,7 +8,7 @@ whoever shows the reply draws the events and nothing else.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from time import monotonic
 from typing import TYPE_CHECKING
@@ -145,13 +145,21 @@ class ReplyRun:
             self.reply.end(MessageState.INTERRUPTED)
         self.save()
 
-    async def run(self, report: Report) -> None:
-        """Stream the reply, reporting each step; cancelling the task stops it (CANCELLED)."""
+    async def run(
+        self, report: Report, arrived: Callable[[], Awaitable[None]] | None = None
+    ) -> None:
+        """Stream the reply, reporting each step; cancelling the task stops it (CANCELLED).
+
+        `arrived` is awaited once the whole reply has arrived, before it is saved: to show its
+        last words without waiting for the save.
+        """
         reply = self.reply
         report(Activity(f"waiting for {reply.model}…"))
         try:
             await self._receive(report)
             reply.end(MessageState.COMPLETE)
+            if arrived is not None:
+                await arrived()
         except asyncio.CancelledError:
             if self._closed:
                 raise

@@ -459,11 +459,20 @@ class ChatPage(Screen[None]):
     @work(group="replies", exit_on_error=False)
     async def _stream_reply(self, run: ReplyRun) -> None:
         try:
-            await run.run(lambda event: self._draw(run, event))
+            await run.run(lambda event: self._draw(run, event), lambda: self._show_arrived(run))
         finally:
-            await self._reply_ended(run)
+            with self.app.batch_update():  # one frame for all that changes as the reply closes
+                await self._reply_ended(run)
         if run.has_calls:
             await self._answer_calls(run)
+
+    async def _show_arrived(self, run: ReplyRun) -> None:
+        """The reply's stream has ended: its last words are drawn before it is saved and
+        closed, rather than after that and the next batch of the stream's renders."""
+        if run.conversation is self.conversation:
+            view = self.message_list.view_of(run.reply)
+            if view is not None:
+                await view.show_arrived()
 
     async def _answer_calls(self, run: ReplyRun) -> None:
         """Run the reply's calls (each waits for consent), then let the model continue; the

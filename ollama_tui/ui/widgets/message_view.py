@@ -4,6 +4,8 @@ when the first message is composed."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from datetime import datetime
 from types import ModuleType
 from typing import TYPE_CHECKING
@@ -244,6 +246,17 @@ class MessageView(Vertical):
             await self._stream.write(text)
             if first_text:
                 self.refresh_header()
+
+    async def show_arrived(self) -> None:
+        """Render what has arrived at once, and return when it is on screen: the reply has
+        ended, and its last words should not wait for the next batch (nor for saving)."""
+        await self._flush()
+        if self._stream is not None:
+            await self._stream.flush()
+        drawn = asyncio.get_running_loop().create_future()
+        self.call_after_refresh(lambda: drawn.done() or drawn.set_result(None))
+        with contextlib.suppress(TimeoutError):  # the app is closing: no more frames
+            await asyncio.wait_for(drawn, 1.0)
 
     async def end_stream(self) -> None:
         """Render what is left, stop the stream and show how the reply ended."""
