@@ -657,6 +657,18 @@ def settled(screen: Any) -> bool:
     return True
 
 
+async def wait_connected(app: Any, pilot: Any, timeout: float = 15.0) -> bool:
+    """Wait until the app is connected to the fake server and has listed its models."""
+    from ollama_tui.ui.widgets.status_bar import Connection
+
+    deadline = time.monotonic() + timeout
+    while not (app.chat.status.connection is Connection.CONNECTED and app.session.models.listed):
+        if time.monotonic() > deadline:
+            return False
+        await pilot.pause(0.02)
+    return True
+
+
 def press(app: Any, key: str, character: str | None = None) -> None:
     """Send a key as the terminal driver does, without Pilot's wait for the app to go idle."""
     from textual import events

@@ -2,7 +2,8 @@
 
 * A user message `bench-reply shape=SHAPE tokens=N` is answered with `reply_text(SHAPE, N)`
   (bench/_common.py), streamed one token per NDJSON line, `--token-delay` seconds apart
-  (0: as fast as the server can write).
+  (0: as fast as the server can write), on a fixed schedule: token n is due n × delay after
+  the first, so time the server loses to a busy machine is made up, as a model's GPU would.
 * A request with `stream: false` (the app summarising earlier messages) gets a one-line answer.
 * `GET /bench/last` answers, for the last streamed reply, `end`: time.monotonic() right after
   the last byte (the terminating chunk) was handed to the socket, `start`: when the request
@@ -37,6 +38,14 @@ class BenchOllama(FakeOllama):
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.last: dict[str, float] = {}
+        self._due: float | None = None
+        """When the next token is due, while a paced reply streams."""
+
+    async def _pause(self, seconds, gone):  # type: ignore[no-untyped-def,override]
+        if seconds <= 0 or self._due is None:
+            return await super()._pause(seconds, gone)
+        self._due += seconds
+        return await super()._pause(max(0.0, self._due - time.monotonic()), gone)
 
     def _plan(self, chat, script, hold):  # type: ignore[no-untyped-def]
         users = [m for m in chat.messages if m["role"] == "user"]
@@ -51,7 +60,11 @@ class BenchOllama(FakeOllama):
         return super()._plan(chat, script, hold)
 
     async def _stream(self, conn, request, chat, plan, started):  # type: ignore[no-untyped-def]
-        result = await super()._stream(conn, request, chat, plan, started)
+        self._due = time.monotonic() if self.token_delay > 0 else None
+        try:
+            result = await super()._stream(conn, request, chat, plan, started)
+        finally:
+            self._due = None
         self.last = {
             "end": time.monotonic(),
             "start": started / 1e9,

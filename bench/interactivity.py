@@ -44,6 +44,7 @@ from _common import (
     reply_request,
     run_worker,
     summary,
+    wait_connected,
     write_results,
 )
 
@@ -53,7 +54,6 @@ TOKENS_PER_SECOND = 200
 
 
 async def one_run(url: str, history: int, seconds: float) -> dict[str, Any]:
-    from ollama_tui.ui.widgets.status_bar import Connection
 
     data_dir = Path(tempfile.mkdtemp(prefix="bench-interactive-")) / "data"
     conversation = long_conversation(history)
@@ -62,13 +62,8 @@ async def one_run(url: str, history: int, seconds: float) -> dict[str, Any]:
     probe = RefreshProbe().install()
     tokens = int(TOKENS_PER_SECOND * seconds)
     async with app.run_test(size=SIZE) as pilot:
-        deadline = time.monotonic() + 15
-        while not (
-            app.chat.status.connection is Connection.CONNECTED and app.session.models.listed
-        ):
-            if time.monotonic() > deadline:
-                return {"error": "not connected"}
-            await pilot.pause(0.02)
+        if not await wait_connected(app, pilot):
+            return {"error": "not connected"}
         app.chat.sidebar.focus()
         await pilot.pause()
         app.chat.sidebar.highlight_id(conversation.id)

@@ -23,17 +23,32 @@ and nothing in the message list is left to lay out or repaint: "last token on sc
 
 After timing, each run checks (untimed) that the reply's Markdown blocks equal those of a
 Markdown widget given the whole reply at once, and that the reply's last word is on screen.
+
+Paced replies (`--rates 50,100,200`, `--seconds`): the fake server writes prose at a model's
+pace (one token every 1/rate s) for about `--seconds`, and each run measures
+
+* end read → shown = the first settled frame showing the whole reply's text − the moment the
+              client read the end of the stream (OllamaClient.chat yielding ChatDone);
+* → closed    = the same for the frame where the reply is also finished: saved, its stream
+              closed, its header saying how it ended; "closing CPU" is the client's CPU time
+              from the end read to that frame;
+* CPU while streaming = client CPU time ÷ wall time from the first token read to the end read,
+              in % of one core;
+* CPU after   = client CPU ÷ wall time in the windows 0–100, 100–200, 200–500 ms after the
+              text is shown, and in the second that follows (idle).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import json
 import re
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -58,11 +73,16 @@ from _common import (
     rss_mb,
     screen_text,
     summary,
+    wait_connected,
     write_results,
 )
 
 SIZES = (1000, 4000, 16000, 64000)
 QUICK_SIZES = (200,)
+RATES = (50, 100, 200)
+PACED_SECONDS = 8.0
+QUIET_WINDOWS = ((0.0, 0.1), (0.1, 0.2), (0.2, 0.5), (0.5, 1.5))
+"""Windows after the last token is shown (s) whose CPU share is reported."""
 
 
 def block_signature(markdown: Any) -> list[tuple[Any, ...]]:
@@ -101,10 +121,57 @@ def note_stream_ends() -> list[float]:
     return noted
 
 
+def reply_conditions(app: Any, expected: str) -> tuple[Callable[[Any], bool], ...]:
+    """Frame conditions: the reply's whole text is shown (as Markdown, or as the plain-text
+    preview of a block still being finished); the reply is also finished (its stream closed,
+    nothing in progress) with the Markdown holding all of it."""
+    from textual.widgets import Markdown
+
+    def reply_view() -> Any:
+        messages = app.chat.conversation.messages
+        return app.chat.message_list.view_of(messages[-1]) if len(messages) > 1 else None
+
+    def source(view: Any) -> str | None:
+        bodies = view.query(Markdown)  # empty while a new view is being composed
+        return bodies.first().source if bodies else None
+
+    def text_shown(screen: Any) -> bool:
+        view = reply_view()
+        if view is None:
+            return False
+        if view._stream is not None:
+            return view._stream.shown == expected
+        return source(view) == expected
+
+    def final(screen: Any) -> bool:
+        view = reply_view()
+        if app.chat.replies_in_progress or view is None or view._stream is not None:
+            return False
+        return source(view) == expected
+
+    return text_shown, final
+
+
 def last_word(text: str) -> str:
     lines = [line for line in text.splitlines() if line.strip() and not line.startswith("```")]
     words = re.findall(r"[A-Za-z0-9_]+", lines[-1]) if lines else []
     return words[-1] if words else ""
+
+
+@contextlib.asynccontextmanager
+async def app_asking(url: str, shape: str, tokens: int) -> AsyncIterator[tuple[Any, Any, Any]]:
+    """The app, connected to the fake server with an empty library, its prompt holding the
+    request for a `shape` reply of `tokens` tokens; (None, None, None) if it cannot connect."""
+    data_dir = Path(tempfile.mkdtemp(prefix="bench-stream-")) / "data"
+    app = make_app(data_dir, url)
+    probe = RefreshProbe().install()
+    async with app.run_test(size=SIZE) as pilot:
+        if not await wait_connected(app, pilot):
+            yield None, None, None
+            return
+        await pilot.pause()
+        app.chat.prompt.text = reply_request(shape, tokens)
+        yield app, pilot, probe
 
 
 async def one_run(shape: str, tokens: int, url: str, timeout: float) -> dict[str, Any]:
@@ -112,7 +179,6 @@ async def one_run(shape: str, tokens: int, url: str, timeout: float) -> dict[str
 
     from ollama_tui.ui.widgets import message_body
     from ollama_tui.ui.widgets.message_body import MessageBody
-    from ollama_tui.ui.widgets.status_bar import Connection
 
     previews: list[str] = []
     preview_mount = message_body.StreamPreview.on_mount
@@ -123,46 +189,16 @@ async def one_run(shape: str, tokens: int, url: str, timeout: float) -> dict[str
 
     message_body.StreamPreview.on_mount = counting_mount  # type: ignore[method-assign]
     expected = reply_text(shape, tokens)
-    data_dir = Path(tempfile.mkdtemp(prefix="bench-stream-")) / "data"
-    app = make_app(data_dir, url)
-    probe = RefreshProbe().install()
-    async with app.run_test(size=SIZE) as pilot:
-        deadline = time.monotonic() + 15
-        while not (
-            app.chat.status.connection is Connection.CONNECTED and app.session.models.listed
-        ):
-            if time.monotonic() > deadline:
-                return {"error": "not connected"}
-            await pilot.pause(0.02)
-        await pilot.pause()
-        app.chat.prompt.text = reply_request(shape, tokens)
+    async with app_asking(url, shape, tokens) as (app, pilot, probe):
+        if app is None:
+            return {"error": "not connected"}
         stream_ends = note_stream_ends()
         await pilot.pause()
         gc.collect()
         rss_before = rss_mb()
         reset_peak_rss()
 
-        def reply_view() -> Any:
-            messages = app.chat.conversation.messages
-            return app.chat.message_list.view_of(messages[-1]) if len(messages) > 1 else None
-
-        def source(view: Any) -> str | None:
-            bodies = view.query(Markdown)  # empty while a new view is being composed
-            return bodies.first().source if bodies else None
-
-        def text_shown(screen: Any) -> bool:
-            view = reply_view()
-            if view is None:
-                return False
-            if view._stream is not None:
-                return view._stream.shown == expected
-            return source(view) == expected
-
-        def final(screen: Any) -> bool:
-            view = reply_view()
-            if app.chat.replies_in_progress or view is None or view._stream is not None:
-                return False
-            return source(view) == expected
+        text_shown, final = reply_conditions(app, expected)
 
         profiler = WindowProfiler()
         profiler.start()
@@ -213,47 +249,160 @@ async def one_run(shape: str, tokens: int, url: str, timeout: float) -> dict[str
     }
 
 
+def note_reading() -> dict[str, tuple[float, float]]:
+    """Note (time, process CPU time) when the client reads the first token of a reply and the
+    end of its stream (OllamaClient.chat yielding ContentDelta / ChatDone; a model load's done
+    is skipped). Patched on the class, whoever holds the client."""
+    from ollama_tui.ollama import ChatDone, ContentDelta
+    from ollama_tui.ollama.client import OllamaClient
+
+    noted: dict[str, tuple[float, float]] = {}
+    chat = OllamaClient.chat
+
+    async def timed_chat(self: Any, *args: Any, **kwargs: Any) -> Any:
+        async for event in chat(self, *args, **kwargs):
+            if isinstance(event, ContentDelta) and "first" not in noted:
+                noted["first"] = (time.monotonic(), time.process_time())
+            elif isinstance(event, ChatDone) and event.done_reason != "load":
+                noted["end"] = (time.monotonic(), time.process_time())
+            yield event
+
+    OllamaClient.chat = timed_chat  # type: ignore[method-assign]
+    return noted
+
+
+async def cpu_windows(start: float, cpu_start: float) -> list[float]:
+    """CPU share (of one core) in each of QUIET_WINDOWS after `start`, its CPU `cpu_start`."""
+    shares = []
+    for begin, end in QUIET_WINDOWS:
+        now = time.monotonic()
+        if now < start + begin:
+            await asyncio.sleep(start + begin - now)
+        t0, c0 = (start, cpu_start) if begin == 0 else (time.monotonic(), time.process_time())
+        await asyncio.sleep(max(0.0, start + end - time.monotonic()))
+        shares.append((time.process_time() - c0) / (time.monotonic() - t0))
+    return shares
+
+
+async def paced_run(rate: int, tokens: int, url: str, timeout: float) -> dict[str, Any]:
+    """One reply of `tokens` tokens of prose, written by the server at `rate` tokens/s."""
+
+    shape = "paragraphs"
+    expected = reply_text(shape, tokens)
+    async with app_asking(url, shape, tokens) as (app, pilot, probe):
+        if app is None:
+            return {"error": "not connected"}
+        reading = note_reading()
+        await pilot.pause()
+
+        text_shown, final = reply_conditions(app, expected)
+
+        profiler = WindowProfiler()
+        profiler.start()
+        press(app, "enter")
+        seen = await probe.wait_for_all({"text": text_shown, "final": final}, timeout)
+        if "final" not in seen:
+            profiler.stop()
+            return {"error": f"not on screen within {timeout:.0f} s"}
+        (shown, cpu_shown), (closed, cpu_closed) = seen["text"], seen["final"]
+        after = await cpu_windows(shown, cpu_shown)
+        profiler.stop()
+        if "end" not in reading or "first" not in reading:
+            return {"error": "the client's reading was not noted"}
+        (first, cpu_first), (end, cpu_end) = reading["first"], reading["end"]
+        server = last_stream(url)
+        visible = last_word(expected) in screen_text(app)
+        content_ok = app.chat.conversation.messages[-1].content == expected
+
+    return {
+        "rate": rate,
+        "tokens": server["tokens"],
+        "first_read_at": first,
+        "end_read_at": end,
+        "latency": shown - end,
+        "final_latency": closed - end,
+        "cpu_closing": cpu_closed - cpu_end,
+        "server_lag": end - server["end"],
+        "streaming_seconds": end - first,
+        "achieved_rate": server["tokens"] / (end - first) if end > first else float("nan"),
+        "cpu_streaming": (cpu_end - cpu_first) / (end - first),
+        "cpu_after": after,
+        "frames": probe.frames,
+        "last_word_visible": visible,
+        "content_ok": content_ok,
+    }
+
+
 def worker(args: dict[str, Any]) -> None:
-    result = asyncio.run(one_run(args["shape"], args["tokens"], args["url"], args["timeout"]))
-    print(json.dumps(result))
+    if "rate" in args:
+        run = paced_run(args["rate"], args["tokens"], args["url"], args["timeout"])
+    else:
+        run = one_run(args["shape"], args["tokens"], args["url"], args["timeout"])
+    print(json.dumps(asyncio.run(run)))
 
 
 def main() -> None:
     p = parser(__doc__.splitlines()[0])
-    p.add_argument("--sizes", default=None, help="comma-separated token counts")
+    p.add_argument("--sizes", default=None, help="comma-separated token counts ('' for none)")
     p.add_argument("--shapes", default=",".join(SHAPES))
     p.add_argument("--timeout", type=float, default=180.0, help="seconds per run")
     p.add_argument(
         "--token-delay", type=float, default=0.0, help="seconds between tokens (0: full speed)"
     )
+    p.add_argument(
+        "--rates", default=None, help="paced replies: comma-separated tokens/s ('' for none)"
+    )
+    p.add_argument("--seconds", type=float, default=None, help="length of a paced reply (s)")
     args = p.parse_args()
     if args.worker:
         worker(json.loads(args.worker))
         return
-    from _common import run_worker
 
     sizes = (
-        [int(s) for s in args.sizes.split(",")]
-        if args.sizes
+        [int(s) for s in args.sizes.split(",") if s]
+        if args.sizes is not None
         else list(QUICK_SIZES if args.quick else SIZES)
     )
     shapes = args.shapes.split(",")
+    rates = (
+        [int(r) for r in args.rates.split(",") if r]
+        if args.rates is not None
+        else ([200] if args.quick else list(RATES))
+    )
+    seconds = args.seconds or (1.0 if args.quick else PACED_SECONDS)
     runs = args.runs or (1 if args.quick else 5)
+    cases = full_speed(shapes, sizes, runs, args.token_delay, args.timeout) if sizes else []
+    paced = paced_cases(rates, seconds, runs, args.timeout)
+    write_results(
+        "streaming",
+        {
+            "quick": args.quick,
+            "runs": runs,
+            "sizes": sizes,
+            "cases": cases,
+            "rates": rates,
+            "paced_seconds": seconds,
+            "paced": paced,
+        },
+    )
+
+
+def full_speed(
+    shapes: list[str], sizes: list[int], runs: int, token_delay: float, timeout: float
+) -> list[dict[str, Any]]:
+    """The replies written as fast as the server can (or `token_delay` apart), every shape."""
+    from _common import run_worker
+
     cases: list[dict[str, Any]] = []
-    with ServerProcess(token_delay=args.token_delay) as server:
+    with ServerProcess(token_delay=token_delay) as server:
         for shape in shapes:
             for size in sizes:
                 results = []
                 for _ in range(runs):
                     result = run_worker(
                         Path(__file__),
-                        {
-                            "shape": shape,
-                            "tokens": size,
-                            "url": server.url,
-                            "timeout": args.timeout,
-                        },
-                        timeout=args.timeout + 60,
+                        {"shape": shape, "tokens": size, "url": server.url, "timeout": timeout},
+                        timeout=timeout + 60,
                     )
                     results.append(result)
                     if "error" in result:
@@ -298,10 +447,84 @@ def main() -> None:
         top = per[largest]["cpu_per_1k"]["median"]
         growth.append([shape, f"{smallest:,} → {largest:,}", f"{top / base:.2f}x" if base else "—"])
     print_table("Cost per 1k tokens, largest size ÷ smallest", ["shape", "sizes", "ratio"], growth)
-    write_results(
-        "streaming",
-        {"quick": args.quick, "runs": runs, "sizes": sizes, "cases": cases},
+    return cases
+
+
+def paced_cases(
+    rates: list[int], seconds: float, runs: int, timeout: float
+) -> list[dict[str, Any]]:
+    """Prose replies at a model's pace, one server per rate; runs of the rates interleaved, so
+    a change in the machine's load falls on all of them alike."""
+    from _common import run_worker
+
+    if not rates:
+        return []
+    results: dict[int, list[dict[str, Any]]] = {rate: [] for rate in rates}
+    servers = {rate: ServerProcess(token_delay=1 / rate) for rate in rates}
+    try:
+        for _ in range(runs):
+            for rate in rates:
+                tokens = max(50, round(rate * seconds))
+                result = run_worker(
+                    Path(__file__),
+                    {"rate": rate, "tokens": tokens, "url": servers[rate].url, "timeout": timeout},
+                    timeout=timeout + 60,
+                )
+                if "error" in result:
+                    print(f"{rate} tok/s: {result['error']}", file=sys.stderr)
+                results[rate].append(result)
+    finally:
+        for server in servers.values():
+            server.stop()
+    cases = [aggregate_paced(rate, results[rate]) for rate in rates]
+    windows = [f"{int(b * 1000)}–{int(e * 1000)} ms" for b, e in QUIET_WINDOWS]
+    print_table(
+        f"Paced prose, headless 120x40, median (min–max) of {runs} run(s)",
+        [
+            "tok/s",
+            "tokens",
+            "end read → shown ms",
+            "→ closed ms",
+            "closing CPU ms",
+            "server wrote → client read ms",
+            "CPU streaming %",
+            *(f"CPU {w} after %" for w in windows),
+            "checks",
+        ],
+        [
+            [
+                c["rate"],
+                f"{c['tokens']:,}",
+                fmt(c["latency"], 1000),
+                fmt(c["final_latency"], 1000),
+                fmt(c["cpu_closing"], 1000),
+                fmt(c["server_lag"], 1000),
+                fmt(c["cpu_streaming"], 100, 1),
+                *(fmt(w, 100, 1) for w in c["cpu_after"]),
+                "yes" if c["checks_ok"] else "NO",
+            ]
+            for c in cases
+        ],
     )
+    return cases
+
+
+def aggregate_paced(rate: int, results: list[dict[str, Any]]) -> dict[str, Any]:
+    good = [r for r in results if "error" not in r]
+    case: dict[str, Any] = {
+        "rate": rate,
+        "tokens": good[0]["tokens"] if good else 0,
+        "errors": [r["error"] for r in results if "error" in r],
+        "checks_ok": bool(good) and all(r["content_ok"] and r["last_word_visible"] for r in good),
+        "runs": good,
+    }
+    keys = ("latency", "final_latency", "cpu_closing", "server_lag", "cpu_streaming")
+    for key in (*keys, "achieved_rate"):
+        case[key] = summary([r[key] for r in good])
+    case["cpu_after"] = [
+        summary([r["cpu_after"][i] for r in good]) for i in range(len(QUIET_WINDOWS))
+    ]
+    return case
 
 
 def aggregate(shape: str, size: int, results: list[dict[str, Any]]) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """The `ollama-tui` command: parse arguments, build Settings, run the app or a subcommand.
 
 Textual is imported only when the app is built, so --help, --version, config errors and the
-subcommands (list, export, import, serve) are fast and work without a terminal UI.
+subcommands (list, export, import, ask, serve) are fast and work without a terminal UI.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ollama_tui import __version__
+from ollama_tui import __version__, ask
 from ollama_tui.chat.conversation import is_valid_id
 from ollama_tui.chat.export import (
     FORMATS,
@@ -85,8 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     epilog = (
         f"{keys_help()}\n"
         "Without a command the chat app starts. The commands list, export and import work on\n"
-        "the saved conversations; serve runs the app for web browsers (ollama-tui COMMAND\n"
-        "--help tells more).\n\n"
+        "the saved conversations; ask prints one answer, for scripts; serve runs the app for\n"
+        "web browsers (ollama-tui COMMAND --help tells more).\n\n"
         "The server address comes from --host, else the OLLAMA_HOST environment variable,\n"
         "else the config file, else http://127.0.0.1:11434.\n"
         f"Config file: {default_config_path()} (see config.example.toml).\n"
@@ -96,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     usage = (
         "%(prog)s [--host URL] [--model NAME] [--config FILE] [--data-dir DIR]\n"
         "       %(prog)s list [--json] | export ID [--format md|json] [-o FILE] | import FILE\n"
+        '       %(prog)s ask [--model NAME] [--format json|FILE] [--system S] [--save] "prompt"\n'
         "       %(prog)s paths [config|state|data|log]\n"
         "       %(prog)s serve [--host ADDRESS] [--port N] [--public-url URL] [--token T]\n"
         "       %(prog)s --version | --help"
@@ -152,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="add a conversation from a JSON export (a new id if its id is taken)",
     )
     importing.add_argument("file", metavar="FILE", type=Path, help="a JSON export")
+    ask.add_parser(commands, shared)
     locating = commands.add_parser(
         "paths",
         parents=[shared],
@@ -243,6 +245,8 @@ def main(argv: list[str] | None = None) -> int:
         return import_conversation(settings, args.file)
     if args.command == "docs":
         return docs_commands.run(settings, args)
+    if args.command == "ask":
+        return ask.run(settings, args)
     if args.command == "serve":
         return serve_in_browser(args, settings)
     app = make_app(settings)

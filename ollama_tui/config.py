@@ -3,7 +3,7 @@
 The file is read with tomllib and validated strictly: anything unknown, mistyped or out of range
 is a ConfigError with a one-line message naming the file and the dotted key. The user's file is
 only ever read: what the user chooses in the app (model, theme, panels, the last conversation)
-goes to a state file of the app's own (`save_preferences`), layered under the config file.
+goes to a state file of the app's own (`state.save_preferences`), layered under the config file.
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ from ollama_tui.config_checks import problem as _problem
 from ollama_tui.config_pools import PoolSettings, check_pools, pool_tables
 from ollama_tui.keymap import COMMANDS, is_command, is_key_list
 from ollama_tui.ollama.host import DEFAULT_HOST, parse_ollama_host
-from ollama_tui.state import read_state, write_state
+from ollama_tui.tools import settings as tool_settings
+from ollama_tui.tools.settings import McpServerSettings, ToolSettings
 
 APP_NAME = "ollama-tui"
 
@@ -64,6 +65,8 @@ class ConversationDefaults:
     system_prompt: str = ""
     memory: str = "summary"
     options: Options = field(default_factory=Options)
+    tools: list[str] = field(default_factory=list)
+    """Names of the [mcp.NAME] servers whose tools new conversations offer."""
 
 
 @dataclass
@@ -110,6 +113,8 @@ class Settings:
     last_conversation: str = ""
     """The conversation open when the app last quit, reopened at start-up."""
     defaults: ConversationDefaults = field(default_factory=ConversationDefaults)
+    mcp: dict[str, McpServerSettings] = field(default_factory=dict)  # [mcp.NAME], in order
+    tools: ToolSettings = field(default_factory=ToolSettings)
 
 
 def active_host(settings: Settings) -> HostSettings:
@@ -202,6 +207,18 @@ def _reserve(value: object) -> int:
     return value
 
 
+def _checked(check: Callable[[object], Any]) -> _Check:
+    """A check from another module, whose ValueError says what was expected."""
+
+    def run(value: object) -> Any:
+        try:
+            return check(value)
+        except ValueError as error:
+            raise InvalidValue(str(error)) from None
+
+    return run
+
+
 def _positive(value: object) -> float:
     number = _as_float(value, "a number greater than 0")
     if number <= 0:
@@ -259,16 +276,9 @@ _SCHEMA: dict[str, dict[str, _Check]] = {
         "headers": _headers,
     },
     "memory": {"reply_reserve": _reserve, "summary_model": _string},
-    "defaults": {"system_prompt": _string, "memory": _memory, **OPTION_CHECKS},
-}
-
-# What save_preferences may write to the state file (flat keys, as the Settings attributes).
-_PREFERENCES: dict[str, _Check] = {
-    "model": _string,
-    "theme": _non_empty_string,
-    "show_sidebar": _boolean,
-    "show_parameters": _boolean,
-    "last_conversation": _string,
+    "defaults": {"system_prompt": _string, "memory": _memory, **OPTION_CHECKS}
+    | {"tools": _checked(tool_settings.server_names)},
+    "tools": {name: _checked(check) for name, check in tool_settings.TOOL_CHECKS.items()},
 }
 
 
@@ -285,10 +295,17 @@ def _validate(document: Mapping[str, Any], path: Path) -> dict[str, object]:
         "[keys]",
         "[hosts.NAME]",
         "[pools.NAME]",
+        "[mcp.NAME]",
     ]
     for key, value in document.items():
         if key == "keys":
             checked["keys"] = _keymap(value, fail)
+            continue
+        if key == "mcp":
+            try:
+                checked["mcp"] = tool_settings.mcp_servers(value, path.parent)
+            except ValueError as error:
+                raise fail(str(error)) from None
             continue
         if key == "hosts":
             checked["hosts"] = _host_tables(value, fail)
@@ -402,6 +419,8 @@ def load_settings(
     settings = Settings(config_path=path)
     if state_path is not None:
         settings.state_path = state_path
+    from ollama_tui.state import preferences  # state.py checks values with this module's checks
+
     for name, value in preferences(settings.state_path).items():
         setattr(settings, name, value)
     named: dict[str, dict[str, Any]] = {}
@@ -418,6 +437,10 @@ def load_settings(
             named = value  # type: ignore[assignment]  # completed once [network] is known
         elif dotted == "pools":
             settings.pools = value  # type: ignore[assignment]  # checked once hosts are known
+        elif dotted == "mcp":
+            settings.mcp = value  # type: ignore[assignment]
+        elif table == "tools":
+            setattr(settings.tools, name, value)
         elif dotted == "default_host":
             settings.default_host = str(value)
         elif dotted == "data_dir":
@@ -445,6 +468,10 @@ def load_settings(
             f"config error in {path}: default_host: expected the name of a [hosts.NAME] or "
             f"[pools.NAME] table ({known}), got {_describe(settings.default_host)}"
         )
+    try:
+        tool_settings.check_default_tools(settings.defaults.tools, settings.mcp)
+    except ValueError as error:
+        raise ConfigError(f"config error in {path}: {error}") from None
     env_host = environ.get("OLLAMA_HOST", "")
     if env_host.strip(" \t\r\n\"'"):  # set to only spaces and quotes counts as unset
         settings.host = _host_from("OLLAMA_HOST", env_host)
@@ -489,37 +516,3 @@ def _ca_bundle(config_path: Path, value: str) -> Path:
             f"certificate authorities, got {_describe(value)} (no such file)"
         )
     return bundle
-
-
-def preferences(state_path: Path) -> dict[str, object]:
-    """The valid choices kept in the state file; a damaged or foreign value is left out."""
-    kept: dict[str, object] = {}
-    for name, value in read_state(state_path).items():
-        check = _PREFERENCES.get(name)
-        if check is None:
-            continue
-        try:
-            kept[name] = check(value)
-        except InvalidValue:
-            continue
-    return kept
-
-
-def save_preferences(state_path: Path, **changes: str | bool) -> None:
-    """Keep the user's choices (see _PREFERENCES) in the app's state file.
-
-    Only those keys change; the user's config file is never written. Raises TypeError for a key
-    that is not a preference, ValueError for a bad value, and OSError when the file cannot be
-    written.
-    """
-    unknown = sorted(set(changes) - set(_PREFERENCES))
-    if unknown:
-        raise TypeError(f"not a saved preference: {', '.join(unknown)}")
-    for name, value in changes.items():
-        try:
-            _PREFERENCES[name](value)
-        except InvalidValue as invalid:
-            raise ValueError(_problem(name, value, invalid)) from None
-    current = preferences(state_path)
-    if any(current.get(name) != value for name, value in changes.items()):
-        write_state(state_path, {**current, **changes})

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import logging
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from ollama_tui.atomic import write_atomic
 from ollama_tui.chat.migrations import FormatError
 from ollama_tui.chat.validation import clean_tree
+from ollama_tui.config import InvalidValue, _boolean, _non_empty_string, _problem, _string
 
 log = logging.getLogger(__name__)
 
@@ -50,3 +52,47 @@ def write_state(path: Path, values: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     header = "# Written by ollama-tui: the choices made in the app. Settings go in config.toml.\n"
     write_atomic(path, (header + tomli_w.dumps(values)).encode("utf-8"))
+
+
+# What save_preferences may write to the state file (flat keys, as the Settings attributes).
+_PREFERENCES: dict[str, Callable[[object], object]] = {
+    "model": _string,
+    "theme": _non_empty_string,
+    "show_sidebar": _boolean,
+    "show_parameters": _boolean,
+    "last_conversation": _string,
+}
+
+
+def preferences(state_path: Path) -> dict[str, object]:
+    """The valid choices kept in the state file; a damaged or foreign value is left out."""
+    kept: dict[str, object] = {}
+    for name, value in read_state(state_path).items():
+        check = _PREFERENCES.get(name)
+        if check is None:
+            continue
+        try:
+            kept[name] = check(value)
+        except InvalidValue:
+            continue
+    return kept
+
+
+def save_preferences(state_path: Path, **changes: str | bool) -> None:
+    """Keep the user's choices (see _PREFERENCES) in the app's state file.
+
+    Only those keys change; the user's config file is never written. Raises TypeError for a key
+    that is not a preference, ValueError for a bad value, and OSError when the file cannot be
+    written.
+    """
+    unknown = sorted(set(changes) - set(_PREFERENCES))
+    if unknown:
+        raise TypeError(f"not a saved preference: {', '.join(unknown)}")
+    for name, value in changes.items():
+        try:
+            _PREFERENCES[name](value)
+        except InvalidValue as invalid:
+            raise ValueError(_problem(name, value, invalid)) from None
+    current = preferences(state_path)
+    if any(current.get(name) != value for name, value in changes.items()):
+        write_state(state_path, {**current, **changes})

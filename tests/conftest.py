@@ -1,13 +1,15 @@
-"""Fixtures shared by every test: a fake Ollama server and a URL where nothing listens."""
+"""Fixtures shared by every test: a fake Ollama server, a client of it, and a URL where
+nothing listens."""
 
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
+from ollama_tui.ollama import OllamaClient
 from tests.fake_ollama import FakeOllama
 
 
@@ -23,6 +25,14 @@ def fake_ollama() -> Iterator[FakeOllama]:
     """A running fake Ollama on a free loopback port, stopped after the test."""
     with FakeOllama() as server:
         yield server
+
+
+@pytest.fixture
+async def client(fake_ollama: FakeOllama) -> AsyncIterator[OllamaClient]:
+    """A client of the fake Ollama, which answers quickly (1 ms a token)."""
+    fake_ollama.token_delay = 0.001
+    async with OllamaClient(fake_ollama.url, stall_timeout=5) as client:
+        yield client
 
 
 @pytest.fixture

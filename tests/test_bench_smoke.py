@@ -77,6 +77,15 @@ def test_streaming(tmp_path: Path) -> None:
     assert shapes["huge_code"]["runs"][0]["previews"] == ["code"]
     assert shapes["one_line"]["runs"][0]["previews"] == ["text"]
     assert shapes["paragraphs"]["runs"][0]["previews"] == []
+    # A paced reply: the server kept its pace, and the client's reading and frames were timed.
+    (paced,) = document["paced"]
+    assert not paced["errors"], paced["errors"]
+    assert paced["checks_ok"], paced["runs"]
+    (run,) = paced["runs"]
+    assert run["tokens"] >= 150 and run["achieved_rate"] > 100
+    assert positive(paced["cpu_streaming"]) and positive(paced["cpu_closing"])
+    assert run["final_latency"] >= run["latency"]
+    assert len(run["cpu_after"]) == 4
 
 
 def test_interactivity(tmp_path: Path) -> None:

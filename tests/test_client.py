@@ -34,13 +34,6 @@ from tests.fake_ollama import HUGE_DELTA, MIDSTREAM_ERROR, FakeOllama, tokenize
 HELLO = [{"role": "user", "content": "Why is the sky blue?"}]
 
 
-@pytest.fixture
-async def client(fake_ollama: FakeOllama) -> AsyncIterator[OllamaClient]:
-    fake_ollama.token_delay = 0.001
-    async with OllamaClient(fake_ollama.url, stall_timeout=5) as client:
-        yield client
-
-
 async def collect(stream: AsyncIterator[ChatEvent]) -> list[ChatEvent]:
     return [event async for event in stream]
 

@@ -21,9 +21,9 @@ from ollama_tui.config import (
     all_hosts,
     default_data_dir,
     load_settings,
-    save_preferences,
 )
 from ollama_tui.keymap import COMMANDS
+from ollama_tui.state import save_preferences
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.toml"
 
@@ -241,7 +241,7 @@ def test_reads_os_environ_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
 _ADDRESS = "an Ollama address such as http://127.0.0.1:11434"
 _TOP_KEYS = (
     "host, default_host, model, theme, data_dir, [ui], [network], [memory], [defaults], "
-    "[keys], [hosts.NAME], [pools.NAME]"
+    "[tools], [keys], [hosts.NAME], [pools.NAME], [mcp.NAME]"
 )
 
 
@@ -341,7 +341,7 @@ _TOP_KEYS = (
         (
             "[defaults]\nmirostat = 1",
             "defaults.mirostat: unknown key (known: system_prompt, memory, temperature, top_p, "
-            "top_k, min_p, num_ctx, num_predict, repeat_penalty, seed, stop)",
+            "top_k, min_p, num_ctx, num_predict, repeat_penalty, seed, stop, tools)",
         ),
         ("[defaults]\nmin_p = 1.5", "defaults.min_p: expected a number from 0 to 1, got 1.5"),
         (
@@ -460,8 +460,10 @@ def test_example_file_documents_every_key_with_a_valid_value(tmp_path: Path) -> 
         "network",
         "memory",
         "defaults",
+        "tools",
         "keys",
     }
+    assert set(document["tools"]) == {"max_rounds", "result_limit", "timeout"}
     assert set(document["ui"]) == {"show_sidebar", "show_parameters", "reopen_last"}
     assert set(document["network"]) == {
         "connect_timeout",

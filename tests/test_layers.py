@@ -1,5 +1,6 @@
-"""The layers depend one way: the client, the domain, the session and the config never import
-the UI; the domain never imports the client or the session; the client never the domain."""
+"""The layers depend one way: the client, the domain, the session, the tools and the config
+never import the UI; the domain never imports the client or the session; the client never the
+domain; the MCP SDK and jsonschema are imported only when used."""
 
 import ast
 import subprocess
@@ -31,6 +32,11 @@ NO_UI = ("textual",)
         ("ollama_tui.docs.retrieval", NO_UI),
         ("ollama_tui.docs.reference", NO_UI),
         ("ollama_tui.docs.commands", (*NO_UI, "httpx", "numpy")),
+        ("ollama_tui.cli", (*NO_UI, "httpx", "mcp", "jsonschema")),
+        ("ollama_tui.chat.tools", (*NO_UI, "httpx")),
+        ("ollama_tui.chat.structured", (*NO_UI, "httpx", "jsonschema")),
+        ("ollama_tui.tools.loop", (*NO_UI, "mcp")),
+        ("ollama_tui.tools.servers", (*NO_UI, "mcp")),
     ],
 )
 def test_module_does_not_import(module: str, forbidden: tuple[str, ...]) -> None:

@@ -97,7 +97,7 @@ class TokenEstimator:
         """Calibrated tokens of one message with this content, template overhead included."""
         return self._scale(self._raw_message(content))
 
-    def request_tokens(self, messages: Iterable[Mapping[str, str]]) -> int:
+    def request_tokens(self, messages: Iterable[Mapping[str, Any]]) -> int:
         """Calibrated tokens of a whole /api/chat request with these messages."""
         return self._scale(self._raw_request(messages))
 
@@ -109,8 +109,8 @@ class TokenEstimator:
             raw = self._cache[content] = MESSAGE_OVERHEAD + estimate_text_tokens(content)
         return raw
 
-    def _raw_request(self, messages: Iterable[Mapping[str, str]]) -> int:
-        return REQUEST_OVERHEAD + sum(self._raw_message(m["content"]) for m in messages)
+    def _raw_request(self, messages: Iterable[Mapping[str, Any]]) -> int:
+        return REQUEST_OVERHEAD + sum(self._raw_message(_costed_text(m)) for m in messages)
 
     def _scale(self, raw: int) -> int:
         return math.ceil(raw * self.factor - 1e-9)
@@ -151,7 +151,7 @@ class Calibration:
         """An estimator for `model` with its current factor (pass as `estimator_for_model`)."""
         return TokenEstimator(self.factor(model), self._cache)
 
-    def observe(self, model: str, messages: Sequence[Mapping[str, str]], actual: int) -> bool:
+    def observe(self, model: str, messages: Sequence[Mapping[str, Any]], actual: int) -> bool:
         """Learn from a reply: the `messages` that were sent and the prompt_eval_count the
         server reported for them. Returns False when the count was not believable and ignored."""
         estimated = TokenEstimator(cache=self._cache)._raw_request(messages)
@@ -243,7 +243,7 @@ def summary_words(budget: int) -> int:
 class ContextPlan:
     """What to send for the next request, and what it costs against the budget."""
 
-    messages: list[dict[str, str]]
+    messages: list[dict[str, Any]]
     """Exactly what to send: system prompt first, then the summary if used, then turns."""
     estimated_tokens: int
     budget: int
@@ -278,8 +278,7 @@ class ContextPlan:
         current: list[str] = []
         used = 0
         for message in self.needs_summary:
-            speaker = "User" if message.role is Role.USER else "Assistant"
-            for piece in _pieces(f"{speaker}: {message.content}", cap, self.estimator):
+            for piece in _pieces(_transcript_line(message), cap, self.estimator):
                 cost = self.estimator._raw_message(piece)
                 if current and used + cost > cap:
                     parts.append("\n\n".join(current))
@@ -333,13 +332,13 @@ def plan_request(
 
     history = conversation.history_messages()
     roles = [message.role for message in history]
-    contents = [message.content for message in history]
+    sendable = [_sendable(message) for message in history]
     if draft:
         roles.append(Role.USER)
-        contents.append(draft)
-    costs = [estimator._raw_message(content) for content in contents]
+        sendable.append({"role": "user", "content": draft})
+    costs = [estimator._raw_message(_costed_text(message)) for message in sendable]
 
-    head: list[dict[str, str]] = []
+    head: list[dict[str, Any]] = []
     if conversation.system_prompt.strip():
         head.append({"role": "system", "content": conversation.system_prompt})
     head_raw = estimator._raw_request(head)
@@ -355,10 +354,7 @@ def plan_request(
         sent = list(head)
         if summary is not None:
             sent.append({"role": "system", "content": SUMMARY_PREFIX + summary.text})
-        sent.extend(
-            {"role": _ROLE_NAMES[role], "content": content}
-            for role, content in zip(roles[start:], contents[start:], strict=True)
-        )
+        sent.extend(sendable[start:])
         if reference:
             latest_is_user = len(sent) > len(head) and sent[-1]["role"] == "user"
             sent.insert(len(sent) - 1 if latest_is_user else len(sent), _system(reference))
@@ -492,6 +488,46 @@ def _window_start(roles: list[Role], costs: list[int], low: int, room: int) -> i
     return start
 
 
+def _fold_end(roles: list[Role], costs: list[int], low: int, high: int, cap: int) -> int:
+    """The end of the next stretch to summarise: whole turns from `low` within `cap` tokens;
+    of a first turn too long for `cap`, as many of its messages as fit, but at least one."""
+    end, used = low, 0
+    while end < high:
+        stop = end + 1
+        while stop < high and roles[stop] is not Role.USER:
+            stop += 1
+        turn = sum(costs[end:stop])
+        if used + turn > cap:
+            break
+        used += turn
+        end = stop
+    if end == low < high:
+        end, used = low + 1, costs[low]
+        while end < high and roles[end] is not Role.USER and used + costs[end] <= cap:
+            used += costs[end]
+            end += 1
+        # Never between a reply's tool calls and their results: back off, or take them all.
+        while low + 1 < end < high and roles[end] is Role.TOOL:
+            end -= 1
+        while end < high and roles[end] is Role.TOOL:
+            end += 1
+    return end
+
+
+def _sendable(message: Message) -> dict[str, Any]:
+    """`message.to_request()`, without its cost for the plain messages of a long history."""
+    if message.tool_calls or message.tool_name:
+        return message.to_request()
+    return {"role": _ROLE_NAMES[message.role], "content": message.content}
+
+
+def _costed_text(message: Mapping[str, Any]) -> str:
+    """What of a sent message counts against the context: its text, and a reply's calls."""
+    calls = message.get("tool_calls")
+    content: str = message["content"]
+    return content + json.dumps(calls, ensure_ascii=False) if calls else content
+
+
 SUMMARY_INSTRUCTIONS = (
     "You keep a running summary of a conversation between a user and an assistant. Update the "
     "summary with the new part of the conversation. Keep facts, names, numbers, decisions, code "
@@ -509,10 +545,7 @@ def summary_request(
     Only the previous summary and the newly covered messages are sent, so the cost of each
     update does not grow with the length of the conversation.
     """
-    transcript = "\n\n".join(
-        f"{'User' if message.role is Role.USER else 'Assistant'}: {message.content}"
-        for message in new_messages
-    )
+    transcript = "\n\n".join(_transcript_line(message) for message in new_messages)
     return _summary_messages(previous.text if previous else None, transcript, max_words)
 
 
@@ -526,6 +559,17 @@ def _summary_messages(so_far: str | None, transcript: str, words: int) -> list[d
             f"{transcript}\n\nReply with the updated summary.",
         },
     ]
+
+
+def _transcript_line(message: Message) -> str:
+    if message.role is Role.TOOL:
+        return f"Result of the tool {message.tool_name}: {message.content}"
+    author = "User" if message.role is Role.USER else "Assistant"
+    calls = "".join(
+        f"\n[called the tool {call.name} with {json.dumps(call.arguments, ensure_ascii=False)}]"
+        for call in message.tool_calls
+    )
+    return f"{author}: {message.content}{calls}"
 
 
 def apply_summary(

@@ -11,11 +11,35 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-from ollama_tui.chat.message import Message, MessageState, Role, compact_json, new_id, now_iso
+from ollama_tui.chat.message import (
+    Message,
+    MessageState,
+    Role,
+    compact_json,
+    detached,
+    new_id,
+)
 from ollama_tui.chat.migrations import SCHEMA_VERSION, FormatError, migrate
-from ollama_tui.chat.options import Options
+from ollama_tui.chat.options import Options, think_from
 from ollama_tui.chat.sources import collections_from
+from ollama_tui.chat.structured import saved_format
+from ollama_tui.chat.summary import Summary, now_iso, read_summary
+from ollama_tui.chat.tools import ToolCall
 from ollama_tui.sanitize import sanitize
+
+__all__ = [
+    "Conversation",
+    "FormatError",
+    "MemoryStrategy",
+    "Message",
+    "MessageState",
+    "Role",
+    "Summary",
+    "is_valid_id",
+    "new_id",
+    "now_iso",
+    "title_from",
+]
 
 TITLE_LIMIT = 60
 UNTITLED = "New conversation"
@@ -45,51 +69,6 @@ def title_from(text: str) -> str:
     return UNTITLED
 
 
-def _detached(message: Message) -> Message:
-    """`message` as one version among others: it no longer holds the list of versions."""
-    message.versions = []
-    message.version_index = None
-    return message
-
-
-@dataclass
-class Summary:
-    """A model-written summary of the conversation's messages up to and including one of them."""
-
-    text: str
-    covers_until: str
-    """Id of the last message the summary covers; every earlier message is covered too."""
-    covered_count: int
-    model: str
-    created_at: str = field(default_factory=now_iso)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "text": self.text,
-            "covers_until": self.covers_until,
-            "covered_count": self.covered_count,
-            "model": self.model,
-            "created_at": self.created_at,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Any) -> Summary:
-        try:
-            text, covers_until = data["text"], data["covers_until"]
-            count = data.get("covered_count", 0)
-            if not isinstance(text, str) or not isinstance(covers_until, str):
-                raise TypeError("text and covers_until must be strings")
-            return cls(
-                text=text,
-                covers_until=covers_until,
-                covered_count=count if isinstance(count, int) and count >= 0 else 0,
-                model=str(data.get("model") or ""),
-                created_at=str(data.get("created_at") or now_iso()),
-            )
-        except (KeyError, TypeError, AttributeError) as error:
-            raise FormatError(f"bad summary: {error}") from error
-
-
 def _better_copy(theirs: Message, ours: Message) -> bool:
     """Whether another writer's copy of a message should replace ours."""
     if ours.is_reply_in_progress or theirs.is_reply_in_progress:
@@ -99,13 +78,9 @@ def _better_copy(theirs: Message, ours: Message) -> bool:
     return len(theirs.content) > len(ours.content)
 
 
-THINK_LEVELS = ("low", "medium", "high")
-
-
-def _think_from(value: Any) -> bool | str | None:
-    if isinstance(value, bool) or value in THINK_LEVELS:
-        return value
-    return None
+def _names_from(value: Any) -> list[str]:
+    items = value if isinstance(value, list) else []
+    return [sanitize(item) for item in items if isinstance(item, str)]
 
 
 def _memory_from(value: Any) -> MemoryStrategy:
@@ -114,16 +89,6 @@ def _memory_from(value: Any) -> MemoryStrategy:
         return MemoryStrategy(value)
     except (ValueError, TypeError):
         return MemoryStrategy.SUMMARY
-
-
-def _summary_from(value: Any) -> Summary | None:
-    """A saved summary; a damaged one is dropped (it can be made again from the messages)."""
-    if value is None:
-        return None
-    try:
-        return Summary.from_dict(value)
-    except FormatError:
-        return None
 
 
 @dataclass
@@ -153,6 +118,12 @@ class Conversation:
     deleted: set[str] = field(default_factory=set)
     """Ids of messages deleted here, so a merge with another writer's copy that still holds
     them deletes them there too instead of bringing them back."""
+    format: str | dict[str, Any] | None = None
+    """What replies must be: None = free text, "json", or a JSON Schema (a checked object)."""
+    tools: list[str] = field(default_factory=list)
+    """Names of the MCP servers whose tools the model is offered."""
+    always_allowed: list[str] = field(default_factory=list)
+    """Tools the user allowed to run without asking, for this conversation."""
 
     @property
     def has_title(self) -> bool:
@@ -267,7 +238,7 @@ class Conversation:
     def _show_in_place(self, position: int, shown: Message, versions: list[Message]) -> None:
         """Show `shown`, one of `versions` (all of them, in order), at `position`, followed by
         the rest of its branch; it holds the others as its versions."""
-        others = [_detached(version) for version in versions if version is not shown]
+        others = [detached(version) for version in versions if version is not shown]
         index = next(i for i, version in enumerate(versions) if version is shown)
         shown.versions = others
         shown.version_index = index if index < len(others) else None
@@ -336,6 +307,12 @@ class Conversation:
     def set_system_prompt(self, system_prompt: str) -> None:
         self.system_prompt = system_prompt
 
+    def set_format(self, reply_format: str | dict[str, Any] | None) -> None:
+        self.format = reply_format
+
+    def set_tools(self, servers: list[str]) -> None:
+        self.tools = list(servers)
+
     def set_host(self, host: str) -> None:
         self.host = host
 
@@ -346,6 +323,27 @@ class Conversation:
         """Replace the summary's text; empty text drops it (rebuilt when needed again)."""
         if self.summary is not None:
             self.summary = replace(self.summary, text=text.strip()) if text.strip() else None
+
+    def add_tool_result(self, call: ToolCall, text: str, *, error: str | None = None) -> Message:
+        """Append what a call of the latest reply gave back (or why it did not run), the
+        text the model gets; `error` when the tool failed."""
+        result = Message(
+            role=Role.TOOL,
+            content=text,
+            tool_name=call.name,
+            tool_call_id=call.id,
+            error=error,
+            state=MessageState.FAILED if error else MessageState.COMPLETE,
+        )
+        self.messages.append(result)
+        self.touch()
+        return result
+
+    def allow_always(self, tool: str) -> None:
+        """Let `tool` run without asking for the rest of this conversation."""
+        if tool not in self.always_allowed:
+            self.always_allowed.append(tool)
+            self.touch()
 
     def rename(self, title: str) -> None:
         self.title = title_from(title)
@@ -364,18 +362,15 @@ class Conversation:
             message
             for message in self.messages
             if message.role is not Role.ASSISTANT
-            or (message.content and not message.is_reply_in_progress)
+            or ((message.content or message.tool_calls) and not message.is_reply_in_progress)
         ]
 
-    def request_messages(self) -> list[dict[str, str]]:
+    def request_messages(self) -> list[dict[str, Any]]:
         """The history to send with the next request: the system prompt, then every turn."""
-        history: list[dict[str, str]] = []
+        history: list[dict[str, Any]] = []
         if self.system_prompt.strip():
             history.append({"role": "system", "content": self.system_prompt})
-        history.extend(
-            {"role": message.role.value, "content": message.content}
-            for message in self.history_messages()
-        )
+        history.extend(message.to_request() for message in self.history_messages())
         return history
 
     def to_dict(self) -> dict[str, Any]:
@@ -408,6 +403,12 @@ class Conversation:
             data["collections"] = list(self.collections)
         if self.deleted:
             data["deleted"] = sorted(self.deleted)
+        if self.format is not None:
+            data["format"] = self.format
+        if self.tools:
+            data["tools"] = list(self.tools)
+        if self.always_allowed:
+            data["always_allowed"] = list(self.always_allowed)
         return data
 
     def to_json(self) -> str:
@@ -448,13 +449,16 @@ class Conversation:
                 options=Options.from_dict(data.get("options") or {}),
                 messages=[Message.from_dict(item) for item in messages],
                 memory=_memory_from(data.get("memory")),
-                think=_think_from(data.get("think")),
+                think=think_from(data.get("think")),
                 host=str(data.get("host") or ""),
                 pinned=data.get("pinned") is True,
                 keep_alive=str(data.get("keep_alive") or ""),
-                summary=_summary_from(data.get("summary")),
+                summary=read_summary(data.get("summary")),
                 collections=collections_from(data.get("collections")),
                 deleted={item for item in data.get("deleted") or [] if isinstance(item, str)},
+                format=saved_format(data.get("format")),
+                tools=_names_from(data.get("tools")),
+                always_allowed=_names_from(data.get("always_allowed")),
             )
         except (KeyError, TypeError, AttributeError) as error:
             raise FormatError(f"bad conversation: {error}") from error

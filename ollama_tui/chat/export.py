@@ -26,6 +26,7 @@ from ollama_tui.chat.conversation import (
     new_id,
 )
 from ollama_tui.chat.store import ConversationStore, StoreError
+from ollama_tui.chat.tools import DECISION_LABELS, arguments_json
 from ollama_tui.chat.validation import (
     MAX_IMPORT_BYTES,
     conversation_from_document,
@@ -80,6 +81,8 @@ def to_markdown(conversation: Conversation) -> str:
 def _message_markdown(message: Message, default_model: str) -> str:
     if message.role is Role.USER:
         author = "You"
+    elif message.role is Role.TOOL:
+        author = f"Result of `{one_line(message.tool_name, 100)}`"
     else:
         author = one_line(message.model or default_model or "Assistant", 100)
     heading = f"## {author} — {local_minute(message.created_at)}"
@@ -95,9 +98,22 @@ def _message_markdown(message: Message, default_model: str) -> str:
         parts.append(
             f"<details><summary>Thinking</summary>\n\n{message.thinking.strip()}\n\n</details>"
         )
-    if message.content:
+    if message.role is Role.TOOL:
+        parts.append(_fenced(message.content, "text"))
+    elif message.content:
         parts.append(message.content.rstrip("\n"))
+    for call in message.tool_calls:
+        label = DECISION_LABELS[call.decision]
+        parts.append(f"Called `{one_line(call.name, 100)}` ({label}):")
+        parts.append(_fenced(arguments_json(call), "json"))
     return "\n\n".join(parts)
+
+
+def _fenced(text: str, language: str) -> str:
+    """`text` in a code fence longer than any run of backticks inside it."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{language}\n{text.rstrip(chr(10))}\n{fence}"
 
 
 def local_minute(moment: str) -> str:

@@ -1,22 +1,26 @@
-"""One turn of a conversation: what the user typed, or what a model answered, with its other
-versions and how it ended; and how it is written to and read from JSON."""
+"""One message of a conversation: who wrote it, what it says, how it ended, its other
+versions, and the tool calls or tool result it carries; written to and read from JSON."""
 
 from __future__ import annotations
 
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 from ollama_tui.chat.migrations import FormatError
 from ollama_tui.chat.sources import Source, sources_from
+from ollama_tui.chat.summary import now_iso
+from ollama_tui.chat.tools import ToolCall
+from ollama_tui.sanitize import sanitize
 
 
 class Role(StrEnum):
     USER = "user"
     ASSISTANT = "assistant"
+    TOOL = "tool"
+    """A tool's result, sent back to the model after the reply that called it."""
 
 
 class MessageState(StrEnum):
@@ -29,11 +33,6 @@ class MessageState(StrEnum):
     CANCELLED = "cancelled"
     FAILED = "failed"
     INTERRUPTED = "interrupted"
-
-
-def now_iso() -> str:
-    """The current UTC time as an ISO 8601 string, to the millisecond."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def new_id() -> str:
@@ -64,6 +63,11 @@ class Message:
     """On a version not shown: the messages that came after it, i.e. the rest of its branch."""
     sources: list[Source] = field(default_factory=list)
     """On a reply: the document passages sent with the request that produced it."""
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    """On a reply: the tools the model asked to run, in its order."""
+    tool_name: str = ""
+    """On a tool message: the tool whose result `content` is (`tool_call_id` names the call)."""
+    tool_call_id: str = ""
     id: str = field(default_factory=new_id)
     created_at: str = field(default_factory=now_iso)
 
@@ -100,7 +104,25 @@ class Message:
             data["version_index"] = self.version_index
         if self.sources:
             data["sources"] = [source.to_dict() for source in self.sources]
+        if self.tool_calls:
+            data["tool_calls"] = [call.to_dict() for call in self.tool_calls]
+        if self.tool_name:
+            data["tool_name"] = self.tool_name
+        if self.tool_call_id:
+            data["tool_call_id"] = self.tool_call_id
         return data
+
+    def to_request(self) -> dict[str, Any]:
+        """The message as a request's history carries it: role and text, the calls of a
+        reply, the tool a result comes from."""
+        sent: dict[str, Any] = {"role": self.role.value, "content": self.content}
+        if self.tool_calls:
+            sent["tool_calls"] = [call.to_request() for call in self.tool_calls]
+        if self.tool_name:
+            sent["tool_name"] = self.tool_name
+        if self.tool_call_id:
+            sent["tool_call_id"] = self.tool_call_id
+        return sent
 
     def to_json(self) -> str:
         """The message as compact JSON, encoded again only when something in it changed.
@@ -137,6 +159,9 @@ class Message:
             tuple(self.stats.items()) if self.stats else (),
             self.version_index,
             tuple(self.sources),
+            tuple([call.key() for call in self.tool_calls]),
+            self.tool_name,
+            self.tool_call_id,
             tuple([version._json_key() for version in self.versions]) if self.versions else (),
             tuple([message._json_key() for message in self.following]) if self.following else (),
         )
@@ -165,6 +190,9 @@ class Message:
                 version_index=_version_index_from(data.get("version_index")),
                 following=[cls.from_dict(item) for item in data.get("following", [])],
                 sources=sources_from(data.get("sources")),
+                tool_calls=[ToolCall.from_dict(item) for item in data.get("tool_calls", [])],
+                tool_name=sanitize(str(data.get("tool_name") or "")),
+                tool_call_id=str(data.get("tool_call_id") or ""),
             )
         except (KeyError, ValueError, TypeError, AttributeError) as error:
             raise FormatError(f"bad message: {error}") from error
@@ -214,7 +242,7 @@ class Message:
 
 
 def compact_json(value: dict[str, Any]) -> str:
-    """JSON without spaces, as the store writes it."""
+    """Compact JSON, as conversation files are written."""
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -222,3 +250,10 @@ def _version_index_from(value: Any) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         return None
     return value
+
+
+def detached(message: Message) -> Message:
+    """`message` as one version among others: it no longer holds the list of versions."""
+    message.versions = []
+    message.version_index = None
+    return message

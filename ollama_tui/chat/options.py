@@ -149,3 +149,13 @@ def keep_alive_value(text: str) -> int | str | None:
     if not text:
         return None
     return int(text) if text.lstrip("-").isdigit() else text
+
+
+THINK_LEVELS = ("low", "medium", "high")
+
+
+def think_from(value: Any) -> bool | str | None:
+    """A saved think setting: a boolean or a level; anything else is the default (None)."""
+    if isinstance(value, bool) or value in THINK_LEVELS:
+        return value
+    return None

@@ -164,7 +164,8 @@ def check_conversation(document: dict[str, Any]) -> None:
     think = document.get("think")
     if think is not None and not isinstance(think, bool | str):
         raise FormatError(f"think: expected true, false or a level, got {_kind(think)}")
-    _optional(document, "deleted", _strings, "deleted")
+    for name in ("deleted", "tools", "always_allowed", "collections"):
+        _optional(document, name, _strings, name)
     options = document.get("options")
     if options is not None:
         if not isinstance(options, dict):
@@ -199,12 +200,17 @@ def _check_message(message: Any, where: str, depth: int) -> None:
         _require(message, name, _string, f"{where}.{name}")
     role = message.get("role")
     if role not in _ROLES:
-        raise FormatError(f"{where}.role: expected user or assistant, got {_shown(role)}")
+        raise FormatError(f"{where}.role: expected user, assistant or tool, got {_shown(role)}")
     state = message.get("state")
     if state is not None and state not in _STATES:
         raise FormatError(f"{where}.state: unknown state {_shown(state)}")
-    for name in ("model", "thinking", "error", "done_reason"):
+    for name in ("model", "thinking", "error", "done_reason", "tool_name", "tool_call_id"):
         _optional(message, name, _string, f"{where}.{name}")
+    calls = message.get("tool_calls")
+    if calls is not None and not (
+        isinstance(calls, list) and all(isinstance(call, dict) for call in calls)
+    ):
+        raise FormatError(f"{where}.tool_calls: expected a list of objects, got {_kind(calls)}")
     _optional(message, "version_index", _count, f"{where}.version_index")
     stats = message.get("stats")
     if stats is not None:

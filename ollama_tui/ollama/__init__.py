@@ -30,6 +30,8 @@ from ollama_tui.ollama.events import (
     ReplyStats,
     RunningModel,
     ThinkingDelta,
+    ToolCall,
+    ToolCalls,
 )
 
 if TYPE_CHECKING:
@@ -66,5 +68,7 @@ __all__ = [
     "StreamBroken",
     "StreamError",
     "ThinkingDelta",
+    "ToolCall",
+    "ToolCalls",
     "Unreachable",
 ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ollama_tui.ollama.chat_wire import parse_tool_calls
 from ollama_tui.ollama.errors import StreamBroken
 from ollama_tui.ollama.events import (
     ChatDone,
@@ -50,6 +51,7 @@ def chat_reply(reply: dict[str, Any]) -> ChatReply:
         thinking=text(message.get("thinking")) or "",
         done_reason=done.done_reason,
         stats=done.stats,
+        tool_calls=parse_tool_calls(message.get("tool_calls")),
     )
 
 

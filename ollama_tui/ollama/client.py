@@ -24,6 +24,7 @@ from ollama_tui.ollama.answers import (
     running_models,
     text,
 )
+from ollama_tui.ollama.chat_wire import chat_body, parse_tool_calls
 from ollama_tui.ollama.embeddings import embedding_vectors
 from ollama_tui.ollama.errors import (
     ModelNotFound,
@@ -48,6 +49,7 @@ from ollama_tui.ollama.events import (
     PullProgress,
     RunningModel,
     ThinkingDelta,
+    ToolCalls,
 )
 from ollama_tui.ollama.ndjson import json_object, split_lines, stall_bounded
 
@@ -108,15 +110,26 @@ class OllamaClient:
         options: Mapping[str, object] | None = None,
         think: bool | str | None = None,
         keep_alive: str | float | None = None,
+        tools: Sequence[Mapping[str, object]] | None = None,
+        format: str | Mapping[str, object] | None = None,
     ) -> AsyncIterator[ChatEvent]:
         """Stream a reply: thinking and content deltas in arrival order, then one ChatDone.
 
         With empty `messages` the server only loads the model and the sole event is a ChatDone
-        whose done_reason is "load". Use `contextlib.aclosing` when stopping early, so the
-        connection is closed at once rather than when the generator is collected.
+        whose done_reason is "load". `tools` are offered to the model (Ollama's function
+        definitions); the calls it makes arrive as one ToolCalls event. `format` is "json" or a
+        JSON Schema the answer must follow. Use `contextlib.aclosing` when stopping early, so
+        the connection is closed at once rather than when the generator is collected.
         """
-        body = _chat_body(
-            model, messages, stream=True, options=options, think=think, keep_alive=keep_alive
+        body = chat_body(
+            model,
+            messages,
+            stream=True,
+            options=options,
+            think=think,
+            keep_alive=keep_alive,
+            tools=tools,
+            format=format,
         )
         done: ChatDone | None = None
         replies = self._stream_objects("/api/chat", body, model=model, on_error=StreamError)
@@ -129,6 +142,8 @@ class OllamaClient:
                         yield ThinkingDelta(thinking)
                     if content := text(message.get("content")):
                         yield ContentDelta(content)
+                    if calls := parse_tool_calls(message.get("tool_calls")):
+                        yield ToolCalls(calls)
                 if reply.get("done") is True:
                     done = chat_done(reply)
                     break
@@ -145,14 +160,21 @@ class OllamaClient:
         options: Mapping[str, object] | None = None,
         think: bool | str | None = None,
         keep_alive: str | float | None = None,
+        format: str | Mapping[str, object] | None = None,
     ) -> ChatReply:
         """The whole reply in one answer (`stream: false`), e.g. for a summary nobody watches.
 
         Nothing arrives until generation ends, so there is no read timeout: cancel the awaiting
         task to give up, which closes the connection.
         """
-        body = _chat_body(
-            model, messages, stream=False, options=options, think=think, keep_alive=keep_alive
+        body = chat_body(
+            model,
+            messages,
+            stream=False,
+            options=options,
+            think=think,
+            keep_alive=keep_alive,
+            format=format,
         )
         reply = await self._request(
             "POST", "/api/chat", body=body, model=model, timeout=self._stream_timeout
@@ -354,26 +376,6 @@ def _error_detail(response: httpx.Response) -> tuple[str, bool]:
         return str(data["error"]), True
     text = body.decode("utf-8", errors="replace").strip()
     return text or response.reason_phrase or "no details", False
-
-
-def _chat_body(
-    model: str,
-    messages: list[dict[str, Any]],
-    *,
-    stream: bool,
-    options: Mapping[str, object] | None,
-    think: bool | str | None,
-    keep_alive: str | float | None,
-) -> dict[str, object]:
-    """A /api/chat request; parameters left as None are not sent, so the server's defaults hold."""
-    body: dict[str, object] = {"model": model, "messages": messages, "stream": stream}
-    extras = {
-        "options": dict(options) if options is not None else None,
-        "think": think,
-        "keep_alive": keep_alive,
-    }
-    body.update({key: value for key, value in extras.items() if value is not None})
-    return body
 
 
 _log = logging.getLogger(__name__)

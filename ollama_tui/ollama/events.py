@@ -59,7 +59,25 @@ class ChatDone:
     stats: ReplyStats
 
 
-ChatEvent = ContentDelta | ThinkingDelta | ChatDone
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    """One function the model asks to call; `arguments` are the model's, untrusted and unchecked."""
+
+    name: str
+    arguments: dict[str, Any]
+    id: str = ""
+    """Ollama's `call_xxxxxxxx` id, "" from servers that send none."""
+    index: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCalls:
+    """The calls of a reply: Ollama sends them whole, on a line of their own."""
+
+    calls: tuple[ToolCall, ...]
+
+
+ChatEvent = ContentDelta | ThinkingDelta | ToolCalls | ChatDone
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +88,7 @@ class ChatReply:
     thinking: str
     done_reason: str | None
     stats: ReplyStats
+    tool_calls: tuple[ToolCall, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Mapping
 from urllib.parse import quote
 
 DEFAULT_HOST = "http://127.0.0.1:11434"
@@ -103,3 +104,11 @@ def _connectable(host: str) -> str:
     if not host or ip == "0.0.0.0":
         return "127.0.0.1"
     return "::1" if ip == "::" else host
+
+
+def request_headers(headers: Mapping[str, str], api_key: str) -> dict[str, str]:
+    """The configured extra headers, plus the bearer token when there is one."""
+    sent = dict(headers)
+    if api_key:
+        sent["Authorization"] = f"Bearer {api_key}"
+    return sent

@@ -6,7 +6,7 @@ events) and never edits a conversation's fields itself.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ollama_tui.chat.context import (
     Calibration,
@@ -16,7 +16,7 @@ from ollama_tui.chat.context import (
     reply_reserve,
 )
 from ollama_tui.chat.conversation import Conversation, MemoryStrategy
-from ollama_tui.config import ConfigError, HostSettings, Settings, save_preferences
+from ollama_tui.config import ConfigError, HostSettings, Settings
 from ollama_tui.docs import database_path
 from ollama_tui.docs.reference import ConversationDocuments
 from ollama_tui.sanitize import one_line
@@ -26,6 +26,9 @@ from ollama_tui.session.models import ModelCatalog
 from ollama_tui.session.notices import Notice, Notify
 from ollama_tui.session.pools import PoolRouter
 from ollama_tui.session.prompt_history import PromptHistory
+from ollama_tui.state import save_preferences
+from ollama_tui.tools.loop import AskConsent
+from ollama_tui.tools.servers import ToolServers
 
 
 @dataclass
@@ -41,6 +44,10 @@ class Session:
     notify: Notify
     prompts: PromptHistory
     documents: ConversationDocuments
+    tools: ToolServers | None = None
+    """The config's MCP servers, started when a reply first offers their tools."""
+    consent: AskConsent | None = field(default=None, repr=False)
+    """How the user is asked before a tool runs; no tool runs while it is None."""
 
     @classmethod
     def open(cls, settings: Settings, notify: Notify) -> Session:
@@ -57,6 +64,9 @@ class Session:
             notify=notify,
             prompts=PromptHistory(settings.state_path.parent / "prompts.json"),
             documents=ConversationDocuments(database_path(settings)),
+            tools=ToolServers(settings.mcp, timeout=settings.tools.timeout)
+            if settings.mcp
+            else None,
         )
 
     def plan(
@@ -116,6 +126,8 @@ class Session:
         self.library.close()
         self.documents.forget()
         await self.hosts.aclose()
+        if self.tools is not None:
+            await self.tools.aclose()
 
 
 __all__ = ["Hosts", "Library", "ModelCatalog", "Notice", "Notify", "PoolRouter", "Session"]

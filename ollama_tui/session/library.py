@@ -19,6 +19,18 @@ INDEX_RETRY_SECONDS = 2.0
 """How soon a search index update that failed (locked by another program) is tried again."""
 
 
+def new_conversation(settings: Settings) -> Conversation:
+    """An empty conversation with the configured model and [defaults]."""
+    defaults = settings.defaults
+    return Conversation(
+        model=settings.model,
+        system_prompt=defaults.system_prompt,
+        memory=MemoryStrategy(defaults.memory),
+        options=replace(defaults.options),
+        tools=list(defaults.tools),
+    )
+
+
 class Library:
     """Every saved conversation; failures become notices and the conversation stays in memory."""
 
@@ -34,13 +46,7 @@ class Library:
 
     def new_conversation(self) -> Conversation:
         """An empty conversation with the configured model and defaults."""
-        defaults = self.settings.defaults
-        return Conversation(
-            model=self.settings.model,
-            system_prompt=defaults.system_prompt,
-            memory=MemoryStrategy(defaults.memory),
-            options=replace(defaults.options),
-        )
+        return new_conversation(self.settings)
 
     def summaries(self) -> list[ConversationSummary]:
         summaries = self.store.list()

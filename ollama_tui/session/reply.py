@@ -9,7 +9,7 @@ whoever shows the reply draws the events and nothing else.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from time import monotonic
 from typing import TYPE_CHECKING
@@ -30,10 +30,12 @@ from ollama_tui.ollama import (
     Stalled,
     StreamBroken,
     ThinkingDelta,
+    ToolCalls,
     Unreachable,
 )
 from ollama_tui.sanitize import one_line
 from ollama_tui.session.notices import Notice
+from ollama_tui.tools.loop import ToolRounds, apply_event
 
 if TYPE_CHECKING:
     from ollama_tui.ollama.client import OllamaClient
@@ -95,8 +97,17 @@ Report = Callable[[ReplyEvent], None]
 class ReplyRun:
     """One reply being written into `reply`, the last message of `conversation`."""
 
-    def __init__(self, session: Session, conversation: Conversation, reply: Message) -> None:
+    def __init__(
+        self,
+        session: Session,
+        conversation: Conversation,
+        reply: Message,
+        rounds: ToolRounds | None = None,
+    ) -> None:
         self.session = session
+        self.rounds = rounds
+        """The tools the reply offers and the rounds of calls so far: a reply that continues
+        after tool results shares them with the reply that made the calls."""
         self.conversation = conversation
         self.reply = reply
         self.client: OllamaClient = session.hosts.client
@@ -144,13 +155,21 @@ class ReplyRun:
             self.reply.end(MessageState.INTERRUPTED)
         self.save()
 
-    async def run(self, report: Report) -> None:
-        """Stream the reply, reporting each step; cancelling the task stops it (CANCELLED)."""
+    async def run(
+        self, report: Report, arrived: Callable[[], Awaitable[None]] | None = None
+    ) -> None:
+        """Stream the reply, reporting each step; cancelling the task stops it (CANCELLED).
+
+        `arrived` is awaited once the whole reply has arrived, before it is saved: to show its
+        last words without waiting for the save.
+        """
         reply = self.reply
         report(self._activity(f"waiting for {reply.model}…"))
         try:
             await self._receive(report)
             reply.end(MessageState.COMPLETE)
+            if arrived is not None:
+                await arrived()
         except asyncio.CancelledError:
             if self._closed:
                 raise
@@ -225,6 +244,8 @@ class ReplyRun:
         details = await session.models.details_of(model, host)
         if not self.searched:  # once per reply, from the first host asked
             self.reference, self.searched = await self._reference(report), True
+        if self.rounds is None:
+            self.rounds = await self._tools(details.capabilities if details else ())
         request = self.plan = await self._fit_history(report)
         if not request.fits:
             report(
@@ -247,6 +268,8 @@ class ReplyRun:
                         options=request_options(conversation.options, request.num_ctx),
                         think=conversation.think if details and details.can_think else None,
                         keep_alive=keep_alive_value(conversation.keep_alive),
+                        tools=self.rounds.definitions if self.rounds else None,
+                        format=conversation.format,
                     ):
                         self._take(event, report)
                         if monotonic() - last_checkpoint > CHECKPOINT_SECONDS:
@@ -283,6 +306,39 @@ class ReplyRun:
                 report(ThinkingAdded(text))
             case ChatDone(done_reason=done_reason, stats=stats):
                 reply.record_done(done_reason, stats.to_dict())
+            case ToolCalls():
+                apply_event(reply, event)
+
+    async def _tools(self, capabilities: tuple[str, ...]) -> ToolRounds | None:
+        """The tools of the conversation's MCP servers, for a model that can call them."""
+        session, conversation = self.session, self.conversation
+        if not conversation.tools or session.consent is None:
+            return None
+        rounds = ToolRounds(
+            conversation,
+            session.tools,
+            session.settings.tools,
+            consent=session.consent,
+            notify=lambda text: session.notify(Notice(text, "warning")),
+            on_result=lambda _call, _result: self.save(),  # a tool may have changed the world
+        )
+        await rounds.prepare(capabilities)
+        return rounds
+
+    @property
+    def has_calls(self) -> bool:
+        """Whether the reply ended well asking for tools, which wait for `answer_calls`."""
+        reply = self.reply
+        return reply.state is MessageState.COMPLETE and bool(reply.tool_calls) and bool(self.rounds)
+
+    async def answer_calls(self) -> bool:
+        """Run the reply's calls, each with the user's consent; whether the model goes on.
+        Stopping (cancelling) keeps every call answered, as stopped when it did not run."""
+        assert self.rounds is not None
+        try:
+            return await self.rounds.answer(self.reply)
+        finally:
+            self.save()
 
     async def _reference(self, report: Report) -> str:
         """Search the conversation's collections for the latest message; the passages that fit

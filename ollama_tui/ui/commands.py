@@ -29,6 +29,11 @@ def chat_commands(chat: ChatScreen) -> Iterable[SystemCommand]:
         chat.action_stop_reply,
     )
     yield SystemCommand(
+        "Insert MCP prompt",
+        "Put a prompt an MCP server offers into the message you are writing",
+        chat.action_insert_mcp_prompt,
+    )
+    yield SystemCommand(
         "Regenerate with another model",
         "Write the last reply again with a model you pick; the old one stays a version",
         chat.action_write_again_with_model,

@@ -26,6 +26,7 @@ Python API (tests/conftest.py has the fixtures `fake_ollama`, a started server, 
         server.queue_reply("Hi!", thinking="Hmm.")     # scripts the next reply (FIFO)
         server.queue_reply(fault="drop", fault_after=3)
         server.queue_reply(status=503)                 # HTTP error with Ollama's text
+        server.queue_reply(tool_calls=[("echo", {"text": "hi"})])   # the model calls a tool
         release = server.hold(n=5)                     # next reply pauses after 5 tokens…
         release.set()                                  # …until this is set (or the server stops)
         server.requests                                # list[RecordedRequest], every request
@@ -47,10 +48,13 @@ abandoned or the installed models change, and raise TimeoutError after `timeout`
 (default 5). Models are FakeModel values, listed by /api/tags in the order given (newest first,
 as Ollama sorts them).
 
-`queue_reply(text=None, *, thinking=None, fault=None, fault_after=10, status=None, error=None)`
-scripts the next /api/chat request that would produce a reply (validation errors and load/unload
-requests do not consume it). `text` replaces the whole answer; `thinking` is streamed first
-unless the request says `think: false`. `status` answers with that HTTP error instead, its body
+`queue_reply(text=None, *, thinking=None, fault=None, fault_after=10, status=None, error=None,
+tool_calls=None)` scripts the next /api/chat request that would produce a reply (validation
+errors and load/unload requests do not consume it). `text` replaces the whole answer; `thinking`
+is streamed first unless the request says `think: false`. `tool_calls` is a list of (name,
+arguments) pairs: when the request offers `tools`, they arrive whole on one line after the text
+(`content` "", each with an id `call_` + 8 characters and its `index`), as Ollama sends them;
+without a text the reply has none. `status` answers with that HTTP error instead, its body
 `{"error": error or Ollama's usual text}` (a 500 to a streaming request is `application/json`
 without charset, as the real server's early stream errors are). `fault` is one of FAULTS,
 applied after `fault_after` tokens:
@@ -77,6 +81,15 @@ make the server misbehave on demand, so faults can be tried by hand:
 * ``#long``      a ~2,000-token multi-paragraph answer;
 * ``#markup``    Rich markup, OSC 52 / OSC 0 / clear-screen escapes, a bell and a bidi override;
 * ``#slowload``  3 s before the first line;
+* ``#tool``      when the request offers tools, a call of the first one, its arguments filled
+  from its parameters' schema (only while the newest message is the user's).
+
+Tools and structured output: the history may hold assistant messages with `tool_calls` and
+`role: "tool"` messages with `tool_name` (type errors are Go's 400s). A reply to a history that
+ends with tool results quotes each result back ("The tool `echo` answered: …"). With `format`
+the answer is JSON: for a schema, an object with every property filled by type (strings
+"example", integers 42, numbers 3.5, booleans true, enums their first value); for "json",
+`{"model", "messages", "said"}`. A scripted `text` replaces it, e.g. to test an invalid reply.
 * ``#drop`` ``#error`` ``#stall`` ``#nodone`` ``#malformed`` ``#huge_line`` ``#split_utf8``
   ``#text_in_done``  the fault of that name (after 10 tokens).
 
@@ -124,6 +137,7 @@ from tests.fake_ollama.replies import (
     QUOTE_LIMIT,
     Script,
     default_reply,
+    sample_value,
     tokenize,
 )
 from tests.fake_ollama.server import PULL_TICK, UNKNOWN_MANIFEST, FakeOllama, RecordedRequest
@@ -149,6 +163,7 @@ __all__ = [
     "default_reply",
     "go_json",
     "go_time",
+    "sample_value",
     "tokenize",
     "word_vector",
 ]

@@ -112,13 +112,10 @@ def parse_chat(body: bytes) -> ChatRequest:
                 f"json: cannot unmarshal {go_type_of(message)} into Go struct field "
                 "ChatRequest.messages of type api.Message",
             )
-        for key in ("role", "content"):
+        for key in ("role", "content", "tool_name", "tool_call_id"):
             if message.get(key) is not None and not isinstance(message[key], str):
-                raise ApiError(
-                    400,
-                    f"json: cannot unmarshal {go_type_of(message[key])} into Go struct field "
-                    f"ChatRequest.messages.{key} of type string",
-                )
+                raise _field_error(message[key], f"messages.{key}", "string")
+        _check_tool_calls(message.get("tool_calls"))
         message["role"] = str(message.get("role") or "").lower()
     top_logprobs = typed(data, "top_logprobs", int, "int")
     if top_logprobs is not None and not 0 <= top_logprobs <= 20:
@@ -133,6 +130,38 @@ def parse_chat(body: bytes) -> ChatRequest:
         tools=typed(data, "tools", list, "[]api.Tool") or [],
         format=data.get("format"),
     )
+
+
+def _field_error(value: object, field: str, go_type: str) -> ApiError:
+    return ApiError(
+        400,
+        f"json: cannot unmarshal {go_type_of(value)} into Go struct field "
+        f"ChatRequest.{field} of type {go_type}",
+    )
+
+
+def _check_tool_calls(calls: object) -> None:
+    """A history message's `tool_calls`, decoded into api.ToolCall as Ollama does: the
+    arguments must be an object (api.ToolCallFunctionArguments is a map)."""
+    if calls is None:
+        return
+    if not isinstance(calls, list):
+        raise _field_error(calls, "messages.tool_calls", "[]api.ToolCall")
+    for call in calls:
+        if not isinstance(call, dict):
+            raise _field_error(call, "messages.tool_calls", "api.ToolCall")
+        function = call.get("function") or {}
+        if not isinstance(function, dict):
+            raise _field_error(function, "messages.tool_calls.function", "api.ToolCallFunction")
+        if function.get("name") is not None and not isinstance(function["name"], str):
+            raise _field_error(function["name"], "messages.tool_calls.function.name", "string")
+        arguments = function.get("arguments")
+        if arguments is not None and not isinstance(arguments, dict):
+            raise _field_error(
+                arguments,
+                "messages.tool_calls.function.arguments",
+                "api.ToolCallFunctionArguments",
+            )
 
 
 def check_options(options: dict[str, Any]) -> None:

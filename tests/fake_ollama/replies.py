@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import random
 import re
+import string
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +16,8 @@ from tests.fake_ollama.chat_request import ChatRequest
 FAULTS = frozenset(
     {"drop", "error", "stall", "nodone", "malformed", "huge_line", "split_utf8", "text_in_done"}
 )
-CONTENT_TRIGGERS = ("#code", "#long", "#markup", "#slowload")
+CONTENT_TRIGGERS = ("#code", "#long", "#markup", "#slowload", "#tool")
+TOOL_TRIGGER = "#tool"
 HUGE_DELTA = "0123456789abcdef" * 65536  # 1 MiB of content in a single line
 MIDSTREAM_ERROR = "an error was encountered while running the model: unexpected EOF"
 STALL_SECONDS = 600.0
@@ -125,6 +129,7 @@ class Script:
     fault_after: int
     status: int | None
     error: str | None
+    tool_calls: tuple[tuple[str, dict[str, Any]], ...] | None = None
 
 
 @dataclass
@@ -139,6 +144,8 @@ class Plan:
     extra_delay: float
     hold: tuple[int, threading.Event] | None
     prompt_eval_count: int
+    tool_calls: list[dict[str, Any]]
+    """Sent whole on one line after the text, as Ollama sends them (`message.tool_calls`)."""
 
 
 def plan_reply(
@@ -151,8 +158,15 @@ def plan_reply(
     fault = script.fault if script is not None else None
     if fault is None:
         fault = next((name for name in sorted(FAULTS) if f"#{name}" in last), None)
+    calls = _planned_calls(chat, script, last)
     if script is not None and script.text is not None:
         content = script.text
+    elif calls:
+        content = ""  # a model that calls a tool usually says nothing else
+    elif chat.format not in (None, ""):
+        content = structured_reply(chat)
+    elif chat.messages and chat.messages[-1].get("role") == "tool":
+        content = tool_result_reply(chat.messages)
     else:
         body = FILLER
         if "#code" in last:
@@ -191,4 +205,97 @@ def plan_reply(
         extra_delay=SLOWLOAD_SECONDS if "#slowload" in last else 0.0,
         hold=hold,
         prompt_eval_count=max(1, prompt_chars // 4),
+        tool_calls=calls,
     )
+
+
+# --------------------------------------------------------------------------- tools and format
+
+
+def _planned_calls(
+    chat: ChatRequest, script: Script | None, last_user: str
+) -> list[dict[str, Any]]:
+    """The calls of this reply: the script's, else with #tool in the newest message (a user's)
+    a call of the first tool offered. Only a request that offers tools gets any."""
+    if not chat.tools:
+        return []
+    if script is not None and script.tool_calls is not None:
+        wanted = list(script.tool_calls)
+    elif TOOL_TRIGGER in last_user and chat.messages[-1].get("role") == "user":
+        function = _function(chat.tools[0])
+        wanted = [(str(function.get("name") or "tool"), sample_value(function.get("parameters")))]
+    else:
+        return []
+    return [
+        {
+            "id": "call_" + "".join(random.choices(string.ascii_lowercase + string.digits, k=8)),
+            "function": {"index": index, "name": name, "arguments": arguments},
+        }
+        for index, (name, arguments) in enumerate(wanted)
+    ]
+
+
+def _function(tool: object) -> Mapping[str, Any]:
+    function = tool.get("function") if isinstance(tool, dict) else None
+    return function if isinstance(function, dict) else {}
+
+
+def sample_value(schema: object) -> Any:
+    """A value that follows a JSON Schema's type, enum and properties (every property filled),
+    as a model constrained by `format` produces one."""
+    if not isinstance(schema, dict):
+        return {}
+    if "const" in schema:
+        return schema["const"]
+    if isinstance(schema.get("enum"), list) and schema["enum"]:
+        return schema["enum"][0]
+    kind = schema.get("type", "object")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    samples: dict[str, Any] = {
+        "string": "example",
+        "integer": 42,
+        "number": 3.5,
+        "boolean": True,
+        "null": None,
+    }
+    if kind in samples:
+        return samples[kind]
+    if kind == "array":
+        return [sample_value(schema.get("items"))] if isinstance(schema.get("items"), dict) else []
+    properties = schema.get("properties")
+    if not isinstance(properties, dict):
+        return {}
+    return {name: sample_value(value) for name, value in properties.items()}
+
+
+def structured_reply(chat: ChatRequest) -> str:
+    """The answer to a request with `format`: JSON following the schema, or for "json" an
+    object saying what arrived."""
+    if isinstance(chat.format, dict):
+        value = sample_value(chat.format)
+    else:
+        users = [m for m in chat.messages if m.get("role") == "user"]
+        value = {
+            "model": chat.model,
+            "messages": len(chat.messages),
+            "said": str(users[-1].get("content") or "")[:QUOTE_LIMIT] if users else "",
+        }
+    return json.dumps(value, ensure_ascii=False)
+
+
+def tool_result_reply(messages: Sequence[dict[str, Any]]) -> str:
+    """The answer after tool results: quotes each result of the latest round back."""
+    results: list[dict[str, Any]] = []
+    for message in reversed(messages):
+        if message.get("role") != "tool":
+            break
+        results.insert(0, message)
+    parts = []
+    for message in results:
+        text = str(message.get("content") or "")
+        if len(text) > QUOTE_LIMIT:
+            text = text[:QUOTE_LIMIT] + "…"
+        quoted = "\n".join(f"> {line}" if line else ">" for line in text.splitlines()) or "> …"
+        parts.append(f"The tool `{message.get('tool_name') or '?'}` answered:\n\n{quoted}")
+    return "\n\n".join(parts)

@@ -204,12 +204,14 @@ class FakeOllama:
         fault_after: int = 10,
         status: int | None = None,
         error: str | None = None,
+        tool_calls: Sequence[tuple[str, dict[str, Any]]] | None = None,
     ) -> None:
         """Script the next /api/chat reply (FIFO); see the module docs for the fields."""
         if fault is not None and fault not in FAULTS:
             raise ValueError(f"unknown fault {fault!r}; expected one of {sorted(FAULTS)}")
+        calls = tuple(tool_calls) if tool_calls is not None else None
         with self._changed:
-            self._scripts.append(Script(text, thinking, fault, fault_after, status, error))
+            self._scripts.append(Script(text, thinking, fault, fault_after, status, error, calls))
 
     def queue_embed(
         self, fault: str | None = None, *, status: int = 500, error: str | None = None
@@ -695,28 +697,42 @@ class FakeOllama:
         return {key: value for key, value in metrics.items() if value}
 
     @staticmethod
-    def _message(pieces: Sequence[tuple[str, str]]) -> dict[str, str]:
-        message = {
+    def _message(
+        pieces: Sequence[tuple[str, str]], tool_calls: Sequence[dict[str, Any]] = ()
+    ) -> dict[str, Any]:
+        message: dict[str, Any] = {
             "role": "assistant",
             "content": "".join(text for kind, text in pieces if kind == "content"),
         }
         if thinking := "".join(text for kind, text in pieces if kind == "thinking"):
             message["thinking"] = thinking
+        if tool_calls:
+            message["tool_calls"] = list(tool_calls)
         return message
 
-    def _line(self, model: str, pieces: Sequence[tuple[str, str]]) -> bytes:
-        message = self._message(pieces)
+    def _line(
+        self,
+        model: str,
+        pieces: Sequence[tuple[str, str]],
+        tool_calls: Sequence[dict[str, Any]] = (),
+    ) -> bytes:
+        message = self._message(pieces, tool_calls)
         return self._encode(
             {"model": model, "created_at": go_time(), "message": message, "done": False}
         )
 
     def _done(
-        self, chat: ChatRequest, plan: Plan, final: Sequence[tuple[str, str]], started: int
+        self,
+        chat: ChatRequest,
+        plan: Plan,
+        final: Sequence[tuple[str, str]],
+        started: int,
+        tool_calls: Sequence[dict[str, Any]] = (),
     ) -> dict[str, object]:
         return {
             "model": chat.model,
             "created_at": go_time(),
-            "message": self._message(final),
+            "message": self._message(final, tool_calls),
             "done": True,
             "done_reason": plan.done_reason,
             **self._metrics(plan, started),
@@ -773,6 +789,9 @@ class FakeOllama:
                     break
                 await pause()
                 await out.line(self._line(chat.model, pieces[index : index + 1]))
+            if plan.tool_calls:  # whole, on a line of their own with empty content
+                await pause()
+                await out.line(self._line(chat.model, [], plan.tool_calls))
             await out.line(self._encode(self._done(chat, plan, final, started)))
             await out.end(pause)
             return not request.wants_close
@@ -799,7 +818,7 @@ class FakeOllama:
                 await self._pause(STALL_SECONDS, gone)
             if plan.fault == "error":
                 return await self._respond_error(conn, request, ApiError(500, plan.error))
-            answer = self._done(chat, plan, plan.pieces, started)
+            answer = self._done(chat, plan, plan.pieces, started, plan.tool_calls)
             return await self._respond_json(conn, request, answer)
         except (ClientGone, ConnectionError):
             self._note_cancelled()

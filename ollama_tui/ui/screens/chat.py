@@ -300,6 +300,21 @@ class ChatScreen(ConversationCommands, MessageCommands):
         self.parameters.show_memory(memory)
         self.changed(self.conversation)
 
+    @on(ParameterPanel.FormatChanged)
+    def _format_chosen(self, event: ParameterPanel.FormatChanged) -> None:
+        self.conversation.set_format(event.format)
+        self.changed(self.conversation, memory=False)
+
+    @on(ParameterPanel.ToolsChanged)
+    def _tools_chosen(self, event: ParameterPanel.ToolsChanged) -> None:
+        self.conversation.set_tools(event.servers)
+        self.changed(self.conversation, memory=False)
+        self._model_changed()  # says again whether the model can use them
+
+    @work(group="mcp-prompt", exclusive=True, exit_on_error=False)
+    async def action_insert_mcp_prompt(self) -> None:
+        await self.reply_tools.insert_prompt(self.conversation)
+
     @on(ParameterPanel.SystemPromptChanged)
     def _system_prompt_changed(self, event: ParameterPanel.SystemPromptChanged) -> None:
         self.conversation.set_system_prompt(event.system_prompt)

@@ -14,7 +14,7 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer
-from textual.worker import Worker
+from textual.worker import Worker, get_current_worker
 
 from ollama_tui.chat.conversation import Conversation, Message, MessageState
 from ollama_tui.chat.store import ConversationSummary
@@ -33,7 +33,9 @@ from ollama_tui.session.reply import (
     SourcesFound,
     ThinkingAdded,
 )
+from ollama_tui.tools.loop import ToolRounds
 from ollama_tui.ui.collector import quiet_collector
+from ollama_tui.ui.reply_tools import ReplyTools
 from ollama_tui.ui.screens.picker import PickerScreen, model_choices
 from ollama_tui.ui.widgets.memory_marker import MemoryMarker
 from ollama_tui.ui.widgets.message_list import MessageList, empty_hint
@@ -65,6 +67,8 @@ class ChatPage(Screen[None]):
         self._reply_workers: dict[str, Worker[None]] = {}
         self._first_frame = asyncio.Event()
         self._restore_collector: Callable[[], None] | None = None
+        self.reply_tools = ReplyTools(self)
+        session.consent = self.reply_tools.consent
 
     # Layout
 
@@ -108,6 +112,7 @@ class ChatPage(Screen[None]):
         self._restore_collector = quiet_collector()  # before the library's summaries are read
         self._fit_panels(self.app.size.width)
         self._show_host()
+        self.parameters.set_tool_servers(list(self.settings.mcp))
         library = self.session.library
         self.sidebar.set_summaries(library.summaries())  # damaged files are reported there
         await self.message_list.mount(MemoryMarker("", id="memory-marker"))
@@ -344,6 +349,8 @@ class ChatPage(Screen[None]):
             self.parameters.show_thinking(
                 details is not None and details.can_think, self.conversation.think
             )
+            note = self.reply_tools.model_note(self.conversation, details)
+            self.parameters.show_tools(self.conversation.tools, note)
             self._show_memory()
 
     async def refresh_models(self) -> bool:
@@ -433,9 +440,12 @@ class ChatPage(Screen[None]):
 
     # Replies
 
-    async def begin_reply(self, conversation: Conversation, reply: Message) -> None:
-        """Save, show and start streaming a reply that was just appended to `conversation`."""
-        run = ReplyRun(self.session, conversation, reply)
+    async def begin_reply(
+        self, conversation: Conversation, reply: Message, rounds: ToolRounds | None = None
+    ) -> None:
+        """Save, show and start streaming a reply that was just appended to `conversation`
+        (`rounds`: the tools of the reply it continues after tool results)."""
+        run = ReplyRun(self.session, conversation, reply, rounds)
         self.replies[conversation.id] = run
         self.changed(conversation, row=True, memory=False)  # the user's words are on disk first
         view = self.message_list.view_of(reply) or await self.message_list.add(reply)
@@ -451,9 +461,38 @@ class ChatPage(Screen[None]):
     @work(group="replies", exit_on_error=False)
     async def _stream_reply(self, run: ReplyRun) -> None:
         try:
-            await run.run(lambda event: self._draw(run, event))
+            await run.run(lambda event: self._draw(run, event), lambda: self._show_arrived(run))
         finally:
-            await self._reply_ended(run)
+            with self.app.batch_update():  # one frame for all that changes as the reply closes
+                await self._reply_ended(run)
+        if run.has_calls:
+            await self._answer_calls(run)
+
+    async def _show_arrived(self, run: ReplyRun) -> None:
+        """The reply's stream has ended: its last words are drawn before it is saved and
+        closed, rather than after that and the next batch of the stream's renders."""
+        if run.conversation is self.conversation:
+            view = self.message_list.view_of(run.reply)
+            if view is not None:
+                await view.show_arrived()
+
+    async def _answer_calls(self, run: ReplyRun) -> None:
+        """Run the reply's calls (each waits for consent), then let the model continue; the
+        stop key stops this too, and what was decided is kept."""
+        conversation = run.conversation
+        self.replies[conversation.id] = run
+        self._reply_workers[conversation.id] = get_current_worker()
+        self.refresh_bindings()
+        try:
+            more = await run.answer_calls()
+        finally:
+            self.replies.pop(conversation.id, None)
+            self._reply_workers.pop(conversation.id, None)
+            if conversation is self.conversation:
+                await self.message_list.show(conversation)  # the results, folded
+            self.refresh_bindings()
+        if more:
+            await self.begin_reply(conversation, conversation.start_reply(), run.rounds)
 
     def _draw(self, run: ReplyRun, event: ReplyEvent) -> None:
         """Show one step of a reply: on its view when its conversation is on screen."""

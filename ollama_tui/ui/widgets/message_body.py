@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import threading
 from typing import ClassVar
 
 from markdown_it import MarkdownIt
@@ -16,6 +17,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.content import Content
 from textual.events import Mount
+from textual.geometry import Size
 from textual.widget import AwaitMount, Widget
 from textual.widgets import Markdown, Static
 from textual.widgets._markdown import MarkdownBlock, MarkdownFence, MarkdownParagraph
@@ -33,11 +35,26 @@ PREVIEW_PAGE_LINES = 40
 PREVIEW_PAGE_CHARS = 2_000
 """Size of one plain-text page of a preview; only the last page is redrawn as text arrives."""
 
+STREAM_RESERVE_LINES = 2
+"""Empty lines a streaming reply's last paragraph keeps below its text to grow into."""
+
 SYNC_PARSE_CHARS = 20_000
 """Messages up to this long are parsed as they are mounted; longer ones in a thread."""
 
 HIGHLIGHT_IN_THREAD_CHARS = 2_000
 """Code blocks longer than this are highlighted in a worker thread, off the event loop."""
+
+_parsers = threading.local()
+
+
+def markdown_parser() -> MarkdownIt:
+    """This thread's Markdown parser. Textual makes a new one for every append (~1 ms each, as
+    long as parsing a streamed batch); parsing keeps no state in it, so one serves every call."""
+    parser: MarkdownIt | None = getattr(_parsers, "parser", None)
+    if parser is None:
+        parser = _parsers.parser = MarkdownIt("gfm-like")
+    return parser
+
 
 _FENCE_OPEN = re.compile(r" {0,3}(`{3,}(?=[^`\n]*\n)|~{3,})[^\n]*\n")
 _LINE_BREAKS = re.compile("\r\n|[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
@@ -70,19 +87,39 @@ class MessageParagraph(MarkdownParagraph):
     """A paragraph that asks for a layout only when its new text changes its height.
 
     While a reply streams, its last paragraph is updated many times a second; most updates add
-    words to the last line. A layout re-arranges and repaints the whole message list, a repaint
-    only the paragraph, so this keeps most frames small.
+    words to the last line. A layout re-arranges the whole screen and, as the anchored list
+    scrolls, repaints the whole message pane; a repaint redraws only the paragraph. So this keeps
+    most frames small, and the last paragraph of a streaming reply keeps `STREAM_RESERVE_LINES`
+    empty lines below its text to grow into: a layout every few lines rather than every line.
     """
+
+    _reserved = 0
+    """Content height held while a reply streams into this paragraph (0: none)."""
 
     def set_content(self, content: Content) -> None:
         self._content = content
         region = self.content_region
-        same_height = (
-            self.is_mounted
-            and region.width > 0
-            and content.get_height(self.styles, region.width) == region.height
-        )
-        self.update(content, layout=not same_height)
+        if not (self.is_mounted and region.width > 0):
+            self.update(content)
+            return
+        height = content.get_height(self.styles, region.width)
+        if height == region.height or height <= self._reserved:
+            self.update(content, layout=False)
+            return
+        body = self.parent
+        streaming = isinstance(body, MessageBody) and body.streaming
+        self._reserved = height + STREAM_RESERVE_LINES if streaming else 0
+        self.update(content)
+
+    def release(self) -> None:
+        """Give back the lines held for text to come (the reply ended, or a block followed)."""
+        if self._reserved:
+            self._reserved = 0
+            self.refresh(layout=True)
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        height = super().get_content_height(container, viewport, width)
+        return height if height >= self._reserved else self._reserved
 
 
 class MessageBody(Markdown):
@@ -96,7 +133,16 @@ class MessageBody(Markdown):
     }
 
     def __init__(self, markdown: str) -> None:
-        super().__init__(markdown, open_links=False, classes="message-body")
+        super().__init__(
+            markdown, open_links=False, classes="message-body", parser_factory=markdown_parser
+        )
+        self.streaming = False
+        """Set while a reply streams in: its last paragraph keeps room to grow."""
+
+    def end_streaming(self) -> None:
+        self.streaming = False
+        if self._nodes and isinstance(last := self._nodes[-1], MessageParagraph):
+            last.release()
 
     async def _on_mount(self, event: Mount) -> None:
         # Markdown parses its first text in a worker thread and mounts the blocks later, so a
@@ -128,7 +174,10 @@ class MessageBody(Markdown):
         # blocks while a reply streams cost about twice as much. Markdown only mounts at the end.
         if widgets and before is None and after is None:
             if self._nodes:
-                self._nodes[-1].remove_class("-end")
+                previous = self._nodes[-1]
+                previous.remove_class("-end")
+                if isinstance(previous, MessageParagraph):
+                    previous.release()
             widgets[-1].add_class("-end")
         return super().mount(*widgets, before=before, after=after)
 
@@ -226,6 +275,8 @@ class ReplyStream:
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
+        self._rendering: asyncio.Future[None] | None = None
+        """The batch being rendered by the task, which goes on if the task is cancelled."""
         self._text = ""
         """Everything written so far."""
         self._sent = 0
@@ -249,6 +300,7 @@ class ReplyStream:
         return self._text
 
     def start(self) -> None:
+        self._body.streaming = True
         self._task = asyncio.create_task(self._run())
 
     def abandon(self) -> None:
@@ -256,6 +308,7 @@ class ReplyStream:
         if self._task is not None:
             self._task.cancel()
             self._task = None
+        self._body.end_streaming()
         self.stopped = True
 
     async def write(self, text: str) -> None:
@@ -280,7 +333,18 @@ class ReplyStream:
                 await self._apply(batch)
             if self._preview is not None:
                 await self._end_preview(len(self._text))
+        self._body.end_streaming()
         self.stopped = True
+
+    async def flush(self) -> None:
+        """Render everything written so far now, and return once the Markdown holds it."""
+        if self._rendering is not None:
+            await asyncio.shield(self._rendering)
+        async with self._lock:
+            batch = "".join(self._pending)
+            self._pending.clear()
+            if batch:
+                await self._apply(batch)
 
     async def _run(self) -> None:
         while True:
@@ -289,7 +353,9 @@ class ReplyStream:
             batch = "".join(self._pending)
             self._pending.clear()
             if batch:
-                await asyncio.shield(self._locked_apply(batch))
+                self._rendering = asyncio.ensure_future(self._locked_apply(batch))
+                await asyncio.shield(self._rendering)
+                self._rendering = None
 
     async def _locked_apply(self, batch: str) -> None:
         async with self._lock:
@@ -402,7 +468,7 @@ class ReplyStream:
         ansi, dark = app.native_ansi_color, app.current_theme.dark
 
         def work() -> None:
-            for token in MarkdownIt("gfm-like").parse(source):
+            for token in markdown_parser().parse(source):
                 if token.type in ("fence", "code_block") and token.level == 0:
                     MessageFence.prepare(token.content.rstrip(), token.info, ansi, dark)
                     return
@@ -414,6 +480,6 @@ def code_blocks(markdown: str) -> list[tuple[str, str]]:
     """(language, code) of each code block in a message's text, in order."""
     return [
         (token.info.strip(), token.content)
-        for token in MarkdownIt("gfm-like").parse(markdown)
+        for token in markdown_parser().parse(markdown)
         if token.type in ("fence", "code_block")
     ]

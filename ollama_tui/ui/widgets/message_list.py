@@ -172,6 +172,11 @@ class MessageList(VerticalScroll):
         yield Static(empty_hint(), id="empty-hint")
         yield EarlierMessages("")
 
+    def _view(self, message: Message) -> MessageView:
+        """A view of one of the conversation's messages."""
+        conversation = self.conversation
+        return MessageView(message, conversation.format if conversation is not None else None)
+
     @_one_at_a_time
     async def show(self, conversation: Conversation) -> None:
         """Replace what is shown with the latest messages of `conversation`.
@@ -188,7 +193,7 @@ class MessageList(VerticalScroll):
         with self.app.batch_update():
             await self.query(MessageView).remove()
             if shown:
-                await self.mount_all([MessageView(message) for message in shown])
+                await self.mount_all([self._view(message) for message in shown])
         self._update_earlier_line()
         self._show_empty_hint(not shown)
         self.anchor()
@@ -204,7 +209,7 @@ class MessageList(VerticalScroll):
         if start >= self._first_shown:
             return
         start = max(start, self._first_shown - FILL_CHUNK)
-        views = [MessageView(m) for m in conversation.messages[start : self._first_shown]]
+        views = [self._view(m) for m in conversation.messages[start : self._first_shown]]
         first = self.query(MessageView).first() if self.query(MessageView) else None
         self._first_shown = start
         with self.app.batch_update():
@@ -222,7 +227,7 @@ class MessageList(VerticalScroll):
             view = self.view_of(message)
             if view is not None:
                 return view
-        view = MessageView(message)
+        view = self._view(message)
         self._show_empty_hint(False)
         await self.mount(view)
         if conversation is not None:
@@ -305,7 +310,7 @@ class MessageList(VerticalScroll):
         if self.conversation is None or self._first_shown == 0:
             return
         start = max(0, self._first_shown - FILL_CHUNK)
-        views = [MessageView(m) for m in self.conversation.messages[start : self._first_shown]]
+        views = [self._view(m) for m in self.conversation.messages[start : self._first_shown]]
         self._first_shown = start
         first = self.query(MessageView).first() if self.query(MessageView) else None
         with self.app.batch_update():
@@ -349,7 +354,7 @@ class MessageList(VerticalScroll):
         views = self._views()
         kept = views[: position - self._first_shown]
         end = min(len(conversation.messages), max(position + 1, self._first_shown + PAGE_SIZE))
-        fresh = [MessageView(message) for message in conversation.messages[position:end]]
+        fresh = [self._view(message) for message in conversation.messages[position:end]]
         with self.app.batch_update():
             await self._unmount(views[len(kept) :])
             if fresh:
@@ -524,7 +529,7 @@ class MessageList(VerticalScroll):
             return
         last = views[-1]
         offset = last.virtual_region.y - self.scroll_y
-        added = [MessageView(m) for m in conversation.messages[self._last_shown : end]]
+        added = [self._view(m) for m in conversation.messages[self._last_shown : end]]
         self._last_shown = end
         with self.app.batch_update():
             await self.mount_all(added, after=last)

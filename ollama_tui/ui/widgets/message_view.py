@@ -4,6 +4,8 @@ when the first message is composed."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from datetime import datetime
 from types import ModuleType
 from typing import TYPE_CHECKING
@@ -17,9 +19,11 @@ from textual.widgets import Collapsible, Static
 
 from ollama_tui.chat.conversation import Message, MessageState, Role
 from ollama_tui.chat.sources import Source
+from ollama_tui.chat.structured import ReplyFormat
 from ollama_tui.keymap import key_label
 from ollama_tui.sanitize import one_line, sanitize
 from ollama_tui.ui.inert import inert
+from ollama_tui.ui.widgets.tool_views import StructuredReply, ToolCallsView, ToolResultView
 
 if TYPE_CHECKING:
     from ollama_tui.ui.widgets.message_body import ReplyStream
@@ -70,9 +74,12 @@ def _local_time(iso: str) -> str:
 class MessageView(Vertical):
     """One message: a header naming who wrote it, an optional thinking block, and the text."""
 
-    def __init__(self, message: Message) -> None:
+    def __init__(self, message: Message, reply_format: ReplyFormat = None) -> None:
         super().__init__(id=f"m-{message.id}", classes=f"message -{message.role.value}")
         self.message = message
+        self.reply_format = reply_format
+        """The format the conversation asks replies to follow: a finished reply is shown as
+        JSON, with where it departs from the format."""
         self._stream: ReplyStream | None = None
         self._pending: list[str] = []
         self._pending_thinking = False
@@ -82,6 +89,10 @@ class MessageView(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(self.header(), classes="message-header")
+        if self.message.role is Role.TOOL:
+            yield ToolResultView(self.message)
+            yield Static("", classes="message-error")
+            return
         # The thinking block is five widgets; a finished reply without thinking needs none.
         if self.message.role is Role.ASSISTANT and (
             self.message.thinking or self.message.is_reply_in_progress
@@ -90,15 +101,35 @@ class MessageView(Vertical):
                 thinking.display = bool(self.message.thinking)
                 yield Static(inert(self.message.thinking), classes="thinking-text")
         streaming = self.message.is_reply_in_progress
-        yield _markdown().MessageBody("" if streaming else sanitize(self.message.content))
+        body = _markdown().MessageBody("" if streaming else sanitize(self.message.content))
+        structured = self._structured()
+        body.display = structured is None
+        yield body
+        if structured is not None:
+            yield structured
+        if self.message.tool_calls:
+            yield ToolCallsView(self.message)
         if self.message.role is Role.ASSISTANT and (self.message.sources or streaming):
             yield Static(sources_line(self.message.sources), classes="message-sources")
         yield Static("", classes="message-error")
+
+    def _structured(self) -> StructuredReply | None:
+        """The JSON view of a finished reply that had to follow a format."""
+        message = self.message
+        if self.reply_format is None or message.role is not Role.ASSISTANT:
+            return None
+        if message.state is not MessageState.COMPLETE or not message.content:
+            return None
+        return StructuredReply(message.content, self.reply_format)
 
     def header(self) -> Content:
         """Who wrote the message, when, and how it ended."""
         message = self.message
         when = _local_time(message.created_at)
+        if message.role is Role.TOOL:
+            return Content.assemble(
+                ("⚙ ", "dim"), inert(message.tool_name, "bold"), ("  result  " + when, "dim")
+            )
         if message.role is Role.USER:
             parts_user: list[str | tuple[str, str]] = [("You", "bold"), *self._version_note()]
             parts_user.append(("  " + when, "dim"))
@@ -163,6 +194,8 @@ class MessageView(Vertical):
         error.update(inert(f"⚠ {self.message.error}", "$warning"))
         for state in _STYLED_STATES:
             self.set_class(self.message.state is state, f"-{state.value}")
+        for calls in self.query(ToolCallsView).results(ToolCallsView):
+            calls.refresh_calls()
 
     def on_mount(self) -> None:
         self.refresh_header()
@@ -215,6 +248,17 @@ class MessageView(Vertical):
             if first_text:
                 self.refresh_header()
 
+    async def show_arrived(self) -> None:
+        """Render what has arrived at once, and return when it is on screen: the reply has
+        ended, and its last words should not wait for the next batch (nor for saving)."""
+        await self._flush()
+        if self._stream is not None:
+            await self._stream.flush()
+        drawn = asyncio.get_running_loop().create_future()
+        self.call_after_refresh(lambda: drawn.done() or drawn.set_result(None))
+        with contextlib.suppress(TimeoutError):  # the app is closing: no more frames
+            await asyncio.wait_for(drawn, 1.0)
+
     async def end_stream(self) -> None:
         """Render what is left, stop the stream and show how the reply ended."""
         if self._timer is not None:
@@ -224,6 +268,13 @@ class MessageView(Vertical):
         if self._stream is not None:
             await self._stream.stop()
             self._stream = None
+        error = self.query_one(".message-error", Static)
+        structured = self._structured()
+        if structured is not None and not self.query(StructuredReply):
+            self.query_one(_markdown().MessageBody).display = False
+            await self.mount(structured, before=error)
+        if self.message.tool_calls and not self.query(ToolCallsView):
+            await self.mount(ToolCallsView(self.message), before=error)
         self.refresh_header()
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Concatenate, ParamSpec
 
 from textual import on
@@ -25,6 +27,7 @@ from ollama_tui.chat.options import (
     is_keep_alive,
     parse_stop,
 )
+from ollama_tui.chat.structured import ReplyFormat, SchemaError, parse_format, read_format_file
 from ollama_tui.ui.inert import inert
 
 P = ParamSpec("P")
@@ -41,6 +44,10 @@ THINK_CHOICES: dict[str, tuple[str, bool | str | None]] = {
     "high": ("high effort", "high"),
 }
 """Select values (strings, as Select needs) and the `think` value each one sends."""
+
+FORMAT_CHOICES = {"text": "text", "json": "JSON", "schema": "JSON Schema"}
+"""Select values for the reply format: free text, any JSON, or a schema typed below."""
+SCHEMA_HELP = "a JSON Schema, or the path of a .json file holding one"
 
 MEMORY_LABELS = {
     MemoryStrategy.SUMMARY: "summary of older turns",
@@ -102,6 +109,14 @@ class ParameterPanel(VerticalScroll, can_focus=False):
     @dataclass
     class SystemPromptChanged(Message):
         system_prompt: str
+
+    @dataclass
+    class FormatChanged(Message):
+        format: ReplyFormat
+
+    @dataclass
+    class ToolsChanged(Message):
+        servers: list[str]
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -166,6 +181,20 @@ class ParameterPanel(VerticalScroll, can_focus=False):
                 tooltip="How long Ollama keeps the model in memory after a reply",
             ),
             Static("", id="keep-alive-note", classes="note"),
+            Label("Reply format", classes="field-label"),
+            Select[str](
+                [(label, value) for value, label in FORMAT_CHOICES.items()],
+                allow_blank=False,
+                value="text",
+                id="format-select",
+                compact=True,
+                tooltip="Free text, any JSON, or JSON that follows a schema (sent as format)",
+            ),
+            TextArea(id="format-schema", soft_wrap=True, tab_behavior="focus", compact=True),
+            Static("", id="format-note", classes="note"),
+            Label("Tools (MCP servers)", classes="field-label", id="tools-label"),
+            SelectionList[str](id="tools-list", compact=True),
+            Static("", id="tools-note", classes="note"),
             Label("Options", classes="field-label"),
         ]
         for spec in OPTION_SPECS:
@@ -215,9 +244,84 @@ class ParameterPanel(VerticalScroll, can_focus=False):
             self.query_one("#keep-alive", Input).value = conversation.keep_alive
             self.query_one("#keep-alive-note").display = False
             self.set_model(conversation.model)
+            self._show_format(conversation.format)
+        self.show_tools(conversation.tools)
         self._chosen_collections = list(conversation.collections)
         self.set_collections(self._collection_names)
         self.show_thinking(False, conversation.think)
+
+    def _show_format(self, value: ReplyFormat) -> None:
+        choice = "text" if value is None else "json" if value == "json" else "schema"
+        self.query_one("#format-select", Select).value = choice
+        schema = self.query_one("#format-schema", TextArea)
+        schema.display = choice == "schema"
+        schema.text = json.dumps(value, indent=2) if isinstance(value, dict) else ""
+        self.query_one("#format-note").display = False
+
+    @on(Select.Changed, "#format-select")
+    def _format_chosen(self, event: Select.Changed) -> None:
+        event.stop()
+        schema = self.query_one("#format-schema", TextArea)
+        schema.display = event.value == "schema"
+        if event.value == "schema":
+            self._schema_typed(schema.text)
+        else:
+            self.query_one("#format-note").display = False
+            self.post_message(self.FormatChanged(None if event.value == "text" else "json"))
+
+    @on(TextArea.Changed, "#format-schema")
+    def _schema_changed(self, event: TextArea.Changed) -> None:
+        event.stop()
+        self._schema_typed(event.text_area.text)
+
+    def _schema_typed(self, text: str) -> None:
+        """A schema (or a file's path) typed in: applied when valid, else the reason shown."""
+        note = self.query_one("#format-note", Static)
+        stripped = text.strip()
+        try:
+            if not stripped:
+                raise SchemaError(f"type {SCHEMA_HELP}")
+            schema = (
+                read_format_file(Path(stripped).expanduser())
+                if not stripped.startswith("{")
+                else parse_format(stripped)
+            )
+        except SchemaError as error:
+            note.update(inert(f"✗ {error}; not sent", "$error"))
+            note.display = True
+            note.add_class("-invalid")
+            return
+        note.remove_class("-invalid")
+        note.update(Content.styled("✓ valid schema", "dim"))
+        note.display = True
+        self.post_message(self.FormatChanged(schema))
+
+    @_once_fields_exist
+    def set_tool_servers(self, names: list[str]) -> None:
+        """Offer the MCP servers of the config; the section is hidden when there are none."""
+        tools = self.query_one("#tools-list", SelectionList)
+        with self.prevent(SelectionList.SelectedChanged):
+            tools.clear_options()
+            tools.add_options([(inert(name), name) for name in names])
+        for widget in (self.query_one("#tools-label"), tools):
+            widget.display = bool(names)
+
+    @_once_fields_exist
+    def show_tools(self, servers: list[str], note: str = "") -> None:
+        """Tick the conversation's servers; `note` says e.g. that the model cannot use them."""
+        tools: SelectionList[str] = self.query_one("#tools-list", SelectionList)
+        with self.prevent(SelectionList.SelectedChanged):
+            tools.deselect_all()
+            for name in servers:
+                tools.select(name)
+        tools_note = self.query_one("#tools-note", Static)
+        tools_note.update(inert(note, "$warning"))
+        tools_note.display = bool(note)
+
+    @on(SelectionList.SelectedChanged, "#tools-list")
+    def _tools_changed(self, event: SelectionList.SelectedChanged[str]) -> None:
+        event.stop()
+        self.post_message(self.ToolsChanged(list(event.selection_list.selected)))
 
     @_once_fields_exist
     def set_collections(self, names: list[str]) -> None:

@@ -1,0 +1,1 @@
+"""Small MCP servers for tests, written with the official SDK and run over stdio."""
