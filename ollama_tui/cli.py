@@ -192,9 +192,9 @@ def export_conversation(
     try:
         conversation = store.load(conversation_id)
         if output is None:
-            sys.stdout.write(export_text(conversation, kind))
+            sys.stdout.write(export_text(conversation, kind, store.attachments))
         else:
-            write_export(conversation, output, kind)
+            write_export(conversation, output, kind, store.attachments)
             print(f"wrote {one_line(str(output), 1000)}")
     except (StoreError, TransferError) as error:
         return _fail(str(error))

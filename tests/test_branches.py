@@ -161,7 +161,7 @@ def test_version_2_files_keep_their_regenerated_replies(tmp_path: Path) -> None:
     assert [v.content for v in reply.all_versions()] == ["Red.", "Teal."]
     assert reply.version_position == 1
     store.save(conversation)
-    assert json.loads(store.path_of(conversation.id).read_text())["schema_version"] == 3
+    assert json.loads(store.path_of(conversation.id).read_text())["schema_version"] == 4
 
 
 def test_writing_an_earlier_reply_again_branches_from_there() -> None:

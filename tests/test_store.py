@@ -467,7 +467,7 @@ def test_version_1_files_are_migrated(tmp_path: Path) -> None:
 
     store.save(conversation)
     rewritten = json.loads(store.path_of(conversation.id).read_text())
-    assert rewritten["schema_version"] == SCHEMA_VERSION == 3
+    assert rewritten["schema_version"] == SCHEMA_VERSION == 4
     assert rewritten["memory"] == "summary"
 
 

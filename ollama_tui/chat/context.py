@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ollama_tui.atomic import write_atomic
+from ollama_tui.chat.attachments import Attachment, content_with_files, image_tokens, images_of
 from ollama_tui.chat.conversation import (
     Conversation,
     MemoryStrategy,
@@ -136,10 +137,17 @@ class Calibration:
         """An estimator for `model` with its current factor (pass as `estimator_for_model`)."""
         return TokenEstimator(self.factor(model), self._cache)
 
-    def observe(self, model: str, messages: Sequence[Mapping[str, str]], actual: int) -> bool:
-        """Learn from a reply: the `messages` that were sent and the prompt_eval_count the
-        server reported for them. Returns False when the count was not believable and ignored."""
-        estimated = TokenEstimator(cache=self._cache)._raw_request(messages)
+    def observe(
+        self,
+        model: str,
+        messages: Sequence[Mapping[str, str]],
+        actual: int,
+        image_tokens: int = 0,
+    ) -> bool:
+        """Learn from a reply: the `messages` that were sent (and the uncalibrated estimate of
+        their images) and the prompt_eval_count the server reported for them. Returns False
+        when the count was not believable and ignored."""
+        estimated = TokenEstimator(cache=self._cache)._raw_request(messages) + image_tokens
         if actual <= 0 or not MIN_RATIO <= actual / estimated <= MAX_RATIO:
             return False
         old_actual, old_estimated = self._sums.get(model, (CALIBRATION_PRIOR, CALIBRATION_PRIOR))
@@ -247,6 +255,10 @@ class ContextPlan:
     previous_summary: Summary | None
     """The conversation's summary when it still matches its messages: what the fold extends."""
     summary_words: int
+    images: dict[int, list[Attachment]]
+    """The images to send with `messages[i]`, by i (see attachments.with_images)."""
+    image_tokens: int
+    """The uncalibrated estimate of those images, for `Calibration.observe`."""
 
     def summary_request(self) -> list[dict[str, str]]:
         """The messages of the non-streamed /api/chat call that folds `needs_summary` in."""
@@ -265,10 +277,14 @@ def plan_request(
     estimator_for_model: EstimatorForModel,
     strategy: MemoryStrategy | None = None,
     draft: str = "",
+    draft_attachments: Sequence[Attachment] = (),
+    send_images: bool = True,
 ) -> ContextPlan:
     """Plan the next request of `conversation` under its memory strategy (or `strategy`).
 
-    `draft` is a user message not yet added (for the meter while typing). Turns are kept
+    `draft` is a user message not yet added (for the meter while typing), with the files
+    attached to it so far. With `send_images` False (a model without vision) images are
+    neither counted nor planned. Turns are kept
     whole and the latest one is always sent; when even the system prompt, the summary and the
     latest turn exceed the budget the plan says so with fits=False instead of cutting.
     """
@@ -280,11 +296,17 @@ def plan_request(
 
     history = conversation.history_messages()
     roles = [message.role for message in history]
-    contents = [message.content for message in history]
-    if draft:
+    contents = [message.request_content() for message in history]
+    pictures = [images_of(m.attachments) if send_images else [] for m in history]
+    if draft or draft_attachments:
         roles.append(Role.USER)
-        contents.append(draft)
-    costs = [estimator._raw_message(content) for content in contents]
+        contents.append(content_with_files(draft, draft_attachments))
+        pictures.append(images_of(draft_attachments) if send_images else [])
+    picture_costs = [sum(image_tokens(conversation.model, p) for p in ps) for ps in pictures]
+    costs = [
+        estimator._raw_message(content) + picture_cost
+        for content, picture_cost in zip(contents, picture_costs, strict=True)
+    ]
 
     head: list[dict[str, str]] = []
     if conversation.system_prompt.strip():
@@ -304,6 +326,8 @@ def plan_request(
             {"role": _ROLE_NAMES[role], "content": content}
             for role, content in zip(roles[start:], contents[start:], strict=True)
         )
+        offset = len(sent) - len(roles[start:])
+        images = {offset + i: ps for i, ps in enumerate(pictures[start:]) if ps}
         # The same sum request_tokens(sent) would make, from the costs already known.
         raw = head_raw + (summary_raw if summary else 0) + sum(costs[start:])
         estimated = estimator._scale(raw)
@@ -320,6 +344,8 @@ def plan_request(
             needs_summary=needs or None,
             previous_summary=previous,
             summary_words=words,
+            images=images,
+            image_tokens=sum(picture_costs[start:]),
         )
 
     if strategy is MemoryStrategy.FULL or head_raw + sum(costs) <= limit:
@@ -424,7 +450,7 @@ def summary_request(
     update does not grow with the length of the conversation.
     """
     transcript = "\n\n".join(
-        f"{'User' if message.role is Role.USER else 'Assistant'}: {message.content}"
+        f"{'User' if message.role is Role.USER else 'Assistant'}: {message.request_content()}"
         for message in new_messages
     )
     so_far = previous.text if previous else "(none yet)"

@@ -9,15 +9,16 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from ollama_tui.chat.attachments import Attachment, attachments_from, content_with_files
 from ollama_tui.sanitize import sanitize
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 TITLE_LIMIT = 60
 UNTITLED = "New conversation"
 
@@ -162,6 +163,8 @@ class Message:
     """Where this message stands among its versions; None = after all of them (the newest)."""
     following: list[Message] = field(default_factory=list)
     """On a version not shown: the messages that came after it, i.e. the rest of its branch."""
+    attachments: list[Attachment] = field(default_factory=list)
+    """Files attached to a user's message, in the order they were attached."""
     id: str = field(default_factory=new_id)
     created_at: str = field(default_factory=now_iso)
 
@@ -194,6 +197,8 @@ class Message:
             data["stats"] = dict(self.stats)
         if self.version_index is not None:
             data["version_index"] = self.version_index
+        if self.attachments:
+            data["attachments"] = [attachment.to_dict() for attachment in self.attachments]
         return data
 
     def to_json(self) -> str:
@@ -231,6 +236,7 @@ class Message:
             self.version_index,
             tuple([version._json_key() for version in self.versions]) if self.versions else (),
             tuple([message._json_key() for message in self.following]) if self.following else (),
+            tuple([attachment.key() for attachment in self.attachments]),
         )
 
     @classmethod
@@ -255,9 +261,14 @@ class Message:
                 versions=[cls.from_dict(item) for item in data.get("versions", [])],
                 version_index=_version_index_from(data.get("version_index")),
                 following=[cls.from_dict(item) for item in data.get("following", [])],
+                attachments=attachments_from(data.get("attachments")),
             )
         except (KeyError, ValueError, TypeError, AttributeError) as error:
             raise FormatError(f"bad message: {error}") from error
+
+    def request_content(self) -> str:
+        """The text the model reads: the content, then each attached text file as a block."""
+        return content_with_files(self.content, self.attachments)
 
     @property
     def is_reply_in_progress(self) -> bool:
@@ -285,6 +296,12 @@ class Message:
         for message in [*self.versions, *self.following]:
             found |= message.ids()
         return found
+
+    def every_attachment(self) -> Iterator[Attachment]:
+        """The attachments of this message, of its other versions and of their branches."""
+        yield from self.attachments
+        for message in [*self.versions, *self.following]:
+            yield from message.every_attachment()
 
 
 def _compact(value: dict[str, Any]) -> str:
@@ -373,9 +390,16 @@ def _v2_to_v3(document: dict[str, Any]) -> dict[str, Any]:
     return {**document, "schema_version": 3}
 
 
+def _v3_to_v4(document: dict[str, Any]) -> dict[str, Any]:
+    """Version 4 lets a user's message carry `attachments` (files stored under the data dir
+    by content hash). Nothing to convert; a version-3 reader would drop them when saving."""
+    return {**document, "schema_version": 4}
+
+
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {
     1: _v1_to_v2,
     2: _v2_to_v3,
+    3: _v3_to_v4,
 }
 """One step per version: MIGRATIONS[n] turns a version-n document into version n + 1."""
 
@@ -464,12 +488,14 @@ class Conversation:
     def has_title(self) -> bool:
         return self.title != UNTITLED
 
-    def add_user_message(self, text: str) -> Message:
-        """Append what the user typed; the first message also names the conversation."""
-        message = Message(role=Role.USER, content=text)
+    def add_user_message(self, text: str, attachments: Iterable[Attachment] = ()) -> Message:
+        """Append what the user typed (and attached); the first message also names the
+        conversation, after its first attachment when nothing was typed."""
+        message = Message(role=Role.USER, content=text, attachments=list(attachments))
         self.messages.append(message)
         if not self.has_title:
-            self.title = title_from(text)
+            first_file = message.attachments[0].name if message.attachments else ""
+            self.title = title_from(text if text.strip() else first_file)
         self.touch()
         return message
 
@@ -533,7 +559,7 @@ class Conversation:
         if message.role is not Role.USER:
             raise ValueError("only the user's own messages can be edited")
         position = self._set_aside(message)
-        edited = Message(role=Role.USER, content=text)
+        edited = Message(role=Role.USER, content=text, attachments=list(message.attachments))
         self._show_in_place(position, edited, [*message.all_versions(), edited])
         self.touch()
         return edited
@@ -603,6 +629,11 @@ class Conversation:
             self.updated_at = max(self.updated_at, other.updated_at)
         return added
 
+    def every_attachment(self) -> Iterator[Attachment]:
+        """Every attachment the conversation refers to, set-aside versions included."""
+        for message in self.messages:
+            yield from message.every_attachment()
+
     def rename(self, title: str) -> None:
         self.title = title_from(title)
         self.touch()
@@ -629,7 +660,7 @@ class Conversation:
         if self.system_prompt.strip():
             history.append({"role": "system", "content": self.system_prompt})
         history.extend(
-            {"role": message.role.value, "content": message.content}
+            {"role": message.role.value, "content": message.request_content()}
             for message in self.history_messages()
         )
         return history

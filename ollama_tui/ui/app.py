@@ -716,7 +716,7 @@ class OllamaTUI(App[None]):
             return
         target = Path(path.strip()).expanduser()
         try:
-            write_export(conversation, target, kind)
+            write_export(conversation, target, kind, self.store.attachments)
         except TransferError as error:
             self.notify(str(error), title="Not exported", severity="error", markup=False)
             return
