@@ -14,6 +14,8 @@ import pytest
         ("ollama_tui.chat.context", ("textual", "httpx")),
         ("ollama_tui.chat.search", ("textual", "httpx")),
         ("ollama_tui.chat.export", ("textual", "httpx")),
+        ("ollama_tui.chat.intake", ("textual", "httpx", "PIL")),
+        ("ollama_tui.chat.attachment_store", ("textual", "httpx", "PIL")),
         ("ollama_tui.config", ("textual",)),
         ("ollama_tui.cli", ("textual",)),
     ],
