@@ -68,10 +68,11 @@ applied after `fault_after` tokens:
 With `stream: false`, `drop`, `error` (a 500) and `stall` apply; the others are ignored.
 
 Without a script the answer is deterministic Markdown naming the model as sent, the number of
-messages received and the last user message; it is cut into ~4-character tokens, one NDJSON line
-each, `token_delay` seconds apart, after `load_delay` seconds. Thinking models (qwen3:0.6b)
-stream a thinking trace first unless `think` is false. Trigger words in the last user message
-make the server misbehave on demand, so faults can be tried by hand:
+messages received (and of images, when any came) and the last user message; it is cut into
+~4-character tokens, one NDJSON line each, `token_delay` seconds apart, after `load_delay`
+seconds. Thinking models (qwen3:0.6b) stream a thinking trace first unless `think` is false.
+Trigger words in the last user message make the server misbehave on demand, so faults can be
+tried by hand:
 
 * ``#code``      an answer with a python and a bash fenced code block;
 * ``#long``      a ~2,000-token multi-paragraph answer;
@@ -79,6 +80,12 @@ make the server misbehave on demand, so faults can be tried by hand:
 * ``#slowload``  3 s before the first line;
 * ``#drop`` ``#error`` ``#stall`` ``#nodone`` ``#malformed`` ``#huge_line`` ``#split_utf8``
   ``#text_in_done``  the fault of that name (after 10 tokens).
+
+Images, as Ollama takes them: each message's `images` must be an array of padded standard
+base64 strings (else 400 `illegal base64 data at input byte N`); a model without the `vision`
+capability answers 500 `…this model is missing data required for image input`, and bytes that
+are not a PNG, JPEG, GIF or WebP 500 `…image: unknown format`. VISION_MODELS (gemma3:4b,
+llava:7b) are pullable; pass them in `models` to have them installed.
 
 Models, as Ollama's /api/ps, /api/pull, /api/delete and load/unload answers have them:
 
@@ -104,7 +111,13 @@ case-insensitively and `name` is `name:latest`.
 
 from __future__ import annotations
 
-from tests.fake_ollama.catalogue import DEFAULT_MODELS, PULLABLE_MODELS, FakeModel, canonical_name
+from tests.fake_ollama.catalogue import (
+    DEFAULT_MODELS,
+    PULLABLE_MODELS,
+    VISION_MODELS,
+    FakeModel,
+    canonical_name,
+)
 from tests.fake_ollama.replies import (
     CONTENT_TRIGGERS,
     FAULTS,
@@ -128,6 +141,7 @@ __all__ = [
     "PULL_TICK",
     "QUOTE_LIMIT",
     "UNKNOWN_MANIFEST",
+    "VISION_MODELS",
     "FakeModel",
     "FakeOllama",
     "RecordedRequest",
