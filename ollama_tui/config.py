@@ -22,6 +22,7 @@ import platformdirs
 
 from ollama_tui.atomic import write_atomic
 from ollama_tui.chat.conversation import OPTION_SPECS, MemoryStrategy, OptionSpec
+from ollama_tui.chat.intake import DEFAULT_MAX_IMAGE_SIDE, DEFAULT_MAX_TEXT_BYTES, AttachLimits
 from ollama_tui.keymap import COMMANDS, is_command, is_key_list
 from ollama_tui.ollama.host import DEFAULT_HOST, parse_ollama_host
 from ollama_tui.sanitize import sanitize
@@ -98,6 +99,16 @@ class Settings:
     data_dir: Path = field(default_factory=default_data_dir)
     config_path: Path = field(default_factory=default_config_path)
     defaults: OptionDefaults = field(default_factory=OptionDefaults)
+    max_image_side: int = DEFAULT_MAX_IMAGE_SIDE
+    """Attached images are downscaled to this many pixels on their longest side."""
+    max_text_kb: int = DEFAULT_MAX_TEXT_BYTES // 1000
+    """Attached text files larger than this many kilobytes (1,000 bytes) are refused."""
+
+    @property
+    def attach_limits(self) -> AttachLimits:
+        return AttachLimits(
+            max_image_side=self.max_image_side, max_text_bytes=self.max_text_kb * 1000
+        )
 
 
 def active_host(settings: Settings) -> HostSettings:
@@ -201,6 +212,17 @@ def _reserve(value: object) -> int:
     return value
 
 
+def _whole_at_least(minimum: int, unit: str) -> _Check:
+    expected = f"a whole number of {unit}, {minimum} or more"
+
+    def check(value: object) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise InvalidValue(expected)
+        return value
+
+    return check
+
+
 def _positive(value: object) -> float:
     number = _as_float(value, "a number greater than 0")
     if number <= 0:
@@ -247,6 +269,10 @@ _SCHEMA: dict[str, dict[str, _Check]] = {
         "headers": _headers,
     },
     "memory": {"reply_reserve": _reserve, "summary_model": _string},
+    "attachments": {
+        "max_image_side": _whole_at_least(64, "pixels"),
+        "max_text_kb": _whole_at_least(1, "kilobytes"),
+    },
     "defaults": {"system_prompt": _string, "memory": _memory, **OPTION_CHECKS},
 }
 
