@@ -21,8 +21,9 @@ from typing import Any
 import platformdirs
 
 from ollama_tui.atomic import write_atomic
-from ollama_tui.chat.conversation import OPTION_SPECS, MemoryStrategy, OptionSpec
+from ollama_tui.chat.conversation import MemoryStrategy
 from ollama_tui.chat.intake import DEFAULT_MAX_IMAGE_SIDE, DEFAULT_MAX_TEXT_BYTES, AttachLimits
+from ollama_tui.chat.options import OPTION_SPECS, Options, OptionSpec
 from ollama_tui.keymap import COMMANDS, is_command, is_key_list
 from ollama_tui.ollama.host import DEFAULT_HOST, parse_ollama_host
 from ollama_tui.sanitize import sanitize
@@ -48,18 +49,12 @@ class ConfigError(Exception):
 
 
 @dataclass
-class OptionDefaults:
-    """Defaults for new conversations; None leaves an option at the model's own default."""
+class ConversationDefaults:
+    """What a new conversation starts with; an option left None keeps the model's default."""
 
     system_prompt: str = ""
     memory: str = "summary"
-    temperature: float | None = None
-    top_p: float | None = None
-    top_k: int | None = None
-    num_ctx: int | None = None
-    seed: int | None = None
-    num_predict: int | None = None
-    repeat_penalty: float | None = None
+    options: Options = field(default_factory=Options)
 
 
 @dataclass
@@ -98,7 +93,7 @@ class Settings:
     summary_model: str = ""
     data_dir: Path = field(default_factory=default_data_dir)
     config_path: Path = field(default_factory=default_config_path)
-    defaults: OptionDefaults = field(default_factory=OptionDefaults)
+    defaults: ConversationDefaults = field(default_factory=ConversationDefaults)
     max_image_side: int = DEFAULT_MAX_IMAGE_SIDE
     """Attached images are downscaled to this many pixels on their longest side."""
     max_text_kb: int = DEFAULT_MAX_TEXT_BYTES // 1000
@@ -458,6 +453,8 @@ def load_settings(
         elif dotted == "network.ca_bundle":
             if value:
                 settings.ca_bundle = _ca_bundle(path, str(value))
+        elif table == "defaults" and name in OPTION_CHECKS:
+            setattr(settings.defaults.options, name, value)
         else:
             setattr(settings.defaults if table == "defaults" else settings, name, value)
 

@@ -63,12 +63,25 @@ COMMANDS: tuple[Command, ...] = (
     Command("message.regenerate_with", "m", "in the messages: write it again with another model"),
     Command("message.delete", "d,delete", "in the messages: delete the message"),
     Command("message.leave", "escape,i", "in the messages: back to the prompt"),
+    Command("models.pull", "p", "in the models screen: pull (download) a model by name"),
+    Command("models.delete", "d", "in the models screen: delete the highlighted model"),
+    Command("models.unload", "u", "in the models screen: unload the highlighted loaded model"),
+    Command("models.sort", "s", "in the models screen: sort by the next column"),
+    Command("models.reverse_sort", "S", "in the models screen: reverse the order"),
+    Command("models.refresh", "r", "in the models screen: ask the server for the lists again"),
+    Command(
+        "models.close",
+        "escape",
+        "in the models screen: stop the pull, close the pull prompt, or close the screen",
+    ),
     Command("app.help", "f1", "this help"),
     Command("app.quit", "ctrl+q", "quit (a reply still arriving is saved as interrupted)"),
 )
 
 _BY_ID = {command.id: command for command in COMMANDS}
-_KEYS = re.compile(r"[a-z0-9_+\-]+(,[a-z0-9_+\-]+)*")
+_KEY = r"([A-Z]|[a-z0-9_+\-]+)"
+"""A key name as Textual writes it; an upper-case letter is the letter typed with shift."""
+_KEYS = re.compile(rf"{_KEY}(,{_KEY})*")
 
 
 def default_keys(command_id: str) -> str:

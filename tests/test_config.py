@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 
 from ollama_tui import config
+from ollama_tui.chat.options import Options
 from ollama_tui.config import (
     OPTION_CHECKS,
     ConfigError,
+    ConversationDefaults,
     InvalidValue,
-    OptionDefaults,
     Settings,
     active_host,
     all_hosts,
@@ -52,7 +53,7 @@ def test_defaults_when_default_file_is_missing(default_location: Path) -> None:
     assert settings.show_sidebar is settings.show_parameters is True
     assert (settings.connect_timeout, settings.stall_timeout) == (5.0, 60.0)
     assert settings.data_dir == default_data_dir()
-    assert settings.defaults == OptionDefaults()
+    assert settings.defaults == ConversationDefaults()
 
 
 def test_default_file_is_read(default_location: Path) -> None:
@@ -105,15 +106,17 @@ def test_every_key_is_read(tmp_path: Path) -> None:
         stall_timeout=30.0,
         data_dir=Path("/srv/chats"),
         config_path=path,
-        defaults=OptionDefaults(
+        defaults=ConversationDefaults(
             system_prompt="Be brief.\n        Answer in English.",
-            temperature=0.7,
-            top_p=0.5,
-            top_k=20,
-            num_ctx=8192,
-            seed=-1,
-            num_predict=-2,
-            repeat_penalty=1.1,
+            options=Options(
+                temperature=0.7,
+                top_p=0.5,
+                top_k=20,
+                num_ctx=8192,
+                seed=-1,
+                num_predict=-2,
+                repeat_penalty=1.1,
+            ),
         ),
     )
 
@@ -121,8 +124,8 @@ def test_every_key_is_read(tmp_path: Path) -> None:
 def test_an_int_is_accepted_for_a_float_key(tmp_path: Path) -> None:
     path = write(tmp_path, "[defaults]\ntemperature = 1\n[network]\nstall_timeout = 10\n")
     settings = load_settings(config_path=path, environ={})
-    assert settings.defaults.temperature == 1.0
-    assert type(settings.defaults.temperature) is float
+    assert settings.defaults.options.temperature == 1.0
+    assert type(settings.defaults.options.temperature) is float
     assert type(settings.stall_timeout) is float
 
 
@@ -408,10 +411,7 @@ def test_invalid_host_flag_names_the_flag() -> None:
 
 
 def test_option_checks_cover_every_option() -> None:
-    assert set(OPTION_CHECKS) == {f.name for f in fields(OptionDefaults)} - {
-        "system_prompt",
-        "memory",
-    }
+    assert set(OPTION_CHECKS) == {f.name for f in fields(Options)}
     assert OPTION_CHECKS["temperature"](1) == 1.0
     assert OPTION_CHECKS["num_ctx"](2048) == 2048
     with pytest.raises(InvalidValue, match=r"^expected a number from 0 to 2$"):
@@ -435,7 +435,8 @@ def test_example_file_documents_every_key_with_a_valid_value(tmp_path: Path) -> 
     # Uncomment the optional settings ("# key = value" lines) and load the result.
     uncommented = re.sub(r"^# (\w+ = \S.*)$", r"\1", text, flags=re.MULTILINE)
     settings = load_settings(config_path=write(tmp_path, uncommented), environ={})
-    for name, value in vars(settings.defaults).items():
+    defaults = {**vars(settings.defaults), **vars(settings.defaults.options)}
+    for name, value in defaults.items():
         assert value is not None, f"defaults.{name} is not shown in config.example.toml"
     assert set(document_keys(uncommented, "memory")) == {"reply_reserve", "summary_model"}
     document = tomllib.loads(uncommented)
@@ -624,6 +625,7 @@ def test_keys_rebind_commands(tmp_path: Path) -> None:
         ('[keys]\nfly = "f9"', "keys.fly: unknown command (known: prompt.send, "),
         ("[keys]\nreply.stop = 3", 'keys.reply.stop: expected key names such as "ctrl+s"'),
         ('[keys]\nreply.stop = "ctrl x"', "keys.reply.stop: expected key names"),
+        ('[keys]\nreply.stop = "Ctrl+x"', "keys.reply.stop: expected key names"),
         ("keys = 1", "keys: expected a table"),
     ],
 )

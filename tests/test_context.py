@@ -27,9 +27,9 @@ from ollama_tui.chat.conversation import (
     MemoryStrategy,
     Message,
     MessageState,
-    Options,
     Summary,
 )
+from ollama_tui.chat.options import Options
 from ollama_tui.chat.store import ConversationStore
 
 SYSTEM = "You are a concise assistant. Answer in plain English and keep code short."

@@ -10,12 +10,10 @@ from pathlib import Path
 import pytest
 
 from ollama_tui.chat.conversation import (
-    SCHEMA_VERSION,
     Conversation,
     MemoryStrategy,
     Message,
     MessageState,
-    Options,
     Role,
 )
 from ollama_tui.chat.export import (
@@ -27,6 +25,8 @@ from ollama_tui.chat.export import (
     to_markdown,
     write_export,
 )
+from ollama_tui.chat.migrations import SCHEMA_VERSION
+from ollama_tui.chat.options import Options
 from ollama_tui.chat.store import ConversationStore
 
 FIXTURES = Path(__file__).parent / "fixtures"

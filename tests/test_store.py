@@ -10,17 +10,14 @@ import pytest
 
 from ollama_tui.chat import store as store_module
 from ollama_tui.chat.conversation import (
-    MIGRATIONS,
-    SCHEMA_VERSION,
     Conversation,
-    FormatError,
     MemoryStrategy,
     MessageState,
-    Options,
     Role,
-    migrate,
     title_from,
 )
+from ollama_tui.chat.migrations import MIGRATIONS, SCHEMA_VERSION, FormatError, migrate
+from ollama_tui.chat.options import Options
 from ollama_tui.chat.store import (
     COARSE_SETTLE_NS,
     SETTLE_NS,

@@ -32,10 +32,10 @@ from ollama_tui.chat.conversation import (
     Conversation,
     MemoryStrategy,
     Message,
-    Options,
     Role,
     Summary,
 )
+from ollama_tui.chat.options import Options
 
 MESSAGE_OVERHEAD = 4
 """Tokens the chat template adds around each message (role header, separators)."""

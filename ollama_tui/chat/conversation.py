@@ -9,24 +9,21 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, fields
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 from ollama_tui.chat.attachments import Attachment, attachments_from, content_with_files
+from ollama_tui.chat.migrations import SCHEMA_VERSION, FormatError, migrate
+from ollama_tui.chat.options import Options
 from ollama_tui.sanitize import sanitize
 
-SCHEMA_VERSION = 4
 TITLE_LIMIT = 60
 UNTITLED = "New conversation"
 
 _ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
-
-
-class FormatError(ValueError):
-    """A conversation document that cannot be read as this schema."""
 
 
 class Role(StrEnum):
@@ -76,72 +73,6 @@ def title_from(text: str) -> str:
         if line:
             return line if len(line) <= TITLE_LIMIT else line[: TITLE_LIMIT - 1] + "…"
     return UNTITLED
-
-
-@dataclass(frozen=True, slots=True)
-class OptionSpec:
-    """What one generation option accepts; shared by the config file and the parameter panel."""
-
-    name: str
-    label: str
-    kind: type[int] | type[float]
-    minimum: float | None
-    maximum: float | None
-    help: str
-
-    def describe(self) -> str:
-        """The accepted values, as a short phrase for error messages."""
-        noun = "a whole number" if self.kind is int else "a number"
-        if self.minimum is not None and self.maximum is not None:
-            return f"{noun} from {self.minimum:g} to {self.maximum:g}"
-        if self.minimum is not None:
-            return f"{noun} of at least {self.minimum:g}"
-        return noun
-
-    def accepts(self, value: float) -> bool:
-        low_ok = self.minimum is None or value >= self.minimum
-        return low_ok and (self.maximum is None or value <= self.maximum)
-
-
-OPTION_SPECS: tuple[OptionSpec, ...] = (
-    OptionSpec("temperature", "Temperature", float, 0, 2, "higher is more creative"),
-    OptionSpec("top_p", "Top P", float, 0, 1, "nucleus sampling cut-off"),
-    OptionSpec("top_k", "Top K", int, 1, None, "sample from the K likeliest tokens"),
-    OptionSpec("num_ctx", "Context", int, 256, None, "tokens the model remembers"),
-    OptionSpec("num_predict", "Max tokens", int, -2, None, "-1 no limit, -2 fill context"),
-    OptionSpec("repeat_penalty", "Repeat pen.", float, 0, 2, "above 1 discourages repeats"),
-    OptionSpec("seed", "Seed", int, None, None, "same seed + prompt gives the same reply"),
-)
-
-
-@dataclass
-class Options:
-    """Ollama generation options; None means "the model's own default" and is never sent."""
-
-    temperature: float | None = None
-    top_p: float | None = None
-    top_k: int | None = None
-    num_ctx: int | None = None
-    seed: int | None = None
-    num_predict: int | None = None
-    repeat_penalty: float | None = None
-
-    def to_request(self) -> dict[str, int | float]:
-        """The `options` object for /api/chat: only the values that are set."""
-        return {
-            f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Options:
-        """Read saved options, ignoring unknown keys and values of the wrong type."""
-        values: dict[str, Any] = {}
-        for f in fields(cls):
-            value = data.get(f.name)
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                continue
-            values[f.name] = int(value) if str(f.type).startswith("int") else float(value)
-        return cls(**values)
 
 
 @dataclass
@@ -368,73 +299,7 @@ def _better_copy(theirs: Message, ours: Message) -> bool:
     return len(theirs.content) > len(ours.content)
 
 
-def _v1_to_v2(document: dict[str, Any]) -> dict[str, Any]:
-    """Version 2 gives each conversation a memory strategy (version 1 always sent everything,
-    and left it to the server to cut) and each message an explicit state."""
-    messages = [
-        {"state": MessageState.COMPLETE.value, **message} if isinstance(message, dict) else message
-        for message in document.get("messages", [])
-    ]
-    return {
-        **document,
-        "schema_version": 2,
-        "memory": MemoryStrategy.SUMMARY.value,
-        "messages": messages,
-    }
-
-
-def _v2_to_v3(document: dict[str, Any]) -> dict[str, Any]:
-    """Version 3 lets a version of a message carry the rest of its branch (`following`) and
-    remember which version is shown (`version_index`). Nothing to convert, but a version-2
-    reader would drop both when saving, so such files must not reach one."""
-    return {**document, "schema_version": 3}
-
-
-def _v3_to_v4(document: dict[str, Any]) -> dict[str, Any]:
-    """Version 4 lets a user's message carry `attachments` (files stored under the data dir
-    by content hash). Nothing to convert; a version-3 reader would drop them when saving."""
-    return {**document, "schema_version": 4}
-
-
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {
-    1: _v1_to_v2,
-    2: _v2_to_v3,
-    3: _v3_to_v4,
-}
-"""One step per version: MIGRATIONS[n] turns a version-n document into version n + 1."""
-
-
-def migrate(document: dict[str, Any]) -> dict[str, Any]:
-    """Bring a saved document up to SCHEMA_VERSION, one step at a time."""
-    version = document.get("schema_version")
-    if isinstance(version, bool) or not isinstance(version, int):
-        raise FormatError(f"no valid schema_version ({version!r})")
-    if version > SCHEMA_VERSION:
-        raise FormatError(f"schema_version {version} is from a newer ollama-tui")
-    while version < SCHEMA_VERSION:
-        step = MIGRATIONS.get(version)
-        if step is None:
-            raise FormatError(f"unsupported schema_version {version}")
-        document = step(document)
-        version = document["schema_version"]
-    return document
-
-
 THINK_LEVELS = ("low", "medium", "high")
-
-_DURATION = re.compile(r"-?((\d+(\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h))+|-?\d+")
-
-
-def is_keep_alive(text: str) -> bool:
-    """Whether Ollama accepts `text` as keep_alive: whole seconds, or a Go duration."""
-    return _DURATION.fullmatch(text) is not None
-
-
-def keep_alive_value(text: str) -> int | str | None:
-    """keep_alive as the request carries it: a number of seconds, a duration, or nothing."""
-    if not text:
-        return None
-    return int(text) if text.lstrip("-").isdigit() else text
 
 
 def _think_from(value: Any) -> bool | str | None:

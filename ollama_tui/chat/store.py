@@ -44,7 +44,8 @@ try:
     import fcntl
 except ImportError:  # Windows: no advisory locks; atomic writes still hold
     fcntl = None  # type: ignore[assignment]
-from ollama_tui.chat.conversation import Conversation, FormatError, is_valid_id
+from ollama_tui.chat.conversation import Conversation, is_valid_id
+from ollama_tui.chat.migrations import FormatError
 
 INDEX_VERSION = 4
 """4: entries are rows (see `_entry_of`) and the folder's stat is recorded; 3 is still read."""

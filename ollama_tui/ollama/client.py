@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import socket
@@ -14,6 +13,15 @@ from typing import Any, Self
 
 import httpx
 
+from ollama_tui.ollama.answers import (
+    chat_done,
+    chat_reply,
+    model_details,
+    model_summaries,
+    pull_progress,
+    running_models,
+    text,
+)
 from ollama_tui.ollama.errors import (
     ModelNotFound,
     OllamaError,
@@ -34,11 +42,10 @@ from ollama_tui.ollama.events import (
     ModelDetails,
     ModelSummary,
     PullProgress,
-    ReplyStats,
     RunningModel,
     ThinkingDelta,
 )
-from ollama_tui.sanitize import sanitize
+from ollama_tui.ollama.ndjson import json_object, split_lines, stall_bounded
 
 
 class OllamaClient:
@@ -56,7 +63,7 @@ class OllamaClient:
         self.base_url = base_url.rstrip("/")
         self.stall_timeout = stall_timeout
         # No read timeout on streams: loading a model can take a minute before the first byte.
-        # Once a reply has started, `stall_timeout` bounds each wait instead (see _chunks).
+        # Once a reply has started, `stall_timeout` bounds each wait instead (`stall_bounded`).
         self._stream_timeout = httpx.Timeout(
             connect=connect_timeout, read=None, write=connect_timeout * 2, pool=connect_timeout
         )
@@ -113,12 +120,12 @@ class OllamaClient:
                 # Thinking before content, as the server produces them; empty pieces are skipped.
                 message = reply.get("message")
                 if isinstance(message, dict):
-                    if thinking := _text(message.get("thinking")):
+                    if thinking := text(message.get("thinking")):
                         yield ThinkingDelta(thinking)
-                    if content := _text(message.get("content")):
+                    if content := text(message.get("content")):
                         yield ContentDelta(content)
                 if reply.get("done") is True:
-                    done = _chat_done(reply)
+                    done = chat_done(reply)
                     break
         if done is None:
             raise StreamBroken.incomplete()
@@ -145,14 +152,7 @@ class OllamaClient:
         reply = await self._request(
             "POST", "/api/chat", body=body, model=model, timeout=self._stream_timeout
         )
-        message = _mapping(reply.get("message"))
-        done = _chat_done(reply)
-        return ChatReply(
-            content=_text(message.get("content")) or "",
-            thinking=_text(message.get("thinking")) or "",
-            done_reason=done.done_reason,
-            stats=done.stats,
-        )
+        return chat_reply(reply)
 
     async def pull(self, model: str) -> AsyncIterator[PullProgress]:
         """Download a model, yielding the server's progress lines up to the "success" one.
@@ -169,12 +169,7 @@ class OllamaClient:
         )
         async with aclosing(lines):
             async for line in lines:
-                progress = PullProgress(
-                    status=_text(line.get("status")) or "",
-                    digest=_text(line.get("digest")),
-                    total=_integer(line.get("total")),
-                    completed=_integer(line.get("completed")),
-                )
+                progress = pull_progress(line)
                 succeeded = progress.status == "success"
                 yield progress
         if not succeeded:
@@ -183,12 +178,12 @@ class OllamaClient:
     async def list_models(self) -> list[ModelSummary]:
         """The installed models, in the server's order (newest first)."""
         data = await self._request("GET", "/api/tags")
-        return [summary for item in _models(data) if (summary := _summary(item)) is not None]
+        return model_summaries(data)
 
     async def ps(self) -> list[RunningModel]:
         """The models loaded in memory, the one with the longest time left first."""
         data = await self._request("GET", "/api/ps")
-        return [running for item in _models(data) if (running := _running(item)) is not None]
+        return running_models(data)
 
     async def unload(self, model: str) -> None:
         """Free the memory `model` holds now, rather than when its keep_alive runs out."""
@@ -202,24 +197,12 @@ class OllamaClient:
     async def show(self, model: str) -> ModelDetails:
         """Details of one model; ModelNotFound when the server does not have it."""
         data = await self._request("POST", "/api/show", body={"model": model}, model=model)
-        details = _mapping(data.get("details"))
-        return ModelDetails(
-            name=sanitize(model),
-            family=_text(details.get("family")),
-            parameter_size=_text(details.get("parameter_size")),
-            quantization=_text(details.get("quantization_level")),
-            context_length=_context_length(data.get("model_info")),
-            capabilities=_capabilities(data.get("capabilities")),
-            parameters=_text(data.get("parameters")) or "",
-            template=_text(data.get("template")) or "",
-            license=_text(data.get("license")) or "",
-            system=_text(data.get("system")) or "",
-        )
+        return model_details(model, data)
 
     async def version(self) -> str:
         """The server's version string, e.g. "0.32.15"."""
         data = await self._request("GET", "/api/version")
-        version = _text(data.get("version"))
+        version = text(data.get("version"))
         if version is None:
             raise StreamBroken.malformed(json.dumps(data))
         return version
@@ -235,7 +218,7 @@ class OllamaClient:
     ) -> dict[str, Any]:
         """One non-streaming call whose answer must be a JSON object."""
         response = await self._send(method, path, body=body, model=model, timeout=timeout)
-        return _json_object(response.content)
+        return json_object(response.content)
 
     async def _send(
         self,
@@ -278,68 +261,15 @@ class OllamaClient:
                 if not response.is_success:
                     await response.aread()
                     raise self._status_error(response, model=model)
-                async with aclosing(self._lines(response)) as lines:
+                chunks = stall_bounded(response.aiter_bytes(), self.stall_timeout)
+                async with aclosing(split_lines(chunks)) as lines:
                     async for line in lines:
-                        value = _json_object(line)
+                        value = json_object(line)
                         if "error" in value:
                             raise on_error(str(value["error"]))
                         yield value
         except httpx.TransportError as exc:
             raise self._transport_error(exc, streaming=True) from exc
-
-    async def _lines(self, response: httpx.Response) -> AsyncIterator[bytes]:
-        """Yield the non-blank lines of an NDJSON body, each without its newline.
-
-        Splits on b"\\n" only: httpx's aiter_lines also splits on every str.splitlines()
-        boundary, such as U+0085, which Go writes raw inside JSON strings (and U+2028, which
-        other encoders do). Lines have no length limit, and a UTF-8 sequence split across
-        chunks is whole again once its line is complete.
-        """
-        pending: list[bytes] = []
-        async with aclosing(self._chunks(response)) as chunks:
-            async for chunk in chunks:
-                if b"\n" not in chunk:
-                    pending.append(chunk)
-                    continue
-                if pending:
-                    pending.append(chunk)
-                    chunk = b"".join(pending)
-                    pending.clear()
-                *lines, rest = chunk.split(b"\n")
-                if rest:
-                    pending.append(rest)
-                for line in lines:
-                    if line.strip():
-                        yield line
-        rest = b"".join(pending)
-        if rest.strip():
-            yield rest
-
-    async def _chunks(self, response: httpx.Response) -> AsyncIterator[bytes]:
-        """The body's chunks; once one has brought data, waiting `stall_timeout` for the next
-        raises Stalled (there is no limit before: loading a model can take a minute)."""
-        timer: _StallTimer | None = None
-        async with aclosing(response.aiter_bytes()) as chunks:
-            try:
-                while True:
-                    if timer is not None:
-                        timer.start()
-                    try:
-                        chunk = await anext(chunks)
-                    except StopAsyncIteration:
-                        return
-                    except asyncio.CancelledError:
-                        if timer is not None and timer.expired():
-                            raise Stalled(self.stall_timeout) from None
-                        raise
-                    if timer is not None:
-                        timer.stop()
-                    elif chunk:
-                        timer = _StallTimer(self.stall_timeout)
-                    yield chunk
-            finally:
-                if timer is not None:
-                    timer.close()
 
     def _status_error(self, response: httpx.Response, *, model: str | None) -> OllamaError:
         """Map a non-2xx answer to the matching error, with the server's text."""
@@ -366,62 +296,6 @@ class OllamaClient:
         ):
             return Unreachable(self.base_url, _connect_failure(exc))
         return StreamBroken.dropped()
-
-
-class _StallTimer:
-    """Cancels the task reading a stream once one wait for data has lasted `seconds`.
-
-    What `asyncio.timeout(seconds)` around each read does, with one timer for the whole stream:
-    a read only notes when it starts and stops waiting, and the timer, when it fires while a
-    later wait is still short of its limit, is set again for that wait's deadline. A reply is
-    one chunk per token, and a timeout scope per chunk cost ~6 µs of the ~12 µs the client
-    spent per token besides httpx's own parsing.
-    """
-
-    def __init__(self, seconds: float) -> None:
-        self._seconds = seconds
-        self._loop = asyncio.get_running_loop()
-        task = asyncio.current_task()
-        if task is None:
-            raise RuntimeError("a stream must be read inside a task")
-        self._task = task
-        self._cancelling = 0
-        self._waiting_since: float | None = None
-        self._timer: asyncio.TimerHandle | None = None
-        self._fired = False
-
-    def start(self) -> None:
-        """A read begins waiting."""
-        now = self._loop.time()
-        self._waiting_since = now
-        self._cancelling = self._task.cancelling()
-        if self._timer is None:
-            self._timer = self._loop.call_at(now + self._seconds, self._check)
-
-    def stop(self) -> None:
-        """The read has its data: the task is no longer waiting on the stream."""
-        self._waiting_since = None
-
-    def expired(self) -> bool:
-        """Whether a CancelledError out of the read is this timer's alone (decided as
-        asyncio.timeout does: nobody else has cancelled the task meanwhile)."""
-        return self._fired and self._task.uncancel() <= self._cancelling
-
-    def close(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-
-    def _check(self) -> None:
-        self._timer = None
-        if self._waiting_since is None:
-            return  # the consumer has the task; the next read sets the timer again
-        deadline = self._waiting_since + self._seconds
-        if deadline > self._loop.time():
-            self._timer = self._loop.call_at(deadline, self._check)
-        else:
-            self._fired = True
-            self._task.cancel()
 
 
 def _tls_verify(verify: bool | str) -> bool | ssl.SSLContext:
@@ -487,102 +361,3 @@ def _chat_body(
     }
     body.update({key: value for key, value in extras.items() if value is not None})
     return body
-
-
-_DECODER = json.JSONDecoder()
-
-
-def _json_object(raw: bytes) -> dict[str, Any]:
-    text = raw.decode("utf-8", errors="replace")
-    try:
-        # json.loads without its two whitespace scans (a reply parses one line per token).
-        value, end = _DECODER.raw_decode(text)
-    except ValueError:
-        end = -1
-    if end != len(text):  # whitespace around the value, or not JSON: as json.loads decides
-        try:
-            value = json.loads(text)
-        except ValueError:
-            raise StreamBroken.malformed(text) from None
-    if not isinstance(value, dict):
-        raise StreamBroken.malformed(text)
-    return value
-
-
-def _chat_done(reply: dict[str, Any]) -> ChatDone:
-    return ChatDone(done_reason=_text(reply.get("done_reason")), stats=ReplyStats.from_dict(reply))
-
-
-def _models(data: dict[str, Any]) -> list[object]:
-    """The `models` list of a /api/tags or /api/ps answer (null means none)."""
-    models = data.get("models") or []
-    if not isinstance(models, list):
-        raise StreamBroken.malformed(f"models: {models!r}")
-    return models
-
-
-def _summary(item: object) -> ModelSummary | None:
-    entry = _mapping(item)
-    name = _text(entry.get("name")) or _text(entry.get("model"))
-    if name is None:
-        return None
-    details = _mapping(entry.get("details"))
-    return ModelSummary(
-        name=name,
-        size=_integer(entry.get("size")),
-        parameter_size=_text(details.get("parameter_size")),
-        quantization=_text(details.get("quantization_level")),
-        family=_text(details.get("family")),
-        modified_at=_text(entry.get("modified_at")),
-        context_length=_integer(details.get("context_length")),
-        capabilities=_capabilities(entry.get("capabilities")),
-    )
-
-
-def _running(item: object) -> RunningModel | None:
-    entry = _mapping(item)
-    name = _text(entry.get("name")) or _text(entry.get("model"))
-    if name is None:
-        return None
-    return RunningModel(
-        name=name,
-        size=_integer(entry.get("size")),
-        size_vram=_integer(entry.get("size_vram")),
-        expires_at=_text(entry.get("expires_at")),
-        context_length=_integer(entry.get("context_length")),
-    )
-
-
-def _context_length(model_info: object) -> int | None:
-    """`<general.architecture>.context_length`, else any `*.context_length` key."""
-    info = _mapping(model_info)
-    architecture = info.get("general.architecture")
-    if isinstance(architecture, str):
-        length = _integer(info.get(f"{architecture}.context_length"))
-        if length is not None:
-            return length
-    for key, value in info.items():
-        if key.endswith(".context_length") and (length := _integer(value)) is not None:
-            return length
-    return None
-
-
-def _capabilities(value: object) -> tuple[str, ...]:
-    if not isinstance(value, list):
-        return ()
-    return tuple(text for item in value if (text := _text(item)))
-
-
-def _mapping(value: object) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _text(value: object) -> str | None:
-    """A server string made safe for the terminal; None when absent or empty."""
-    if not isinstance(value, str):
-        return None
-    return sanitize(value) or None
-
-
-def _integer(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None

@@ -36,9 +36,7 @@ from ollama_tui.chat.conversation import (
     MemoryStrategy,
     Message,
     MessageState,
-    Options,
     Role,
-    keep_alive_value,
 )
 from ollama_tui.chat.export import (
     FORMATS,
@@ -48,6 +46,7 @@ from ollama_tui.chat.export import (
     suggested_file_name,
     write_export,
 )
+from ollama_tui.chat.options import keep_alive_value
 from ollama_tui.chat.search import SearchError, SearchIndex
 from ollama_tui.chat.store import ConversationStore, ConversationSummary, StoreError
 from ollama_tui.config import (
@@ -84,7 +83,8 @@ from ollama_tui.ui.screens.search import SearchScreen
 from ollama_tui.ui.screens.summary import SummaryScreen
 from ollama_tui.ui.screens.text_prompt import TextPromptScreen
 from ollama_tui.ui.widgets.memory_marker import MemoryMarker
-from ollama_tui.ui.widgets.message_list import MessageList, MessageView, tokens_per_second
+from ollama_tui.ui.widgets.message_list import MessageList
+from ollama_tui.ui.widgets.message_view import MessageView, tokens_per_second
 from ollama_tui.ui.widgets.parameter_panel import ParameterPanel
 from ollama_tui.ui.widgets.prompt import PromptArea
 from ollama_tui.ui.widgets.sidebar import ConversationSidebar
@@ -404,15 +404,7 @@ class OllamaTUI(App[None]):
             model=self.settings.model,
             system_prompt=defaults.system_prompt,
             memory=MemoryStrategy(defaults.memory),
-            options=Options(
-                temperature=defaults.temperature,
-                top_p=defaults.top_p,
-                top_k=defaults.top_k,
-                num_ctx=defaults.num_ctx,
-                seed=defaults.seed,
-                num_predict=defaults.num_predict,
-                repeat_penalty=defaults.repeat_penalty,
-            ),
+            options=replace(defaults.options),
         )
 
     async def _show(self, conversation: Conversation) -> None:
@@ -892,7 +884,7 @@ class OllamaTUI(App[None]):
         """What the next request would carry, fitted to the model's context window."""
         num_ctx = effective_num_ctx(
             conversation.options.num_ctx,
-            self.settings.defaults.num_ctx,
+            self.settings.defaults.options.num_ctx,
             self._context_limit(conversation.model),
         )
         reserve = reply_reserve(

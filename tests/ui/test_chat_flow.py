@@ -14,7 +14,7 @@ from ollama_tui.chat.conversation import Conversation, MemoryStrategy, MessageSt
 from ollama_tui.chat.store import ConversationStore
 from ollama_tui.ui.screens.help import HelpScreen
 from ollama_tui.ui.screens.picker import PickerScreen
-from ollama_tui.ui.widgets.message_list import MessageView
+from ollama_tui.ui.widgets.message_view import MessageView
 from ollama_tui.ui.widgets.parameter_panel import ParameterPanel
 from ollama_tui.ui.widgets.status_bar import Connection
 from tests.fake_ollama import FakeOllama

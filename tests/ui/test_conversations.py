@@ -9,7 +9,7 @@ from textual.widgets import Collapsible, Input, Select
 from ollama_tui.chat.conversation import MessageState
 from ollama_tui.chat.store import ConversationStore
 from ollama_tui.ui.screens.text_prompt import TextPromptScreen
-from ollama_tui.ui.widgets.message_list import MessageView
+from ollama_tui.ui.widgets.message_view import MessageView
 from tests.fake_ollama import FakeOllama
 from tests.ui.conftest import MakeApp, connected, send, settle, wait_until
 

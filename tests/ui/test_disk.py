@@ -11,7 +11,7 @@ from textual.widgets import Markdown
 from ollama_tui.chat import store as store_module
 from ollama_tui.chat.conversation import Conversation, MessageState
 from ollama_tui.chat.store import ConversationStore
-from ollama_tui.ui.widgets.message_list import MessageView
+from ollama_tui.ui.widgets.message_view import MessageView
 from tests.fake_ollama import FakeOllama
 from tests.ui.conftest import MakeApp, connected, notices, send, settle, wait_until
 

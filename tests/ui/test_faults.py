@@ -10,7 +10,7 @@ from textual.widgets import Markdown
 
 from ollama_tui.chat.conversation import MessageState
 from ollama_tui.ui.app import OllamaTUI
-from ollama_tui.ui.widgets.message_list import MessageView
+from ollama_tui.ui.widgets.message_view import MessageView
 from ollama_tui.ui.widgets.status_bar import Connection
 from tests.fake_ollama import FakeOllama
 from tests.ui.conftest import MakeApp, connected, notices, on_disk, send, settle, wait_until

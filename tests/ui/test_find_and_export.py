@@ -11,7 +11,7 @@ from ollama_tui.chat.conversation import Conversation, MessageState
 from ollama_tui.chat.store import ConversationStore
 from ollama_tui.ui.screens.search import SearchScreen
 from ollama_tui.ui.screens.text_prompt import TextPromptScreen
-from ollama_tui.ui.widgets.message_list import MessageView
+from ollama_tui.ui.widgets.message_view import MessageView
 from tests.ui.conftest import MakeApp, wait_until
 
 

@@ -10,7 +10,8 @@ import pytest
 from textual.widgets import Select, TextArea
 
 from ollama_tui.chat.context import SUMMARY_PREFIX
-from ollama_tui.chat.conversation import Conversation, MemoryStrategy, MessageState, Options
+from ollama_tui.chat.conversation import Conversation, MemoryStrategy, MessageState
+from ollama_tui.chat.options import Options
 from ollama_tui.chat.store import ConversationStore
 from ollama_tui.ui.app import OllamaTUI
 from ollama_tui.ui.screens.picker import PickerScreen

@@ -14,7 +14,8 @@ from ollama_tui.ui.app import OllamaTUI
 from ollama_tui.ui.screens.confirm import ConfirmScreen
 from ollama_tui.ui.screens.edit_message import EditMessageScreen
 from ollama_tui.ui.screens.picker import PickerScreen
-from ollama_tui.ui.widgets.message_list import MessageList, MessageView
+from ollama_tui.ui.widgets.message_list import MessageList
+from ollama_tui.ui.widgets.message_view import MessageView
 from ollama_tui.ui.widgets.prompt import PromptArea
 from tests.fake_ollama import FakeOllama
 from tests.ui.conftest import MakeApp, connected, notices, on_disk, send, settle, wait_until

@@ -12,11 +12,7 @@ from textual.widgets import DataTable, Input, ProgressBar, Static
 
 from ollama_tui.ollama import RunningModel
 from ollama_tui.ui.app import OllamaTUI
-from ollama_tui.ui.screens.confirm import ConfirmScreen
-from ollama_tui.ui.screens.models import (
-    LayerProgress,
-    ModelsScreen,
-    TransferRate,
+from ollama_tui.ui.formatting import (
     duration,
     human_bytes,
     parameter_count,
@@ -24,6 +20,9 @@ from ollama_tui.ui.screens.models import (
     tidy_parameters,
     time_left,
 )
+from ollama_tui.ui.screens.confirm import ConfirmScreen
+from ollama_tui.ui.screens.models import ModelsScreen
+from ollama_tui.ui.widgets.pull_progress import LayerProgress, TransferRate
 from tests.fake_ollama import (
     DEFAULT_MODELS,
     PULLABLE_MODELS,
@@ -130,6 +129,27 @@ async def test_sorting_by_key_and_by_clicking_a_header(
         assert table.ordered_columns[size_column].label.plain == "Size ▼"
         await pilot.click(table, offset=(x, 1))
         assert names(table) == by_size[::-1]
+
+
+async def test_the_screen_keys_follow_the_keymap(
+    fake_ollama: FakeOllama, build_app: MakeApp
+) -> None:
+    keys = {"models.sort": "o", "models.reverse_sort": "O", "models.close": "q"}
+    app = build_app(fake_ollama.url, keys=keys)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_models(pilot)
+        table = screen.installed
+        newest_first = names(table)
+        await pilot.press("s")
+        assert names(table) == newest_first
+        await pilot.press("o")
+        assert table.ordered_columns[0].label.plain == "Name ▲"
+        await pilot.press("O")
+        assert table.ordered_columns[0].label.plain == "Name ▼"
+        await pilot.press("escape")
+        assert app.screen is screen
+        await pilot.press("q")
+        await wait_until(pilot, lambda: app.screen is not screen)
 
 
 async def test_server_text_is_shown_literally(build_app: MakeApp) -> None:

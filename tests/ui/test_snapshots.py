@@ -10,7 +10,8 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Collapsible
 
-from ollama_tui.chat.conversation import Conversation, Message, MessageState, Options, Role
+from ollama_tui.chat.conversation import Conversation, Message, MessageState, Role
+from ollama_tui.chat.options import Options
 from ollama_tui.chat.store import ConversationStore
 from ollama_tui.ui.app import OllamaTUI
 from ollama_tui.ui.widgets import sidebar

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import deque
 from collections.abc import Callable
-from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar
 
-from rich.cells import cell_len
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -19,16 +16,26 @@ from textual.content import Content
 from textual.coordinate import Coordinate
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Label, ProgressBar, Static
+from textual.widgets import DataTable, Footer, Input, Label, Static
 from textual.worker import Worker
 
+from ollama_tui.keymap import default_keys
 from ollama_tui.ollama import (
     ModelDetails,
     ModelSummary,
     OllamaError,
     RunningModel,
 )
+from ollama_tui.ui.formatting import parameter_count, tidy_parameters, timestamp
 from ollama_tui.ui.screens.confirm import ConfirmScreen
+from ollama_tui.ui.widgets.model_tables import (
+    LOADED_COLUMNS,
+    SORT_COLUMNS,
+    fill_table,
+    installed_cells,
+    loaded_cells,
+)
+from ollama_tui.ui.widgets.pull_progress import LayerProgress
 
 if TYPE_CHECKING:
     from ollama_tui.ollama.client import OllamaClient
@@ -36,316 +43,27 @@ if TYPE_CHECKING:
 LOADED_REFRESH_SECONDS = 10.0
 """How often the list of loaded models is asked for again while the screen is open."""
 
-BADGES = {"vision": "vision", "thinking": "think", "tools": "tools", "embedding": "embed"}
-"""Capabilities worth a badge in the list, and its label; every chat model has "completion"."""
-
-SORT_COLUMNS: dict[str, tuple[str, bool]] = {
-    "name": ("Name", False),
-    "params": ("Params", True),
-    "quant": ("Quant", False),
-    "size": ("Size", True),
-    "modified": ("Modified", True),
-}
-"""Sortable columns of the installed list: label, and whether they sort descending first."""
-
-LOADED_COLUMNS = [
-    ("name", "Name"),
-    ("size", "Size"),
-    ("processor", "Processor"),
-    ("context", "Context"),
-    ("until", "Until"),
-]
-
 SECTIONS = (("parameters", "Parameters"), ("template", "Template"), ("license", "License"))
-
-_UNITS = ("B", "KB", "MB", "GB", "TB")
-_SCALE = {"K": 1e3, "M": 1e6, "B": 1e9, "T": 1e12}
-
-
-def human_bytes(count: float) -> str:
-    """Decimal units as Ollama's CLI prints them: "815 MB", "2.0 GB", "12 GB"."""
-    unit = 0
-    while count >= 1000 and unit < len(_UNITS) - 1:
-        count /= 1000
-        unit += 1
-    if count >= 10 or unit == 0 or count == int(count):
-        return f"{int(count)} {_UNITS[unit]}"
-    return f"{count:.1f} {_UNITS[unit]}"
-
-
-def parameter_count(size: str | None) -> float:
-    """ "3.2B" → 3.2e9, "751.63M" → 7.5163e8; -1 when absent or unreadable (sorts last)."""
-    if not size or size[-1].upper() not in _SCALE:
-        return -1
-    try:
-        return float(size[:-1]) * _SCALE[size[-1].upper()]
-    except ValueError:
-        return -1
-
-
-def timestamp(moment: str | None) -> float | None:
-    """Seconds since the epoch of an RFC 3339 time from the server; None if unreadable."""
-    if not moment:
-        return None
-    try:
-        return datetime.fromisoformat(moment).timestamp()
-    except ValueError:
-        return None
-
-
-def time_left(expires_at: str | None, now: float) -> str:
-    """When a loaded model will be unloaded, as `ollama ps` says it: "in 4 min", "forever"."""
-    moment = timestamp(expires_at)
-    if moment is None:
-        return "?"
-    left = moment - now
-    if left > 100 * 365 * 86400:  # a negative keep_alive: Go's largest duration
-        return "forever"
-    if left <= 0:
-        return "now"
-    for limit, unit, seconds in ((90, "s", 1), (90 * 60, "min", 60), (48 * 3600, "h", 3600)):
-        if left < limit:
-            return f"in {round(left / seconds)} {unit}"
-    return f"in {round(left / 86400)} days"
-
-
-def duration(seconds: float) -> str:
-    """ "0:35", "12:03", "1:02:03"."""
-    minutes, secs = divmod(round(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
-def badges(capabilities: tuple[str, ...]) -> Text:
-    """The notable capabilities as short reversed labels, e.g. " vision  tools "."""
-    labels = [label for capability, label in BADGES.items() if capability in capabilities]
-    return Text(" ").join(Text(f" {label} ", style="reverse") for label in labels)
-
-
-def tidy_parameters(parameters: str) -> str:
-    """Ollama pads each parameter name to 30 columns; pad to the longest name instead."""
-    rows = [line.split(None, 1) for line in parameters.splitlines() if line.strip()]
-    width = max((len(row[0]) for row in rows), default=0)
-    return "\n".join(f"{row[0].ljust(width)}  {row[-1] if len(row) > 1 else ''}" for row in rows)
-
-
-def processor(model: RunningModel) -> str:
-    """Where the model runs, as `ollama ps` shows it: "100% GPU", "40%/60% CPU/GPU"."""
-    if not model.size or model.size_vram is None:
-        return "?"
-    gpu = round(100 * model.size_vram / model.size)
-    if gpu >= 100:
-        return "100% GPU"
-    if gpu <= 0:
-        return "100% CPU"
-    return f"{100 - gpu}%/{gpu}% CPU/GPU"
-
-
-def installed_cells(model: ModelSummary) -> list[Text]:
-    """A row of the installed list: name, params, quant, size, modified date, badges."""
-    modified = timestamp(model.modified_at)
-    return [
-        Text(model.name),
-        Text(model.parameter_size or "", justify="right"),
-        Text(model.quantization or ""),
-        Text(human_bytes(model.size) if model.size is not None else "", justify="right"),
-        Text(datetime.fromtimestamp(modified).strftime("%Y-%m-%d") if modified else ""),
-        badges(model.capabilities),
-    ]
-
-
-def loaded_cells(model: RunningModel, now: float) -> list[Text]:
-    """A row of the loaded list: name, memory, processor, context, time left at `now`."""
-    return [
-        Text(model.name),
-        Text(human_bytes(model.size) if model.size is not None else "", justify="right"),
-        Text(processor(model)),
-        Text(f"{model.context_length:,}" if model.context_length else "", justify="right"),
-        Text(time_left(model.expires_at, now)),
-    ]
-
-
-def fill_table(
-    table: DataTable[Text], columns: list[tuple[str, str]], rows: list[tuple[str, list[Text]]]
-) -> None:
-    """Replace a table's columns (key, label) and rows (key, cells), each column as wide as
-    its widest cell.
-
-    DataTable sizes auto-width columns only once idle, and rows painted before then keep the
-    header's width until something else changes; giving the widths up front avoids that.
-    """
-    table.clear(columns=True)
-    for index, (key, label) in enumerate(columns):
-        width = max([cell_len(label), *(cells[index].cell_len for _, cells in rows)])
-        table.add_column(label, width=width, key=key)
-    for key, cells in rows:
-        table.add_row(*cells, key=key)
-
-
-class TransferRate:
-    """Speed of a download over its last few seconds, and the time it still needs."""
-
-    WINDOW = 5.0
-
-    def __init__(self) -> None:
-        self._samples: deque[tuple[float, int]] = deque()
-
-    def add(self, now: float, completed: int) -> None:
-        """Record that `completed` bytes had arrived at monotonic time `now`."""
-        self._samples.append((now, completed))
-        while len(self._samples) > 2 and now - self._samples[1][0] >= self.WINDOW:
-            self._samples.popleft()
-
-    @property
-    def speed(self) -> float | None:
-        """Bytes per second, None until two samples are apart in time."""
-        if len(self._samples) < 2:
-            return None
-        (start, first), (end, last) = self._samples[0], self._samples[-1]
-        return (last - first) / (end - start) if end > start else None
-
-    def seconds_left(self, total: int) -> float | None:
-        """Time to get the rest of `total` bytes at the current speed; None while unknown."""
-        speed = self.speed
-        if not speed or not self._samples:
-            return None
-        return max(0.0, total - self._samples[-1][1]) / speed
-
-
-class LayerProgress(Horizontal):
-    """One layer of a pull: its digest, a progress bar, bytes, speed and time left."""
-
-    DEFAULT_CSS = """
-    LayerProgress {
-        height: 1;
-        & > .layer-name {
-            width: 13;
-            color: $text-muted;
-        }
-        & > ProgressBar {
-            width: 25;
-            & Bar {
-                width: 18;
-            }
-        }
-        & > .layer-stats {
-            width: 1fr;
-        }
-    }
-    """
-
-    def __init__(self, digest: str) -> None:
-        super().__init__()
-        self.digest = digest
-        self.rate = TransferRate()
-
-    def compose(self) -> ComposeResult:
-        short = self.digest.removeprefix("sha256:")[:12]
-        yield Label(Content(short), classes="layer-name")
-        yield ProgressBar(show_eta=False)
-        yield Static(classes="layer-stats")
-
-    def show(self, total: int | None, completed: int | None, now: float) -> None:
-        """Move the bar to `completed` of `total` bytes, as reported at monotonic time `now`."""
-        done = completed or 0
-        self.query_one(ProgressBar).update(total=total, progress=done)
-        if total is None:
-            return
-        self.rate.add(now, done)
-        parts = [f"{human_bytes(done)}/{human_bytes(total)}"]
-        if done < total:
-            speed = self.rate.speed
-            left = self.rate.seconds_left(total)
-            if speed is not None:
-                parts.append(f"{human_bytes(speed)}/s")
-            if left is not None:
-                parts.append(f"{duration(left)} left")
-        self.query_one(".layer-stats", Static).update(Content(" · ".join(parts)))
 
 
 class ModelsScreen(Screen[None]):
     """Installed models (sortable) with details, loaded models, and pulling and deleting."""
 
-    DEFAULT_CSS = """
-    ModelsScreen {
-        & #models-main {
-            height: 1fr;
-        }
-        & #models-left {
-            width: 1fr;
-            height: 1fr;
-        }
-        & DataTable {
-            border: round $panel-lighten-2;
-            border-title-color: $text-muted;
-            background: $surface;
-            scrollbar-size-vertical: 1;
-            &:focus {
-                border: round $accent;
-                border-title-color: $accent;
-            }
-        }
-        & #installed {
-            height: 1fr;
-        }
-        & #loaded {
-            height: auto;
-            max-height: 10;
-        }
-        & #pull-panel {
-            display: none;
-            height: auto;
-            border: round $accent;
-            border-title-color: $accent;
-            border-subtitle-color: $text-muted;
-            background: $surface;
-            padding: 0 1;
-            &.-open {
-                display: block;
-            }
-        }
-        & #pull-status {
-            color: $text-muted;
-            margin: 0 0 0 1;
-        }
-        & #pull-layers {
-            height: auto;
-        }
-        & #model-details {
-            width: 38;
-            height: 1fr;
-            border: round $panel-lighten-2;
-            border-title-color: $text-muted;
-            background: $surface;
-            padding: 0 1;
-            scrollbar-size-vertical: 1;
-        }
-        & .details-heading {
-            margin: 1 0 0 0;
-            text-style: bold;
-            color: $accent;
-        }
-        & .details-section {
-            height: auto;
-            max-height: 9;
-            background: $boost;
-            padding: 0 1;
-            scrollbar-size-vertical: 1;
-            &:focus {
-                background: $boost 200%;
-            }
-        }
-    }
-    """
     AUTO_FOCUS = "#installed"
     BINDINGS: ClassVar[list[Binding]] = [
-        Binding("escape", "close", "Close", id="models.close"),
-        Binding("p", "pull", "Pull", id="models.pull"),
-        Binding("d", "delete", "Delete", id="models.delete"),
-        Binding("u", "unload", "Unload", id="models.unload"),
-        Binding("s", "sort", "Sort", id="models.sort"),
-        Binding("S", "reverse_sort", "Reverse sort", show=False, id="models.reverse_sort"),
-        Binding("r", "refresh", "Refresh", id="models.refresh"),
+        Binding(default_keys("models.close"), "close", "Close", id="models.close"),
+        Binding(default_keys("models.pull"), "pull", "Pull", id="models.pull"),
+        Binding(default_keys("models.delete"), "delete", "Delete", id="models.delete"),
+        Binding(default_keys("models.unload"), "unload", "Unload", id="models.unload"),
+        Binding(default_keys("models.sort"), "sort", "Sort", id="models.sort"),
+        Binding(
+            default_keys("models.reverse_sort"),
+            "reverse_sort",
+            "Reverse sort",
+            show=False,
+            id="models.reverse_sort",
+        ),
+        Binding(default_keys("models.refresh"), "refresh", "Refresh", id="models.refresh"),
     ]
 
     class ModelsChanged(Message):

@@ -1,6 +1,6 @@
 """The Markdown side of a message: its rendered text, and the renderer of a reply still streaming.
 
-Kept apart from message_list.py so that Textual's Markdown, markdown-it and Pygments (~55 ms of
+Kept apart from message_view.py so that Textual's Markdown, markdown-it and Pygments (~55 ms of
 imports) load with the first message shown rather than before the first frame.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from markdown_it import MarkdownIt
 from textual.app import ComposeResult
@@ -19,9 +19,6 @@ from textual.events import Mount
 from textual.widget import AwaitMount, Widget
 from textual.widgets import Markdown, Static
 from textual.widgets._markdown import MarkdownBlock, MarkdownFence, MarkdownParagraph
-
-if TYPE_CHECKING:
-    from ollama_tui.ui.widgets.message_list import MessageView
 
 FENCE_PREVIEW_CHARS = 2_000
 """An open code block longer than this streams as plain text, highlighted once when it closes.
@@ -221,7 +218,8 @@ class ReplyStream:
     whole reply, rendered as if it had been given all at once.
     """
 
-    def __init__(self, view: MessageView, body: MessageBody) -> None:
+    def __init__(self, view: Widget, body: MessageBody) -> None:
+        """`view` holds `body`; a preview is mounted in it, after the body."""
         self._view = view
         self._body = body
         self._pending: list[str] = []

@@ -1,5 +1,5 @@
-"""The message pane: one view per message (its Markdown in message_body.py), replies streamed
-in behind a short buffer."""
+"""The message pane: one view per message (message_view.py), the latest page mounted, a cursor
+that the message keys act on."""
 
 from __future__ import annotations
 
@@ -7,34 +7,22 @@ import asyncio
 import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
-from types import ModuleType
-from typing import TYPE_CHECKING, ClassVar, Concatenate, ParamSpec, TypeVar
+from typing import ClassVar, Concatenate, ParamSpec, TypeVar
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.events import MouseScrollDown, MouseScrollUp
 from textual.message import Message as TextualMessage
-from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import Collapsible, Static
+from textual.widgets import Static
 
-from ollama_tui.chat.conversation import Conversation, Message, MessageState, Role
+from ollama_tui.chat.conversation import Conversation, Message, Role
 from ollama_tui.keymap import default_keys
 from ollama_tui.sanitize import sanitize
-from ollama_tui.ui.inert import inert
-
-if TYPE_CHECKING:
-    from ollama_tui.ui.widgets.message_body import ReplyStream
-
-FLUSH_INTERVAL = 0.1
-"""Seconds between renders while streaming: fast enough to look live, slow enough to batch.
-
-Each render that adds a line lays out and repaints the whole screen (~20–30 ms on a 2-core
-machine), so 10 renders a second leave the prompt responsive while a reply streams."""
+from ollama_tui.ui.widgets.message_view import MessageView
 
 FIRST_PAINT = 4
 """Messages mounted before the first frame of a conversation that was just opened."""
@@ -55,199 +43,16 @@ FILL_CHUNK = 12
 """Messages mounted at a time after the first frame, and per scroll to the top, with a frame
 in between, so the prompt answers meanwhile (mounting a message costs ~10–20 ms)."""
 
-_STYLED_STATES = (
-    MessageState.UNSENT,
-    MessageState.CANCELLED,
-    MessageState.FAILED,
-    MessageState.INTERRUPTED,
-)
-"""States that have a CSS class on the view. Changing a class restyles every widget inside the
-view (all blocks of a long reply), so the common streaming → complete step changes none."""
-
 EMPTY_HINT = Content.assemble(
     ("A new conversation\n\n", "bold"),
     "Type below and press Enter to send.\n",
     ("ctrl+l model · ctrl+b saved conversations · ctrl+r parameters · F1 all keys", "dim"),
 )
 
-_STATE_NOTES = {
-    MessageState.UNSENT: "not sent · F5 sends it again",
-    MessageState.CANCELLED: "stopped",
-    MessageState.FAILED: "failed",
-    MessageState.INTERRUPTED: "interrupted",
-}
-
-
-def _markdown() -> ModuleType:
-    """message_body.py, imported when the first message is composed, not at start-up."""
-    from ollama_tui.ui.widgets import message_body
-
-    return message_body
-
-
-def _local_time(iso: str) -> str:
-    try:
-        return datetime.fromisoformat(iso).astimezone().strftime("%H:%M")
-    except ValueError:
-        return ""
-
-
-class MessageView(Vertical):
-    """One message: a header naming who wrote it, an optional thinking block, and the text."""
-
-    def __init__(self, message: Message) -> None:
-        super().__init__(id=f"m-{message.id}", classes=f"message -{message.role.value}")
-        self.message = message
-        self._stream: ReplyStream | None = None
-        self._pending: list[str] = []
-        self._pending_thinking = False
-        self._timer: Timer | None = None
-        self._note = ""
-        self._has_text = False
-
-    def compose(self) -> ComposeResult:
-        yield Static(self.header(), classes="message-header")
-        # The thinking block is five widgets; a finished reply without thinking needs none.
-        if self.message.role is Role.ASSISTANT and (
-            self.message.thinking or self.message.is_reply_in_progress
-        ):
-            with Collapsible(title="Thinking", collapsed=True, classes="thinking") as thinking:
-                thinking.display = bool(self.message.thinking)
-                yield Static(inert(self.message.thinking), classes="thinking-text")
-        streaming = self.message.is_reply_in_progress
-        yield _markdown().MessageBody("" if streaming else sanitize(self.message.content))
-        yield Static("", classes="message-error")
-
-    def header(self) -> Content:
-        """Who wrote the message, when, and how it ended."""
-        message = self.message
-        when = _local_time(message.created_at)
-        if message.role is Role.USER:
-            parts_user: list[str | tuple[str, str]] = [("You", "bold"), *self._version_note()]
-            parts_user.append(("  " + when, "dim"))
-            if message.state is MessageState.UNSENT:
-                parts_user.append(("  " + _STATE_NOTES[message.state], "bold $warning"))
-            return Content.assemble(*parts_user)
-        parts: list[str | tuple[str, str]] = [
-            (sanitize(message.model or "assistant"), "bold $accent"),
-            *self._version_note(),
-        ]
-        details = [when]
-        speed = tokens_per_second(message.stats)
-        if speed is not None:
-            details.append(f"{speed:.1f} tok/s")
-        if message.stats.get("eval_count"):
-            details.append(f"{message.stats['eval_count']} tokens")
-        if message.done_reason == "length":
-            details.append("cut at the token limit")
-        parts.append(("  " + " · ".join(d for d in details if d), "dim"))
-        if message.is_reply_in_progress:
-            if self._note:
-                waiting = self._note
-            elif self._has_text or message.thinking:
-                waiting = "writing…"
-            else:
-                waiting = "waiting for the model (loading it can take a minute)…"
-            parts.append(("  " + waiting, "italic $text-muted"))
-        note = _STATE_NOTES.get(message.state)
-        if note:
-            parts.append(("  " + note, "bold $warning"))
-        return Content.assemble(*parts)
-
-    def _version_note(self) -> list[tuple[str, str]]:
-        """‹2/3› when the message has other versions (← → flip through them); with no spaces
-        inside, a narrow pane never wraps it apart."""
-        message = self.message
-        if not message.versions:
-            return []
-        return [(f"  ‹{message.version_position + 1}/{message.version_count}›", "$text-accent")]
-
-    def code_blocks(self) -> list[tuple[str, str]]:
-        """(language, code) of each code block in the message, in order."""
-        return _markdown().code_blocks(sanitize(self.message.content))
-
-    def set_note(self, note: str) -> None:
-        """A passing remark in the header while the reply streams (e.g. a retry countdown)."""
-        self._note = note
-        self.refresh_header()
-
-    def refresh_header(self) -> None:
-        self.query_one(".message-header", Static).update(self.header())
-        error = self.query_one(".message-error", Static)
-        error.display = bool(self.message.error)
-        error.update(inert(f"⚠ {self.message.error}", "$warning"))
-        for state in _STYLED_STATES:
-            self.set_class(self.message.state is state, f"-{state.value}")
-
-    def on_mount(self) -> None:
-        self.refresh_header()
-
-    def on_unmount(self) -> None:
-        if self._stream is not None:
-            self._stream.abandon()
-            self._stream = None
-
-    # Streaming: the app appends text as it arrives; a timer renders it in batches.
-
-    async def start_stream(self, content_so_far: str) -> None:
-        """Begin rendering a reply that is still arriving, starting from what has arrived."""
-        markdown = _markdown()
-        self._stream = markdown.ReplyStream(self, self.query_one(markdown.MessageBody))
-        self._stream.start()
-        if content_so_far:
-            self._has_text = True
-            await self._stream.write(sanitize(content_so_far))
-        self._timer = self.set_interval(FLUSH_INTERVAL, self._flush)
-
-    def append_content(self, text: str) -> None:
-        self._pending.append(text)
-
-    def thinking_changed(self) -> None:
-        self._pending_thinking = True
-
-    async def _flush(self) -> None:
-        if self._pending_thinking:
-            self._pending_thinking = False
-            thinking = self.query_one(Collapsible)
-            if not thinking.display:
-                thinking.display = True
-                thinking.collapsed = False
-            self.query_one(".thinking-text", Static).update(inert(self.message.thinking))
-            self.refresh_header()
-        if self._pending and self._stream is not None:
-            text = "".join(self._pending)
-            self._pending.clear()
-            if self.message.thinking:
-                self.query_one(Collapsible).collapsed = True
-            first_text = not self._has_text
-            self._has_text = True
-            await self._stream.write(text)
-            if first_text:
-                self.refresh_header()
-
-    async def end_stream(self) -> None:
-        """Render what is left, stop the stream and show how the reply ended."""
-        if self._timer is not None:
-            self._timer.stop()
-            self._timer = None
-        await self._flush()
-        if self._stream is not None:
-            await self._stream.stop()
-            self._stream = None
-        self.refresh_header()
-
 
 def _size(text: str) -> str:
     lines = text.count("\n") + (not text.endswith("\n"))
     return f"{lines:,} line{'s' if lines != 1 else ''}, {len(text):,} characters"
-
-
-def tokens_per_second(stats: dict[str, int]) -> float | None:
-    """Generation speed from Ollama's own counters, or None when they are missing."""
-    count, duration = stats.get("eval_count"), stats.get("eval_duration")
-    if not count or not duration:
-        return None
-    return count / duration * 1e9
 
 
 class EarlierMessages(Static):
@@ -422,7 +227,7 @@ class MessageList(VerticalScroll):
         self.set_class(show, "-empty")
 
     def _streaming(self) -> bool:
-        return any(view._stream is not None for view in self._views())
+        return any(view.is_streaming for view in self._views())
 
     async def _unmount_far_above(self) -> None:
         """Before a reply streams in, unmount the messages more than two screens above it.
@@ -502,7 +307,7 @@ class MessageList(VerticalScroll):
         """Keep at most MOUNTED_LIMIT views by unmounting the latest (never a streaming one)."""
         views = self._views()
         excess = len(views) - MOUNTED_LIMIT
-        if excess <= 0 or any(view._stream is not None for view in views[-excess:]):
+        if excess <= 0 or any(view.is_streaming for view in views[-excess:]):
             return
         self.anchor(False)
         await self._unmount(views[-excess:])
@@ -674,7 +479,7 @@ class MessageList(VerticalScroll):
             f"({_size(code)}).",
             markup=False,
         )
-        fences = list(view.query(_markdown().MessageFence))
+        fences = view.code_fences()
         if len(fences) == len(blocks):
             fence = fences[index]
             fence.add_class("-copied")

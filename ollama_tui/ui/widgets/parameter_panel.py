@@ -15,14 +15,8 @@ from textual.validation import Function, Integer, Number, ValidationResult, Vali
 from textual.widget import Widget
 from textual.widgets import Input, Label, Select, Static, TextArea
 
-from ollama_tui.chat.conversation import (
-    OPTION_SPECS,
-    Conversation,
-    MemoryStrategy,
-    Options,
-    OptionSpec,
-    is_keep_alive,
-)
+from ollama_tui.chat.conversation import Conversation, MemoryStrategy
+from ollama_tui.chat.options import OPTION_SPECS, Options, OptionSpec, is_keep_alive
 from ollama_tui.ui.inert import inert
 
 P = ParamSpec("P")
