@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from ollama_tui.chat.attachment_store import every_attachment
 from ollama_tui.chat.attachments import (
     DEFAULT_IMAGE_TOKENS,
     Attachment,
@@ -112,7 +113,7 @@ def test_edited_messages_keep_their_attachments(store: ConversationStore, tmp_pa
     original = conversation.add_user_message("what is it?", [image])
     edited = conversation.edit_message(original, "what colour is it?")
     assert edited.attachments == [image]
-    assert list(conversation.every_attachment()) == [image, image]
+    assert list(every_attachment(conversation)) == [image, image]
 
 
 def test_images_are_planned_on_their_message_and_counted(

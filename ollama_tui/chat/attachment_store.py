@@ -14,7 +14,7 @@ import contextlib
 import hashlib
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from ollama_tui.atomic import write_atomic
@@ -23,6 +23,15 @@ from ollama_tui.chat.conversation import Conversation
 from ollama_tui.chat.intake import DEFAULT_MAX_TEXT_BYTES, Prepared
 
 _HASH = re.compile(rb"[0-9a-f]{64}")
+
+
+def every_attachment(conversation: Conversation) -> Iterator[Attachment]:
+    """Every attachment a conversation refers to, set-aside versions and branches included."""
+    waiting = list(conversation.messages)
+    while waiting:
+        message = waiting.pop(0)
+        yield from message.attachments
+        waiting[:0] = [*message.versions, *message.following]
 
 
 class AttachmentStoreError(Exception):
@@ -77,7 +86,7 @@ class AttachmentStore:
         for requests and the memory planner). Returns the attachments, of both kinds, whose
         files are missing."""
         missing: list[Attachment] = []
-        for attachment in conversation.every_attachment():
+        for attachment in every_attachment(conversation):
             if attachment.kind is AttachmentKind.TEXT:
                 if attachment.text is None:
                     attachment.text = self._text(attachment)
@@ -99,7 +108,7 @@ class AttachmentStore:
         """Each stored file of `conversation` as base64 by file name, for a whole JSON
         export; files that are missing are left out (the export says nothing false)."""
         files: dict[str, str] = {}
-        for attachment in conversation.every_attachment():
+        for attachment in every_attachment(conversation):
             if attachment.file_name not in files:
                 with contextlib.suppress(AttachmentMissing):
                     files[attachment.file_name] = base64.b64encode(self.read(attachment)).decode()
@@ -110,7 +119,7 @@ class AttachmentStore:
         bytes do not match its name's hash is ignored (the message shows it missing)."""
         if not isinstance(files, dict):
             return
-        wanted = {attachment.file_name for attachment in conversation.every_attachment()}
+        wanted = {attachment.file_name for attachment in every_attachment(conversation)}
         for file_name, encoded in files.items():
             if file_name not in wanted or not isinstance(encoded, str):
                 continue

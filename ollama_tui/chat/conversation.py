@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -227,12 +227,6 @@ class Message:
         for message in [*self.versions, *self.following]:
             found |= message.ids()
         return found
-
-    def every_attachment(self) -> Iterator[Attachment]:
-        """The attachments of this message, of its other versions and of their branches."""
-        yield from self.attachments
-        for message in [*self.versions, *self.following]:
-            yield from message.every_attachment()
 
 
 def _compact(value: dict[str, Any]) -> str:
@@ -493,11 +487,6 @@ class Conversation:
             self.messages.sort(key=lambda message: message.created_at)
             self.updated_at = max(self.updated_at, other.updated_at)
         return added
-
-    def every_attachment(self) -> Iterator[Attachment]:
-        """Every attachment the conversation refers to, set-aside versions included."""
-        for message in self.messages:
-            yield from message.every_attachment()
 
     def rename(self, title: str) -> None:
         self.title = title_from(title)

@@ -18,7 +18,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ollama_tui.atomic import write_atomic
-from ollama_tui.chat.attachment_store import AttachmentStore, AttachmentStoreError
+from ollama_tui.chat.attachment_store import (
+    AttachmentStore,
+    AttachmentStoreError,
+    every_attachment,
+)
 from ollama_tui.chat.attachments import Attachment, AttachmentMissing
 from ollama_tui.chat.conversation import (
     Conversation,
@@ -168,7 +172,7 @@ def write_export(
     A Markdown export of a conversation with attachments copies them (when `attachments` is
     given) into the folder `<name>.files` beside it; a missing one stays a link to nothing.
     """
-    files = list({a.file_name: a for a in conversation.every_attachment()}.values())
+    files = list({a.file_name: a for a in every_attachment(conversation)}.values())
     if kind == "md" and files and attachments is not None:
         folder = path.with_name(f"{path.stem}.files")
         text = to_markdown(conversation, folder.name)
