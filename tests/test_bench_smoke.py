@@ -98,3 +98,13 @@ def test_memory(name: str, tmp_path: Path) -> None:
     for case in document["cases"]:
         assert not case["errors"], case["errors"]
         assert positive(case["open_mb"])
+
+
+def test_attach(tmp_path: Path) -> None:
+    document = run_quick("attach", tmp_path)
+    assert document["image"]["width"] == 2000
+    assert max(document["cold"]["stored_size"]) == 1568
+    for run in [document["cold"], *document["runs"]]:
+        assert 0 < run["first_byte"] <= run["last_byte"]
+        assert run["request_kb"] > run["stored_kb"]  # the image went, base64-encoded
+    assert positive(document["to_chip"]) and positive(document["first_byte"])
