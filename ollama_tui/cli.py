@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import sys
 import unicodedata
@@ -29,34 +30,67 @@ from ollama_tui.chat.export import (
 )
 from ollama_tui.chat.store import ConversationStore, StoreError
 from ollama_tui.config import ConfigError, Settings, default_config_path, load_settings
+from ollama_tui.keymap import default_keys, describe
+from ollama_tui.logs import configure_logging, default_log_path, log_bodies, log_level
 from ollama_tui.sanitize import one_line
 
 if TYPE_CHECKING:
     from ollama_tui.ui.app import OllamaTUI
 
-_KEYS = """\
-keys:
-  enter      send the message         ctrl+j     new line in the message
-  escape     stop the reply           ctrl+n     new conversation
-  ctrl+l     choose the model         ctrl+b     show/hide the sidebar
-  ctrl+r     show/hide parameters     F1         help
-  ctrl+p     command palette          ctrl+q     quit
-"""
+_HELP_KEYS = (
+    "prompt.send",
+    "prompt.newline",
+    "reply.stop",
+    "reply.retry",
+    "conversation.new",
+    "conversation.rename",
+    "conversation.search",
+    "model.pick",
+    "models.open",
+    "sidebar.toggle",
+    "parameters.toggle",
+    "messages.focus",
+    "app.help",
+    "app.quit",
+)
+"""The keys --help lists: the ones a new user needs before F1 shows the rest."""
+
+
+_HELP_TEXTS = {"app.help": "help: every key, and what it does where"}
+
+
+def _shown(keys: str) -> str:
+    """Keys as a user reads them: "f1" as F1, several separated by commas."""
+    return ", ".join(re.sub(r"^f(\d+)$", r"F\1", key) for key in keys.split(","))
+
+
+def keys_help() -> str:
+    """The default keys of _HELP_KEYS, one per line, from the keymap itself."""
+    rows = [
+        (_shown(default_keys(command)), _HELP_TEXTS.get(command) or describe(command))
+        for command in _HELP_KEYS
+    ]
+    rows.append(("ctrl+p", "command palette: every command by name"))
+    width = max(len(keys) for keys, _ in rows)
+    return "keys:\n" + "".join(f"  {keys:<{width}}  {text}\n" for keys, text in rows)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface; the epilog lists the main keys and where settings come from."""
     epilog = (
-        f"{_KEYS}\n"
+        f"{keys_help()}\n"
         "Without a command the chat app starts. The commands list, export and import work on\n"
         "the saved conversations (ollama-tui COMMAND --help tells more).\n\n"
         "The server address comes from --host, else the OLLAMA_HOST environment variable,\n"
         "else the config file, else http://127.0.0.1:11434.\n"
-        f"Config file: {default_config_path()} (see config.example.toml)."
+        f"Config file: {default_config_path()} (see config.example.toml).\n"
+        f"Log file: {default_log_path()} (--debug, or OLLAMA_TUI_LOG_LEVEL, says more).\n"
+        "ollama-tui paths prints every file and folder the app reads and writes."
     )
     usage = (
         "%(prog)s [--host URL] [--model NAME] [--config FILE] [--data-dir DIR]\n"
         "       %(prog)s list [--json] | export ID [--format md|json] [-o FILE] | import FILE\n"
+        "       %(prog)s paths [config|state|data|log]\n"
         "       %(prog)s --version | --help"
     )
     parser = argparse.ArgumentParser(
@@ -74,6 +108,11 @@ def build_parser() -> argparse.ArgumentParser:
     data_dir_help = "folder for saved conversations"
     parser.add_argument("--config", metavar="FILE", type=Path, help=config_help)
     parser.add_argument("--data-dir", metavar="DIR", type=Path, help=data_dir_help)
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="write requests and timings to the log file (see ollama-tui paths)",
+    )
     parser.add_argument("--version", action="version", version=f"ollama-tui {__version__}")
 
     # --config and --data-dir may also follow the command; SUPPRESS keeps a value given
@@ -106,6 +145,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="add a conversation from a JSON export (a new id if its id is taken)",
     )
     importing.add_argument("file", metavar="FILE", type=Path, help="a JSON export")
+    locating = commands.add_parser(
+        "paths",
+        parents=[shared],
+        help="print where the config, state, conversations and log are",
+    )
+    locating.add_argument(
+        "which", nargs="?", choices=PATH_NAMES, help="print only this path, for scripts"
+    )
     return parser
 
 
@@ -129,6 +176,9 @@ def main(argv: list[str] | None = None) -> int:
         )
     except ConfigError as error:
         return _fail(str(error))
+    log_path = configure_logging(log_level(debug=args.debug), bodies=log_bodies())
+    if args.command == "paths":
+        return print_paths(settings, log_path, args.which)
     if args.command == "list":
         return list_conversations(settings, as_json=args.json)
     if args.command == "export":
@@ -138,6 +188,33 @@ def main(argv: list[str] | None = None) -> int:
     app = make_app(settings)
     app.run()
     return app.return_code or 0
+
+
+PATH_NAMES = ("config", "state", "data", "log")
+
+
+def print_paths(settings: Settings, log_path: Path, which: str | None) -> int:
+    """`ollama-tui paths`: every file and folder the app uses, and whether it exists yet."""
+    paths = {
+        "config": settings.config_path,
+        "state": settings.state_path,
+        "data": settings.data_dir,
+        "log": log_path,
+    }
+    if which is not None:
+        print(paths[which])
+        return 0
+    notes = {
+        "config": "your settings; only ever read (see config.example.toml)",
+        "state": "choices made in the app: model, theme, panels, last conversation",
+        "data": "conversations, the trash and the search index",
+        "log": "warnings, errors, and with --debug each request",
+    }
+    for name, path in paths.items():
+        exists = "" if path.exists() else " (not created yet)"
+        print(f"{name:<7}{path}{exists}")
+        print(f"{'':<7}{notes[name]}")
+    return 0
 
 
 def list_conversations(settings: Settings, *, as_json: bool = False) -> int:

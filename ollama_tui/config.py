@@ -1,8 +1,9 @@
 """Settings: defaults < config.toml < environment < command-line flags.
 
 The file is read with tomllib and validated strictly: anything unknown, mistyped or out of range
-is a ConfigError with a one-line message naming the file and the dotted key. The app writes back
-only the user's own choices (model, theme, panels) with `save_preferences`.
+is a ConfigError with a one-line message naming the file and the dotted key. The user's file is
+only ever read: what the user chooses in the app (model, theme, panels, the last conversation)
+goes to a state file of the app's own (`save_preferences`), layered under the config file.
 """
 
 from __future__ import annotations
@@ -20,13 +21,13 @@ from typing import Any
 
 import platformdirs
 
-from ollama_tui.atomic import write_atomic
 from ollama_tui.chat.conversation import MemoryStrategy
 from ollama_tui.chat.intake import DEFAULT_MAX_IMAGE_SIDE, DEFAULT_MAX_TEXT_BYTES, AttachLimits
 from ollama_tui.chat.options import OPTION_SPECS, Options, OptionSpec
 from ollama_tui.keymap import COMMANDS, is_command, is_key_list
 from ollama_tui.ollama.host import DEFAULT_HOST, parse_ollama_host
 from ollama_tui.sanitize import sanitize
+from ollama_tui.state import read_state, write_state
 
 APP_NAME = "ollama-tui"
 
@@ -34,6 +35,11 @@ APP_NAME = "ollama-tui"
 def default_config_path() -> Path:
     """Where the config file lives when --config is not given (per-platform user config dir)."""
     return platformdirs.user_config_path(APP_NAME) / "config.toml"
+
+
+def default_state_path() -> Path:
+    """Where the app keeps what the user chose in it (per-platform user state dir)."""
+    return platformdirs.user_state_path(APP_NAME) / "state.toml"
 
 
 def default_data_dir() -> Path:
@@ -93,6 +99,9 @@ class Settings:
     summary_model: str = ""
     data_dir: Path = field(default_factory=default_data_dir)
     config_path: Path = field(default_factory=default_config_path)
+    state_path: Path = field(default_factory=default_state_path)
+    last_conversation: str = ""
+    """The conversation open when the app last quit, reopened at start-up."""
     defaults: ConversationDefaults = field(default_factory=ConversationDefaults)
     max_image_side: int = DEFAULT_MAX_IMAGE_SIDE
     """Attached images are downscaled to this many pixels on their longest side."""
@@ -271,8 +280,14 @@ _SCHEMA: dict[str, dict[str, _Check]] = {
     "defaults": {"system_prompt": _string, "memory": _memory, **OPTION_CHECKS},
 }
 
-# What save_preferences may write, and the table each key lives in.
-_PREFERENCE_TABLES = {"model": "", "theme": "", "show_sidebar": "ui", "show_parameters": "ui"}
+# What save_preferences may write to the state file (flat keys, as the Settings attributes).
+_PREFERENCES: dict[str, _Check] = {
+    "model": _string,
+    "theme": _non_empty_string,
+    "show_sidebar": _boolean,
+    "show_parameters": _boolean,
+    "last_conversation": _string,
+}
 
 
 def _describe(value: object) -> str:
@@ -425,13 +440,19 @@ def load_settings(
     host: str | None = None,
     model: str | None = None,
     data_dir: Path | None = None,
+    state_path: Path | None = None,
 ) -> Settings:
-    """Merge defaults, the config file, OLLAMA_HOST and the command-line values, in that order.
+    """Merge defaults, the app's state, the config file, OLLAMA_HOST and the command-line
+    values, in that order.
 
     A missing file is fine at the default location but an error when named explicitly.
     """
     path = default_config_path() if config_path is None else config_path
     settings = Settings(config_path=path)
+    if state_path is not None:
+        settings.state_path = state_path
+    for name, value in preferences(settings.state_path).items():
+        setattr(settings, name, value)
     named: dict[str, dict[str, Any]] = {}
     try:
         document = _read_document(path, required=config_path is not None)
@@ -515,34 +536,35 @@ def _ca_bundle(config_path: Path, value: str) -> Path:
     return bundle
 
 
-def save_preferences(config_path: Path, **changes: str | bool) -> None:
-    """Write the user's choices (model, theme, show_sidebar, show_parameters) into the file.
+def preferences(state_path: Path) -> dict[str, object]:
+    """The valid choices kept in the state file; a damaged or foreign value is left out."""
+    kept: dict[str, object] = {}
+    for name, value in read_state(state_path).items():
+        check = _PREFERENCES.get(name)
+        if check is None:
+            continue
+        try:
+            kept[name] = check(value)
+        except InvalidValue:
+            continue
+    return kept
 
-    Only those keys change; the rest of the file is kept as it is on disk, so values that came
-    from OLLAMA_HOST or flags are never written. Comments are not preserved. Raises OSError when
-    the file cannot be written, and ConfigError (leaving the file untouched) when it no longer
-    holds a valid config.
+
+def save_preferences(state_path: Path, **changes: str | bool) -> None:
+    """Keep the user's choices (see _PREFERENCES) in the app's state file.
+
+    Only those keys change; the user's config file is never written. Raises TypeError for a key
+    that is not a preference, ValueError for a bad value, and OSError when the file cannot be
+    written.
     """
-    unknown = sorted(set(changes) - set(_PREFERENCE_TABLES))
+    unknown = sorted(set(changes) - set(_PREFERENCES))
     if unknown:
         raise TypeError(f"not a saved preference: {', '.join(unknown)}")
-    document = _read_document(config_path, required=False)
-    _validate(document, config_path)
-
-    changed = False
     for name, value in changes.items():
-        table_name = _PREFERENCE_TABLES[name]
         try:
-            _SCHEMA[table_name][name](value)
+            _PREFERENCES[name](value)
         except InvalidValue as invalid:
             raise ValueError(_problem(name, value, invalid)) from None
-        table = document.setdefault(table_name, {}) if table_name else document
-        if table.get(name) != value:
-            table[name] = value
-            changed = True
-    if changed:
-        import tomli_w  # only here: nothing else writes TOML, and not before the first frame
-
-        target = config_path.resolve()  # write through a symlinked dotfile, not over it
-        target.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(target, tomli_w.dumps(document, multiline_strings=True).encode("utf-8"))
+    current = preferences(state_path)
+    if any(current.get(name) != value for name, value in changes.items()):
+        write_state(state_path, {**current, **changes})

@@ -89,6 +89,11 @@ def default_keys(command_id: str) -> str:
     return _BY_ID[command_id].keys
 
 
+def describe(command_id: str) -> str:
+    """What a command does, as the help screen says it."""
+    return _BY_ID[command_id].description
+
+
 def is_command(command_id: str) -> bool:
     return command_id in _BY_ID
 

@@ -23,6 +23,7 @@ def run(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[s
     environ |= {
         "XDG_CONFIG_HOME": str(tmp_path / "config"),
         "XDG_DATA_HOME": str(tmp_path / "data"),
+        "XDG_STATE_HOME": str(tmp_path / "state"),
         **env,
     }
     return subprocess.run(
@@ -46,11 +47,12 @@ def test_help_lists_options_keys_and_settings_sources(tmp_path: Path) -> None:
     assert result.returncode == 0
     for text in ("--host URL", "--model NAME", "--config FILE", "--data-dir DIR", "--version"):
         assert text in result.stdout
-    for key in ("enter", "ctrl+j", "escape", "ctrl+n", "ctrl+l", "ctrl+b", "ctrl+r", "F1"):
+    keys = ("enter", "ctrl+j", "escape", "ctrl+n", "ctrl+l", "ctrl+b", "ctrl+r", "ctrl+f")
+    for key in (*keys, "F1", "F2", "F3", "F5", "ctrl+p", "ctrl+q", "--debug", "paths"):
         assert key in result.stdout
-    assert "ctrl+p" in result.stdout and "ctrl+q" in result.stdout
     assert "OLLAMA_HOST" in result.stdout
     assert str(tmp_path / "config" / "ollama-tui" / "config.toml") in result.stdout
+    assert str(tmp_path / "state" / "ollama-tui" / "log" / "ollama-tui.log") in result.stdout
 
 
 def test_bad_config_file_exits_2_with_one_line(tmp_path: Path) -> None:
@@ -327,3 +329,50 @@ def test_main_runs_a_command_without_building_the_app(
 ) -> None:
     assert cli.main(["--data-dir", str(tmp_path), "list", "--json"]) == 0
     assert (capsys.readouterr().out, built) == ("[]\n", [])
+
+
+def test_paths_prints_every_location_and_one_for_scripts(tmp_path: Path) -> None:
+    result = run(tmp_path, "paths")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    expected = {
+        "config": tmp_path / "config" / "ollama-tui" / "config.toml",
+        "state": tmp_path / "state" / "ollama-tui" / "state.toml",
+        "data": tmp_path / "data" / "ollama-tui",
+        "log": tmp_path / "state" / "ollama-tui" / "log" / "ollama-tui.log",
+    }
+    for name, path in expected.items():
+        assert f"{name:<7}{path} (not created yet)" in lines
+        single = run(tmp_path, "paths", name)
+        assert single.stdout == f"{path}\n"
+    data_dir = tmp_path / "elsewhere"
+    assert run(tmp_path, "paths", "data", "--data-dir", str(data_dir)).stdout == f"{data_dir}\n"
+    assert not (tmp_path / "state").exists()  # printing paths creates nothing
+
+
+def test_debug_logs_requests_without_keys_or_message_text(tmp_path: Path) -> None:
+    """--debug writes each request to the log file; the API key and the prompt never."""
+    from ollama_tui.logs import configure_logging, log_level
+    from ollama_tui.ollama.client import OllamaClient
+    from tests.fake_ollama import FakeOllama
+
+    log_file = tmp_path / "log" / "ollama-tui.log"
+
+    async def chat(server: FakeOllama) -> None:
+        client = OllamaClient(server.url, headers={"Authorization": "Bearer sekret-key"})
+        async with client:
+            messages = [{"role": "user", "content": "my private words"}]
+            async for _ in client.chat("llama3.2:latest", messages):
+                pass
+
+    import asyncio
+
+    with FakeOllama() as server:
+        configure_logging(log_level(debug=True, environ={}), log_file)
+        asyncio.run(chat(server))
+        configure_logging(log_level(debug=False, environ={}), log_file)  # back to quiet
+    text = log_file.read_text(encoding="utf-8")
+    assert "POST 127.0.0.1/api/chat -> 200 in " in text
+    assert "sekret-key" not in text and "my private words" not in text
+    assert log_level(debug=False, environ={"OLLAMA_TUI_LOG_LEVEL": "info"}) == 20
+    assert log_level(debug=False, environ={"OLLAMA_TUI_LOG_LEVEL": "nonsense"}) == 30

@@ -465,78 +465,63 @@ def test_example_file_documents_every_key_with_a_valid_value(tmp_path: Path) -> 
     }
 
 
-# --- save_preferences --------------------------------------------------------------------------
+# --- save_preferences: the app's own state file ------------------------------------------------
 
 
-def test_save_preferences_changes_only_the_given_keys(tmp_path: Path) -> None:
-    original = (
-        'host = "10.0.0.1"\n'
-        'theme = "nord"\n'
-        "[ui]\nshow_parameters = false\n"
-        "[network]\nstall_timeout = 30\n"
-        '[defaults]\nsystem_prompt = """Line one.\nLine two."""\ntemperature = 0.5\n'
-    )
-    path = write(tmp_path, original)
-    save_preferences(path, model="llama3.2", show_sidebar=False, theme="gruvbox")
+def test_preferences_go_to_the_state_file_and_layer_under_the_config(tmp_path: Path) -> None:
+    config_text = '# mine\ntheme = "nord"\n[ui]\nshow_parameters = false\n'
+    config_file = write(tmp_path, config_text)
+    state = tmp_path / "state" / "state.toml"
+    save_preferences(state, model="llama3.2", show_sidebar=False, theme="gruvbox")
 
-    expected = tomllib.loads(original)
-    expected["model"] = "llama3.2"
-    expected["theme"] = "gruvbox"
-    expected["ui"]["show_sidebar"] = False
-    assert tomllib.loads(path.read_text(encoding="utf-8")) == expected
-    settings = load_settings(config_path=path, environ={})
-    assert (settings.model, settings.theme, settings.show_sidebar) == ("llama3.2", "gruvbox", False)
+    assert config_file.read_text(encoding="utf-8") == config_text  # never written
+    assert tomllib.loads(state.read_text(encoding="utf-8")) == {
+        "model": "llama3.2",
+        "show_sidebar": False,
+        "theme": "gruvbox",
+    }
+    settings = load_settings(config_path=config_file, environ={}, state_path=state)
+    assert settings.model == "llama3.2"  # from the state: the config does not set it
+    assert settings.show_sidebar is False
+    assert settings.theme == "nord"  # the config wins over a choice made in the app
     assert settings.show_parameters is False
-    assert settings.defaults.system_prompt == "Line one.\nLine two."
 
 
-def test_save_preferences_never_writes_overrides(tmp_path: Path) -> None:
-    with_host = write(tmp_path, 'host = "10.0.0.1"\n', "a.toml")
-    without_host = write(tmp_path, 'model = "m"\n', "b.toml")
-    for path in (with_host, without_host):
-        settings = load_settings(
-            config_path=path,
-            environ={"OLLAMA_HOST": "10.0.0.2"},
-            host="10.0.0.3",
-            model="from-flag",
-            data_dir=tmp_path / "flag-dir",
-        )
-        save_preferences(settings.config_path, theme="nord")
-    assert tomllib.loads(with_host.read_text(encoding="utf-8")) == {
-        "host": "10.0.0.1",
-        "theme": "nord",
-    }
-    assert tomllib.loads(without_host.read_text(encoding="utf-8")) == {
+def test_save_preferences_keeps_earlier_choices(tmp_path: Path) -> None:
+    state = tmp_path / "state.toml"
+    save_preferences(state, model="m", last_conversation="abc")
+    save_preferences(state, theme="nord")
+    assert tomllib.loads(state.read_text(encoding="utf-8")) == {
         "model": "m",
+        "last_conversation": "abc",
         "theme": "nord",
     }
-
-
-def test_save_preferences_creates_the_file_and_folder(tmp_path: Path) -> None:
-    path = tmp_path / "new" / "folder" / "config.toml"
-    save_preferences(path, show_parameters=False)
-    assert tomllib.loads(path.read_text(encoding="utf-8")) == {"ui": {"show_parameters": False}}
-    assert list(path.parent.iterdir()) == [path]  # no temporary file left behind
+    assert list(tmp_path.iterdir()) == [state]  # no temporary file left behind
 
 
 def test_save_preferences_leaves_an_unchanged_file_alone(tmp_path: Path) -> None:
-    text = '# my comment\nmodel = "m"\n[ui]\nshow_sidebar = true\n'
-    path = write(tmp_path, text)
-    save_preferences(path, model="m", show_sidebar=True)
-    assert path.read_text(encoding="utf-8") == text
+    state = tmp_path / "state.toml"
+    save_preferences(state, model="m", show_sidebar=True)
+    before = state.stat().st_ino, state.read_bytes()
+    save_preferences(state, model="m", show_sidebar=True)
+    assert (state.stat().st_ino, state.read_bytes()) == before  # not even replaced
 
 
-def test_save_preferences_refuses_an_invalid_file(tmp_path: Path) -> None:
-    text = "[defaults]\ntemperature = 9\n"
-    path = write(tmp_path, text)
-    with pytest.raises(ConfigError) as caught:
-        save_preferences(path, model="m")
-    assert str(caught.value).startswith(f"config error in {path}: defaults.temperature:")
-    assert path.read_text(encoding="utf-8") == text
+@pytest.mark.parametrize(
+    "content",
+    [b"not = [toml", b"\xff\xfe", b'theme = ""\nshow_sidebar = 1\nmodel = 3\n', b"x" * 70_000],
+)
+def test_a_damaged_state_file_is_ignored(tmp_path: Path, content: bytes) -> None:
+    state = tmp_path / "state.toml"
+    state.write_bytes(content)
+    settings = load_settings(environ={}, state_path=state)
+    assert (settings.model, settings.theme, settings.show_sidebar) == ("", "textual-dark", True)
+    save_preferences(state, model="m")  # and it is replaced by a good one
+    assert tomllib.loads(state.read_text(encoding="utf-8")) == {"model": "m"}
 
 
 def test_save_preferences_rejects_other_keys_and_bad_values(tmp_path: Path) -> None:
-    path = tmp_path / "config.toml"
+    path = tmp_path / "state.toml"
     with pytest.raises(TypeError, match="not a saved preference: host"):
         save_preferences(path, host="10.0.0.1")
     with pytest.raises(ValueError, match=r'^theme: expected a non-empty string, got ""$'):
@@ -549,7 +534,7 @@ def test_save_preferences_rejects_other_keys_and_bad_values(tmp_path: Path) -> N
 def test_save_preferences_raises_oserror_when_it_cannot_write(tmp_path: Path) -> None:
     blocker = write(tmp_path, "", "not-a-folder")
     with pytest.raises(OSError):
-        save_preferences(blocker / "config.toml", model="m")
+        save_preferences(blocker / "state.toml", model="m")
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="symlinks need privileges on Windows")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 import ssl
+import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import aclosing
 from types import TracebackType
@@ -78,6 +80,7 @@ class OllamaClient:
             timeout=self._stream_timeout,
             headers=dict(headers) if headers else None,
             verify=_tls_verify(verify),
+            event_hooks={"request": [_log_request], "response": [_log_response]},
         )
 
     async def aclose(self) -> None:
@@ -361,3 +364,30 @@ def _chat_body(
     }
     body.update({key: value for key, value in extras.items() if value is not None})
     return body
+
+
+_log = logging.getLogger(__name__)
+_bodies = logging.getLogger("ollama_tui.ollama.bodies")
+
+
+async def _log_request(request: httpx.Request) -> None:
+    """Note when a request left; its body only where the user asked for bodies in the log."""
+    request.extensions["ollama_tui.sent"] = time.monotonic()
+    if _bodies.isEnabledFor(logging.DEBUG) and request.content:
+        _bodies.debug("%s %s body: %s", request.method, request.url.path, request.content[:4096])
+
+
+async def _log_response(response: httpx.Response) -> None:
+    """Method, path, status and time to the headers; never headers, keys or message text."""
+    if _log.isEnabledFor(logging.DEBUG):
+        sent = response.request.extensions.get("ollama_tui.sent")
+        took = f" in {(time.monotonic() - sent) * 1000:.0f} ms" if sent is not None else ""
+        request = response.request
+        _log.debug(
+            "%s %s%s -> %d%s",
+            request.method,
+            request.url.host,
+            request.url.path,
+            response.status_code,
+            took,
+        )

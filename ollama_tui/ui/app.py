@@ -1579,10 +1579,10 @@ class OllamaTUI(App[None]):
 
     def _save_preferences(self, **changes: str | bool) -> None:
         try:
-            save_preferences(self.settings.config_path, **changes)
+            save_preferences(self.settings.state_path, **changes)
         except (OSError, ConfigError) as error:
             self.notify(
-                f"Preferences not saved to {self.settings.config_path}: {one_line(str(error))}",
+                f"Preferences not saved to {self.settings.state_path}: {one_line(str(error))}",
                 severity="warning",
                 markup=False,
             )

@@ -23,13 +23,6 @@ time.tzset()
 MakeApp = Callable[..., OllamaTUI]
 
 
-@pytest.fixture(autouse=True)
-def private_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keep the user's own config and data out of reach of every app test."""
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
-
-
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "data"
@@ -41,7 +34,12 @@ def config_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def make_settings(data_dir: Path, config_path: Path) -> Callable[..., Settings]:
+def state_path(tmp_path: Path) -> Path:
+    return tmp_path / "state" / "state.toml"
+
+
+@pytest.fixture
+def make_settings(data_dir: Path, config_path: Path, state_path: Path) -> Callable[..., Settings]:
     """Settings as the CLI builds them, isolated in a temp folder."""
 
     def build(host: str, model: str | None = "llama3.2:latest") -> Settings:
@@ -51,6 +49,7 @@ def make_settings(data_dir: Path, config_path: Path) -> Callable[..., Settings]:
             host=host,
             model=model,
             data_dir=data_dir,
+            state_path=state_path,
         )
 
     return build
@@ -58,7 +57,7 @@ def make_settings(data_dir: Path, config_path: Path) -> Callable[..., Settings]:
 
 @pytest.fixture
 def build_app(make_settings: Callable[..., Settings], config_path: Path) -> MakeApp:
-    """The app exactly as `ollama-tui` builds it, writing its preferences to a temp config."""
+    """The app exactly as `ollama-tui` builds it, its config and state in a temp folder."""
 
     def build(host: str, model: str | None = "llama3.2:latest", **overrides: object) -> OllamaTUI:
         settings = make_settings(host, model)

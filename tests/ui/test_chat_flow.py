@@ -114,7 +114,7 @@ async def test_invalid_parameters_are_marked_and_never_sent(
 
 
 async def test_switching_model_mid_conversation(
-    fake_ollama: FakeOllama, build_app: MakeApp, config_path: Path
+    fake_ollama: FakeOllama, build_app: MakeApp, config_path: Path, state_path: Path
 ) -> None:
     app = build_app(fake_ollama.url)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -146,7 +146,8 @@ async def test_switching_model_mid_conversation(
         headers = [str(v.header()) for v in app.query(MessageView)]
         assert any(h.startswith("llama3.2:latest") for h in headers)
         assert any(h.startswith("mistral:7b") for h in headers)
-    assert 'model = "mistral:7b"' in config_path.read_text()
+    assert 'model = "mistral:7b"' in state_path.read_text()
+    assert not config_path.exists()  # the user's config is only ever read
 
 
 async def test_new_conversation_and_reopening_after_restart(
@@ -308,7 +309,7 @@ async def test_starts_without_a_server_and_browses_saved_conversations(
 
 
 async def test_panels_toggle_and_remember_it(
-    fake_ollama: FakeOllama, build_app: MakeApp, config_path: Path
+    fake_ollama: FakeOllama, build_app: MakeApp, config_path: Path, state_path: Path
 ) -> None:
     app = build_app(fake_ollama.url)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -318,7 +319,8 @@ async def test_panels_toggle_and_remember_it(
         await pilot.press("ctrl+r")
         assert not app.parameters.display
         assert app.focused is app.prompt
-    assert "show_parameters = false" in config_path.read_text()
+    assert "show_parameters = false" in state_path.read_text()
+    assert not config_path.exists()
     again = build_app(fake_ollama.url)
     async with again.run_test(size=(120, 40)):
         assert not again.parameters.display
@@ -480,3 +482,26 @@ async def test_quitting_before_the_panel_has_its_fields_is_quiet(
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
     assert app.return_code == 0
+
+
+async def test_choices_never_rewrite_the_users_config(
+    fake_ollama: FakeOllama, build_app: MakeApp, config_path: Path, state_path: Path
+) -> None:
+    """A config full of comments is byte for byte the same after choosing a model and panels."""
+    config_path.parent.mkdir(parents=True, exist_ok=True)
+    text = (
+        "# My settings, with comments I want to keep.\n"
+        'theme = "textual-dark"  # dark, always\n\n'
+        "[ui]\n# the sidebar is useful\nshow_sidebar = true\n"
+    )
+    config_path.write_text(text)
+    app = build_app(fake_ollama.url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await connected(pilot, app)
+        await pilot.press("ctrl+l")
+        await wait_until(pilot, lambda: isinstance(app.screen, PickerScreen))
+        await pilot.press(*"mistr", "enter")
+        await wait_until(pilot, lambda: app.conversation.model == "mistral:7b")
+        await pilot.press("ctrl+r")
+    assert config_path.read_text() == text
+    assert 'model = "mistral:7b"' in state_path.read_text()

@@ -98,7 +98,7 @@ async def test_verification_off_works_and_warns(tls_server: FakeOllama, build_ap
 
 
 async def test_bearer_token_and_headers_reach_the_server_and_nothing_else(
-    fake_ollama: FakeOllama, build_app: MakeApp, data_dir: Path, config_path: Path
+    fake_ollama: FakeOllama, build_app: MakeApp, data_dir: Path, state_path: Path
 ) -> None:
     secret = "sk-very-secret-token"
     app = build_app(fake_ollama.url, api_key=secret, headers={"X-Team": "ml"})
@@ -106,12 +106,12 @@ async def test_bearer_token_and_headers_reach_the_server_and_nothing_else(
         await connected(pilot, app)
         await send(pilot, app, "hello through the proxy")
         await settle(pilot, app)
-        await pilot.press("ctrl+r", "ctrl+r")  # hiding the panel writes the config file
+        await pilot.press("ctrl+r", "ctrl+r")  # hiding the panel writes the state file
 
     chats = [r for r in fake_ollama.requests if r.path == "/api/chat"]
     assert chats and all(r.headers["authorization"] == f"Bearer {secret}" for r in chats)
     assert all(r.headers["x-team"] == "ml" for r in fake_ollama.requests)
-    written = [p for p in data_dir.rglob("*") if p.is_file()] + [config_path]
+    written = [p for p in data_dir.rglob("*") if p.is_file()] + [state_path]
     assert len(written) >= 3
     for path in written:
         assert secret.encode() not in path.read_bytes(), f"the API key was written to {path}"

@@ -1,0 +1,49 @@
+"""The app's own state file: what the user chose in the app, kept apart from their config.
+
+It is written only by the app (TOML through tomli-w, atomically) and read leniently: a state
+file that cannot be read or parsed counts as empty, since nothing in it is the user's writing.
+"""
+
+from __future__ import annotations
+
+import logging
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from ollama_tui.atomic import write_atomic
+
+log = logging.getLogger(__name__)
+
+MAX_STATE_BYTES = 64 * 1024
+"""A state file larger than this was not written by the app; it is ignored."""
+
+
+def read_state(path: Path) -> dict[str, Any]:
+    """The state file's top-level values; {} when it is missing, unreadable or not TOML."""
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_STATE_BYTES + 1)
+    except FileNotFoundError:
+        return {}
+    except OSError as error:
+        log.warning("state file %s not read: %s", path, error)
+        return {}
+    if len(data) > MAX_STATE_BYTES:
+        log.warning("state file %s ignored: larger than %d bytes", path, MAX_STATE_BYTES)
+        return {}
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError) as error:
+        log.warning("state file %s ignored: %s", path, error)
+        return {}
+
+
+def write_state(path: Path, values: dict[str, Any]) -> None:
+    """Replace the state file with `values`; OSError when it cannot be written."""
+    import tomli_w  # only here: nothing else writes TOML, and not before the first frame
+
+    path = path.resolve()  # write through a symlinked state file (dotfile managers), not over it
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = "# Written by ollama-tui: the choices made in the app. Settings go in config.toml.\n"
+    write_atomic(path, (header + tomli_w.dumps(values)).encode("utf-8"))
