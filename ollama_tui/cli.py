@@ -7,6 +7,7 @@ subcommands (list, export, import) are fast and work without a terminal UI.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import shutil
@@ -186,8 +187,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "import":
         return import_conversation(settings, args.file)
     app = make_app(settings)
+    detect_terminal_graphics()
     app.run()
     return app.return_code or 0
+
+
+def detect_terminal_graphics() -> None:
+    """Let textual-image (the optional `images` extra) ask the terminal whether it draws Kitty
+    or Sixel graphics. It asks as it is imported, and only a terminal the app does not own yet
+    can answer, so this runs before the app starts (a few ms; nothing without the extra)."""
+    if sys.__stdout__ is None or not sys.__stdout__.isatty():
+        return
+    with contextlib.suppress(ImportError):
+        import textual_image.widget  # noqa: F401
 
 
 PATH_NAMES = ("config", "state", "data", "log")

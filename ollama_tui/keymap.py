@@ -24,6 +24,11 @@ COMMANDS: tuple[Command, ...] = (
         "ctrl+j,shift+enter",
         "new line in the prompt (shift+enter where the terminal reports it)",
     ),
+    Command(
+        "prompt.attach",
+        "ctrl+o",
+        "attach a file to the message: an image (for vision models) or a text file",
+    ),
     Command("reply.stop", "escape", "stop the reply as it arrives"),
     Command("reply.retry", "f5", "retry: send an unsent message again, or regenerate the reply"),
     Command("conversation.new", "ctrl+n", "new conversation"),

@@ -22,6 +22,8 @@ from textual.screen import Screen
 from textual.widgets import Footer
 from textual.worker import Worker
 
+from ollama_tui.chat.attachment_store import AttachmentStoreError
+from ollama_tui.chat.attachments import AttachmentMissing, with_images
 from ollama_tui.chat.context import (
     Calibration,
     ContextPlan,
@@ -46,6 +48,7 @@ from ollama_tui.chat.export import (
     suggested_file_name,
     write_export,
 )
+from ollama_tui.chat.intake import AttachmentRefused
 from ollama_tui.chat.options import keep_alive_value
 from ollama_tui.chat.search import SearchError, SearchIndex
 from ollama_tui.chat.store import ConversationStore, ConversationSummary, StoreError
@@ -72,8 +75,16 @@ from ollama_tui.ollama import (
     Unreachable,
 )
 from ollama_tui.sanitize import one_line, sanitize
+from ollama_tui.ui.attaching import (
+    KEEP_DRAFT,
+    conversation_images,
+    missing_files,
+    read_attachment,
+    vision_choices,
+)
 from ollama_tui.ui.collector import quiet_collector
 from ollama_tui.ui.inert import inert
+from ollama_tui.ui.screens.attach import AttachScreen
 from ollama_tui.ui.screens.confirm import ConfirmScreen
 from ollama_tui.ui.screens.edit_message import EditMessageScreen
 from ollama_tui.ui.screens.help import HelpScreen
@@ -82,6 +93,7 @@ from ollama_tui.ui.screens.picker import Choice, PickerScreen, model_choices
 from ollama_tui.ui.screens.search import SearchScreen
 from ollama_tui.ui.screens.summary import SummaryScreen
 from ollama_tui.ui.screens.text_prompt import TextPromptScreen
+from ollama_tui.ui.widgets.attachments import AttachmentChips
 from ollama_tui.ui.widgets.memory_marker import MemoryMarker
 from ollama_tui.ui.widgets.message_list import MessageList
 from ollama_tui.ui.widgets.message_view import MessageView, tokens_per_second
@@ -153,6 +165,7 @@ MAIN_SCREEN_ACTIONS = frozenset(
         "toggle_parameters",
         "scroll_messages",
         "focus_messages",
+        "attach",
     }
 )
 """Actions that act on the chat screen, and so not while a dialog or the models screen is up."""
@@ -224,6 +237,7 @@ class OllamaTUI(App[None]):
             id="conversation.search",
         ),
         Binding(default_keys("model.pick"), "pick_model", "Model", id="model.pick"),
+        Binding(default_keys("prompt.attach"), "attach", "Attach", id="prompt.attach"),
         Binding(default_keys("models.open"), "open_models", "Models", id="models.open"),
         Binding(default_keys("sidebar.toggle"), "toggle_sidebar", "Chats", id="sidebar.toggle"),
         Binding(
@@ -287,12 +301,22 @@ class OllamaTUI(App[None]):
             yield ConversationSidebar(id="sidebar")
             with Vertical(id="chat"):
                 yield MessageList(id="messages")
+                yield AttachmentChips(id="attachment-chips")
                 yield PromptArea(id="prompt")
             yield ParameterPanel(id="parameters")
         yield StatusBar(id="status")
         yield Footer()
 
     # The panes never change after compose; looking them up once keeps the per-token path cheap.
+
+    @cached_property
+    def chips(self) -> AttachmentChips:
+        return self.query_one(AttachmentChips)
+
+    @property
+    def attachment_folder(self) -> Path:
+        """Where the attached files are stored (message views draw them from there)."""
+        return self.store.attachments.folder
 
     @cached_property
     def sidebar(self) -> ConversationSidebar:
@@ -410,6 +434,15 @@ class OllamaTUI(App[None]):
     async def _show(self, conversation: Conversation) -> None:
         """Make `conversation` the open one: messages, parameters, sidebar highlight, status."""
         self.conversation = conversation
+        missing = self.store.attachments.load_texts(conversation)
+        if missing:
+            names = ", ".join(one_line(a.name, 60) for a in missing[:3])
+            self.notify(
+                f"{len(missing)} attached file(s) of this conversation are missing from the data "
+                f"folder ({names}); they show as placeholders.",
+                severity="warning",
+                markup=False,
+            )
         live = self._live.get(conversation.id)
         if live is not None:
             live.sync()
@@ -759,6 +792,8 @@ class OllamaTUI(App[None]):
             self.prompt.text = event.text
             self.notify("A reply is still arriving: wait for it or press escape to stop it.")
             return
+        if not await self._attachments_can_go(conversation, event.text):
+            return
         invalid = self.parameters.invalid_fields
         if invalid:
             self.notify(
@@ -786,8 +821,79 @@ class OllamaTUI(App[None]):
         self.prompt.clear()
         await self._submit(conversation, text)
 
+    async def _attachments_can_go(self, conversation: Conversation, text: str) -> bool:
+        """Whether the files of this message (and the images of earlier ones) can be sent;
+        if not, the message stays in the prompt and the app says why."""
+        missing = missing_files(conversation, self.chips.pending, self.store.attachments)
+        if missing:
+            self.prompt.text = text
+            self.notify(str(AttachmentMissing(missing[0])), severity="error", markup=False)
+            return False
+        if not any(a.is_image for a in self.chips.pending):
+            return True
+        details = await self._details_of(conversation.model)
+        if details is None or "vision" in details.capabilities:
+            return True
+        self.prompt.text = text
+        self.push_screen(
+            PickerScreen(
+                f"{conversation.model} cannot see images",
+                vision_choices(self.models, conversation.model),
+                hint="It has no vision capability; a vision model reads images.",
+            ),
+            partial(self._after_vision_choice, conversation),
+        )
+        return False
+
+    async def _after_vision_choice(self, conversation: Conversation, choice: str | None) -> None:
+        if choice in (None, KEEP_DRAFT) or conversation is not self.conversation:
+            return
+        self._switch_model(choice)
+        self.prompt.submit_now()
+
+    async def _attach(self, path: Path) -> None:
+        try:
+            attachment = await read_attachment(
+                path, self.store.attachments, self.settings.attach_limits
+            )
+        except (AttachmentRefused, AttachmentStoreError) as error:
+            self.notify(str(error), title="Not attached", severity="error", markup=False)
+            return
+        if not await self.chips.add(attachment):
+            self.notify(f"{attachment.name} is attached already.", markup=False)
+
+    def action_attach(self) -> None:
+        self.push_screen(AttachScreen(Path.cwd()), self._attach_chosen)
+
+    async def _attach_chosen(self, path: Path | None) -> None:
+        if path is not None:
+            await self._attach(path)
+        self.prompt.focus()
+
+    @on(PromptArea.PathPasted, "#prompt")
+    def _path_pasted(self, event: PromptArea.PathPasted) -> None:
+        async def answered(attach: bool | None) -> None:
+            if attach:
+                await self._attach(event.path)
+            else:
+                self.prompt.insert(event.text)
+
+        self.push_screen(
+            ConfirmScreen(
+                "Attach the pasted file?", f"{event.path}", yes="Attach", no="Paste text"
+            ),
+            answered,
+        )
+
+    @on(AttachmentChips.Changed, "#attachment-chips")
+    def _chips_changed(self) -> None:
+        self.prompt.can_send_empty = bool(self.chips.pending)
+        with contextlib.suppress(NoMatches):
+            self._show_memory()
+
     async def _submit(self, conversation: Conversation, text: str) -> None:
-        user_message = conversation.add_user_message(text)
+        attachments = await self.chips.take()
+        user_message = conversation.add_user_message(text, attachments)
         await self.message_list.add(user_message)
         await self._begin_reply(conversation, conversation.start_reply())
 
@@ -818,6 +924,9 @@ class OllamaTUI(App[None]):
             await self._keep_unsent(live, error)
         except (StreamBroken, Stalled) as error:
             self._reply_failed(reply, MessageState.INTERRUPTED, error)
+        except AttachmentMissing as error:
+            reply.state, reply.error = MessageState.FAILED, str(error)
+            self.notify(str(error), title="Not sent", severity="error", markup=False)
         except OllamaError as error:
             self._reply_failed(reply, MessageState.FAILED, error)
         finally:
@@ -851,7 +960,7 @@ class OllamaTUI(App[None]):
             try:
                 async for event in live.client.chat(
                     model,
-                    plan.messages,
+                    with_images(plan.messages, plan.images, self.store.attachments.base64_of),
                     options=request_options(conversation.options, plan.num_ctx),
                     think=conversation.think if details and details.can_think else None,
                     keep_alive=keep_alive_value(conversation.keep_alive),
@@ -881,7 +990,9 @@ class OllamaTUI(App[None]):
         strategy: MemoryStrategy | None = None,
         draft: str = "",
     ) -> ContextPlan:
-        """What the next request would carry, fitted to the model's context window."""
+        """What the next request would carry, fitted to the model's context window; images
+        only for a model that takes them (or whose capabilities are not known yet)."""
+        details = self._model_details.get((self.host.name, conversation.model))
         num_ctx = effective_num_ctx(
             conversation.options.num_ctx,
             self.settings.defaults.options.num_ctx,
@@ -897,6 +1008,8 @@ class OllamaTUI(App[None]):
             estimator_for_model=self.calibration.estimator,
             strategy=strategy,
             draft=draft,
+            draft_attachments=self.chips.pending,
+            send_images=details is None or "vision" in details.capabilities,
         )
 
     async def _fit_history(self, live: LiveReply) -> ContextPlan:
@@ -1095,7 +1208,9 @@ class OllamaTUI(App[None]):
             live.plan is not None
             and prompt_tokens
             and reply.model
-            and self.calibration.observe(reply.model, live.plan.messages, prompt_tokens)
+            and self.calibration.observe(
+                reply.model, live.plan.messages, prompt_tokens, live.plan.image_tokens
+            )
         )
         if calibrated:
             with contextlib.suppress(OSError):
@@ -1336,6 +1451,15 @@ class OllamaTUI(App[None]):
             self.settings.model = model
             self._save_preferences(model=model)
         self.notify(f"Next replies come from {model}.", markup=False)
+        listed = next((m for m in self.models if m.name == model), None)
+        images = len(conversation_images(self.conversation))
+        if images and listed is not None and "vision" not in listed.capabilities:
+            self.notify(
+                f"{model} cannot see images: the {images} image(s) of this conversation will "
+                "not be sent to it.",
+                severity="warning",
+                markup=False,
+            )
         self.prompt.focus()
 
     def _model_changed(self) -> None:

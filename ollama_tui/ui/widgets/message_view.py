@@ -5,8 +5,9 @@ when the first message is composed."""
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, cast
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -43,6 +44,13 @@ _STATE_NOTES = {
     MessageState.FAILED: "failed",
     MessageState.INTERRUPTED: "interrupted",
 }
+
+
+class AttachmentHost(Protocol):
+    """The app, as far as drawing a message's attachments goes."""
+
+    @property
+    def attachment_folder(self) -> Path: ...
 
 
 def _markdown() -> ModuleType:
@@ -83,6 +91,11 @@ class MessageView(Vertical):
                 yield Static(inert(self.message.thinking), classes="thinking-text")
         streaming = self.message.is_reply_in_progress
         yield _markdown().MessageBody("" if streaming else sanitize(self.message.content))
+        if self.message.attachments:
+            from ollama_tui.ui.widgets.attachments import MessageAttachments
+
+            folder = cast(AttachmentHost, self.app).attachment_folder
+            yield MessageAttachments(self.message.attachments, folder)
         yield Static("", classes="message-error")
 
     def header(self) -> Content:
