@@ -232,9 +232,9 @@ def test_trash_keeps_files_until_emptied(store: ConversationStore, tmp_path: Pat
     assert not store.attachments.exists(orphan)
     assert store.attachments.exists(trashed) and store.attachments.exists(kept)
 
-    assert store.empty_trash() == 1
-    assert store.attachments.remove_unreferenced(store.saved_documents()) == 1
+    assert store.empty_trash() == (1, 1)
     assert not store.attachments.exists(trashed) and store.attachments.exists(kept)
+    assert store.trashed() == []
 
 
 def test_nothing_is_written_outside_the_data_dir(store: ConversationStore, tmp_path: Path) -> None:

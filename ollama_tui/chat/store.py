@@ -306,8 +306,9 @@ class ConversationStore:
         self._index_dirty = True
         return conversation
 
-    def empty_trash(self) -> int:
-        """Delete the conversations in the trash for good; returns how many went."""
+    def empty_trash(self) -> tuple[int, int]:
+        """Delete the conversations in the trash for good, then the attached files no
+        conversation left refers to; returns how many conversations and files went."""
         removed = 0
         for path in self.trash_folder.glob("*.json"):
             try:
@@ -317,7 +318,7 @@ class ConversationStore:
                     f"could not delete {path.name} from the trash: {error.strerror}"
                 ) from error
             removed += 1
-        return removed
+        return removed, self.attachments.remove_unreferenced(self.saved_documents())
 
     def saved_documents(self) -> Iterator[bytes]:
         """The raw bytes of every conversation file kept: listed, trashed and damaged.

@@ -237,7 +237,7 @@ class OllamaTUI(App[None]):
             id="conversation.search",
         ),
         Binding(default_keys("model.pick"), "pick_model", "Model", id="model.pick"),
-        Binding(default_keys("prompt.attach"), "attach", "Attach", id="prompt.attach"),
+        Binding(default_keys("prompt.attach"), "attach", "Attach", show=False, id="prompt.attach"),
         Binding(default_keys("models.open"), "open_models", "Models", id="models.open"),
         Binding(default_keys("sidebar.toggle"), "toggle_sidebar", "Chats", id="sidebar.toggle"),
         Binding(
@@ -645,6 +645,32 @@ class OllamaTUI(App[None]):
             PickerScreen("Deleted conversation", choices, hint="type part of a title"),
             self._restore,
         )
+
+    def action_empty_trash(self) -> None:
+        count = len(self.store.trashed())
+        if not count:
+            self.notify("The trash is empty.")
+            return
+        self.push_screen(
+            ConfirmScreen(
+                "Empty the trash",
+                f"Delete the {count} conversation(s) in the trash for good, with the attached "
+                "files no other conversation uses?",
+                yes="Delete",
+                danger=True,
+            ),
+            self._empty_trash,
+        )
+
+    def _empty_trash(self, confirmed: bool | None) -> None:
+        if not confirmed:
+            return
+        try:
+            conversations, files = self.store.empty_trash()
+        except StoreError as error:
+            self.notify(str(error), title="Trash not emptied", severity="error", markup=False)
+            return
+        self.notify(f"Deleted {conversations} conversation(s) and {files} attached file(s).")
 
     async def _restore(self, conversation_id: str | None) -> None:
         if conversation_id is None:
@@ -1683,6 +1709,11 @@ class OllamaTUI(App[None]):
             "Restore deleted conversation",
             "Bring a conversation back from the trash",
             self.action_restore_conversation,
+        )
+        yield SystemCommand(
+            "Empty the trash",
+            "Delete trashed conversations for good, and the attached files only they used",
+            self.action_empty_trash,
         )
         yield SystemCommand(
             "Models",

@@ -241,3 +241,28 @@ async def test_a_missing_attachment_file(
         assert notices(app)[-1].startswith("the attached image “cat.png” is missing")
         assert app.prompt.text == "Still there?"
         assert vision_ollama.chat_requests() == []
+
+
+async def test_emptying_the_trash_deletes_only_files_nothing_else_uses(
+    vision_ollama: FakeOllama, build_app: MakeApp, files: Path, data_dir: Path
+) -> None:
+    store = ConversationStore(data_dir)
+    shared = store.attachments.add(prepare(files / "cat.png"))
+    alone = store.attachments.add(prepare(files / "docs" / "notes.md"))
+    kept, trashed = Conversation(), Conversation()
+    kept.add_user_message("kept", [shared])
+    trashed.add_user_message("trashed", [shared, alone])
+    store.save(kept)
+    store.save(trashed)
+    store.delete(trashed.id)
+
+    app = build_app(vision_ollama.url, model="gemma3:4b")
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        app.action_empty_trash()
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await wait_until(
+            pilot, lambda: "Deleted 1 conversation(s) and 1 attached file(s)." in notices(app)
+        )
+    assert store.attachments.exists(shared) and not store.attachments.exists(alone)
+    assert store.trashed() == []

@@ -120,4 +120,5 @@ class ImageScreen(ModalScreen[None]):
         with Vertical(id="image-dialog") as dialog:
             dialog.border_subtitle = "escape close"
             yield Static(Content(attachment_label(self.attachment)), id="image-caption")
-            yield image_widget(self.path, headless=self.app.is_headless, classes="image-large")
+            bounds = (self.app.size.width - 8, self.app.size.height - 8)
+            yield image_widget(self.attachment, self.path, bounds, headless=self.app.is_headless)

@@ -25,19 +25,37 @@ from ollama_tui.ui.inert import inert
 
 PREVIEW_LINES = 300
 """Lines of a text attachment shown when its block is unfolded (the model gets all of it)."""
+INLINE_SIZE = (48, 10)
+"""Columns and rows an image in a message takes at most."""
 
 
-def image_widget(path: Path, *, headless: bool, classes: str = "") -> Widget:
-    """A widget drawing the image at `path`, or a note when textual-image is not installed."""
+def fit_cells(attachment: Attachment, max_columns: int, max_rows: int) -> tuple[int, int]:
+    """The columns and rows that show the image whole within the bounds (a cell is about twice
+    as tall as it is wide)."""
+    width, height = attachment.width or 1, attachment.height or 1
+    rows = max_rows
+    columns = round(rows * 2 * width / height)
+    if columns > max_columns:
+        columns = max_columns
+        rows = max(1, round(columns * height / (2 * width)))
+    return max(1, columns), rows
+
+
+def image_widget(
+    attachment: Attachment, path: Path, size: tuple[int, int], *, headless: bool
+) -> Widget:
+    """A widget drawing the image at `path` in `size` (columns, rows), or a note when
+    textual-image is not installed."""
     try:
         from textual_image.widget import HalfcellImage, Image
     except ImportError:
         return Static(
-            inert(f"(image: install ollama-tui[images] to see it) {path.name}"),
-            classes=f"attachment-note {classes}",
+            inert(f"(install ollama-tui[images] to see {attachment.name} here)"),
+            classes="attachment-note",
         )
-    kind = HalfcellImage if headless else Image
-    return kind(path, classes=classes)
+    picture = (HalfcellImage if headless else Image)(path)
+    picture.styles.width, picture.styles.height = fit_cells(attachment, *size)
+    return picture
 
 
 def attachment_label(attachment: Attachment) -> str:
@@ -134,7 +152,7 @@ class AttachedImage(Vertical, can_focus=True):
         self.path = path
 
     def compose(self) -> ComposeResult:
-        yield image_widget(self.path, headless=self.app.is_headless, classes="attached-picture")
+        yield image_widget(self.attachment, self.path, INLINE_SIZE, headless=self.app.is_headless)
         yield Static(
             Content.assemble((attachment_label(self.attachment), "$text-muted"), "  enter: larger"),
             classes="attachment-caption",

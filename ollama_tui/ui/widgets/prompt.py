@@ -76,7 +76,7 @@ class PromptArea(TextArea):
             tab_behavior="focus",
             show_line_numbers=False,
             compact=True,
-            placeholder="Message — Enter to send, ctrl+j for a new line",
+            placeholder="Message — Enter to send, ctrl+j for a new line, ctrl+o to attach a file",
         )
 
     # Priority bindings run as soon as the app sees the key, while characters typed just before
