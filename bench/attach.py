@@ -2,8 +2,9 @@
 
     .venv/bin/python bench/attach.py [--quick] [--runs N]
 
-Method. A 4,000×3,000 JPEG of a photo-like gradient with noise (about 4 MB, as a phone's) is
-written to a temp folder. Each run starts from an empty data dir and times:
+Method. A 4,000×3,000 JPEG of a colour gradient under heavy noise is written to a temp folder:
+7.4 MB at quality 90, noisier than a phone's photo of the same size (3–5 MB), so its decoding is
+a worst case. Each run starts from an empty data dir and times:
 
 * **to chip** — `prepare()` (stat, read, detect, decode at reduced scale, EXIF orientation,
   downscale to 1,568 px, re-encode) plus `AttachmentStore.add()` (hash-named atomic write): all

@@ -187,16 +187,26 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "import":
         return import_conversation(settings, args.file)
     app = make_app(settings)
-    detect_terminal_graphics()
+    detect_terminal_graphics(settings.data_dir / "attachments")
     app.run()
     return app.return_code or 0
 
 
-def detect_terminal_graphics() -> None:
+def detect_terminal_graphics(attachments: Path) -> None:
     """Let textual-image (the optional `images` extra) ask the terminal whether it draws Kitty
-    or Sixel graphics. It asks as it is imported, and only a terminal the app does not own yet
-    can answer, so this runs before the app starts (a few ms; nothing without the extra)."""
+    or Sixel graphics, when there are images to draw.
+
+    It asks as it is imported, and only a terminal the app does not own yet can answer, so this
+    runs before the app starts; it costs 60–100 ms, so only when images were attached before.
+    Images attached for the first time are drawn in half-blocks until the next start.
+    """
     if sys.__stdout__ is None or not sys.__stdout__.isatty():
+        return
+    try:
+        with os.scandir(attachments) as entries:
+            if not any(entry.name.endswith((".png", ".jpg")) for entry in entries):
+                return
+    except OSError:
         return
     with contextlib.suppress(ImportError):
         import textual_image.widget  # noqa: F401

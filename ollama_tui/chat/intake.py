@@ -14,6 +14,7 @@ import errno
 import hashlib
 import io
 import json
+import math
 import os
 import stat
 from dataclasses import dataclass
@@ -347,14 +348,17 @@ def _prepare_image(name: str, data: bytes, image_format: str, limits: AttachLimi
                 or orientation not in (0, 1)
                 or max(width, height) > side
             )
-            if image_format == "JPEG" and needs_change:
-                image.draft("RGB", (side, side))  # decode at a reduced scale: much faster
+            if image_format == "JPEG" and max(width, height) > side:
+                # Decode at the smallest scale (1/2, 1/4, 1/8) still at least the final size:
+                # a 12-megapixel photo decodes about 4 times faster, in a quarter of the memory.
+                scale = side / max(width, height)
+                image.draft("RGB", (math.ceil(width * scale), math.ceil(height * scale)))
             image.load()
             if not needs_change:
                 return _image_prepared(
                     name, data, "png" if label == "PNG" else "jpg", width, height
                 )
-            upright = ImageOps.exif_transpose(image)
+            upright = ImageOps.exif_transpose(image) if orientation not in (0, 1) else image
             upright.thumbnail((side, side), Image.Resampling.LANCZOS)
             out = io.BytesIO()
             if image_format == "JPEG":

@@ -1,15 +1,18 @@
 """Attachments on screen: removable chips above the prompt, and the files of a sent message.
 
 Images are drawn with textual-image (Kitty or Sixel graphics where the terminal has them,
-half-blocks where it does not; half-blocks always in headless runs, so pictures are stable)
-at a bounded size; `enter` on one opens it larger. Text files show as a folded block with
+half-blocks where it does not, in headless runs, and until the terminal could be asked) at a
+bounded size; `enter` on one opens it larger. Text files show as a folded block with
 their name and size.
 """
 
 from __future__ import annotations
 
+import io
+import sys
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -47,15 +50,39 @@ def image_widget(
     """A widget drawing the image at `path` in `size` (columns, rows), or a note when
     textual-image is not installed."""
     try:
-        from textual_image.widget import HalfcellImage, Image
+        widgets, asked_terminal = _textual_image()
     except ImportError:
         return Static(
             inert(f"(install ollama-tui[images] to see {attachment.name} here)"),
             classes="attachment-note",
         )
-    picture = (HalfcellImage if headless else Image)(path)
+    drawn_as = widgets.Image if asked_terminal and not headless else widgets.HalfcellImage
+    picture = drawn_as(path)
     picture.styles.width, picture.styles.height = fit_cells(attachment, *size)
     return picture
+
+
+def _textual_image() -> tuple[ModuleType, bool]:
+    """textual-image's widgets, and whether it asked the terminal for its graphics.
+
+    Imported before the app started (cli.detect_terminal_graphics) it has asked. Imported now, it
+    must not: the app would read the terminal's answer as keys. So it is imported as if there
+    were no terminal, and images are drawn in half-blocks, which every terminal shows.
+    """
+    module = sys.modules.get("textual_image.widget")
+    if module is not None:
+        return module, module.__dict__.get(_IMPORTED_LATE) is None
+    real = sys.__stdout__
+    sys.__stdout__ = io.StringIO()  # not a terminal: nothing is asked
+    try:
+        import textual_image.widget as module
+    finally:
+        sys.__stdout__ = real
+    module.__dict__[_IMPORTED_LATE] = True
+    return module, False
+
+
+_IMPORTED_LATE = "_ollama_tui_imported_late"
 
 
 def attachment_label(attachment: Attachment) -> str:
