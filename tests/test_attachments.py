@@ -34,6 +34,14 @@ def attach(store: ConversationStore, folder: Path, name: str, data: bytes | str)
     return store.attachments.add(prepare(path))
 
 
+def saved(store: ConversationStore, text: str, attachments: list[Attachment]) -> Conversation:
+    """A conversation of one message with these files, saved in `store`."""
+    conversation = Conversation()
+    conversation.add_user_message(text, attachments)
+    store.save(conversation)
+    return conversation
+
+
 @pytest.fixture
 def store(tmp_path: Path) -> ConversationStore:
     return ConversationStore(tmp_path / "data")
@@ -77,9 +85,7 @@ def test_missing_files_are_reported_and_named_when_sending(
 ) -> None:
     image = attach(store, tmp_path, "gone.png", picture(8, 8))
     note = attach(store, tmp_path, "note.txt", "remember")
-    conversation = Conversation()
-    conversation.add_user_message("look", [image, note])
-    store.save(conversation)
+    conversation = saved(store, "look", [image, note])
     for path in (store.data_dir / "attachments").iterdir():
         path.unlink()
     loaded = store.load(conversation.id)
@@ -170,9 +176,7 @@ def test_json_export_embeds_files_and_import_is_whole(
 ) -> None:
     image = attach(store, tmp_path, "cat.png", picture(16, 16))
     code = attach(store, tmp_path, "a.py", "x = 1\n")
-    conversation = Conversation()
-    conversation.add_user_message("see", [image, code])
-    store.save(conversation)
+    conversation = saved(store, "see", [image, code])
     exported = tmp_path / "out.json"
     write_export(conversation, exported, "json", store.attachments)
     document = json.loads(exported.read_text())

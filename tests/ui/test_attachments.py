@@ -43,13 +43,16 @@ def files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return folder
 
 
-async def attach_by_prompt(pilot, app: OllamaTUI, typed: str) -> None:  # type: ignore[no-untyped-def]
+async def attach_by_prompt(pilot, app: OllamaTUI, typed: str, chips: int | None = None) -> None:  # type: ignore[no-untyped-def]
+    """Attach `typed` with ctrl+o; with `chips`, wait until that many files are attached."""
     await pilot.press("ctrl+o")
     await wait_until(pilot, lambda: isinstance(app.screen, AttachScreen))
     app.screen.query_one("#attach-path", Input).value = typed
     await pilot.press("enter")
     await wait_until(pilot, lambda: not isinstance(app.screen, AttachScreen))
     await pilot.pause()
+    if chips is not None:
+        await wait_until(pilot, lambda: len(app.chips.pending) == chips)
 
 
 async def test_attach_an_image_and_a_text_file_and_send(
@@ -58,10 +61,8 @@ async def test_attach_an_image_and_a_text_file_and_send(
     app = build_app(vision_ollama.url, model="gemma3:4b")
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await connected(pilot, app)
-        await attach_by_prompt(pilot, app, "cat.png")
-        await wait_until(pilot, lambda: len(app.chips.pending) == 1)
-        await attach_by_prompt(pilot, app, "docs/notes.md")
-        await wait_until(pilot, lambda: len(app.chips.pending) == 2)
+        await attach_by_prompt(pilot, app, "cat.png", chips=1)
+        await attach_by_prompt(pilot, app, "docs/notes.md", chips=2)
         assert [chip.attachment.name for chip in app.query(AttachmentChip)] == [
             "cat.png",
             "notes.md",
@@ -129,8 +130,7 @@ async def test_chips_can_be_removed_before_sending(
     app = build_app(vision_ollama.url, model="gemma3:4b")
     async with app.run_test(size=SIZE) as pilot:
         await connected(pilot, app)
-        await attach_by_prompt(pilot, app, "cat.png")
-        await wait_until(pilot, lambda: len(app.chips.pending) == 1)
+        await attach_by_prompt(pilot, app, "cat.png", chips=1)
         app.query_one(AttachmentChip).focus()
         await pilot.press("delete")
         await wait_until(pilot, lambda: not app.chips.pending)
@@ -160,8 +160,7 @@ async def test_a_model_without_vision_is_refused_images_and_offered_one_that_see
     app = build_app(vision_ollama.url, model="llama3.2:latest")
     async with app.run_test(size=SIZE) as pilot:
         await connected(pilot, app)
-        await attach_by_prompt(pilot, app, "cat.png")
-        await wait_until(pilot, lambda: len(app.chips.pending) == 1)
+        await attach_by_prompt(pilot, app, "cat.png", chips=1)
         await send(pilot, app, "What is it?")
         await wait_until(pilot, lambda: isinstance(app.screen, PickerScreen))
         assert app.prompt.text == "What is it?"
@@ -182,8 +181,7 @@ async def test_switching_to_a_text_only_model_says_images_stay_behind(
     app = build_app(vision_ollama.url, model="gemma3:4b")
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await connected(pilot, app)
-        await attach_by_prompt(pilot, app, "cat.png")
-        await wait_until(pilot, lambda: len(app.chips.pending) == 1)
+        await attach_by_prompt(pilot, app, "cat.png", chips=1)
         await send(pilot, app, "What is it?")
         await settle(pilot, app)
         app._switch_model("llama3.2:latest")
