@@ -18,6 +18,7 @@ from ollama_tui.chat.search import (
     SearchHit,
     SearchIndex,
     make_snippet,
+    plain_text,
 )
 from ollama_tui.chat.store import ConversationStore
 
@@ -190,6 +191,28 @@ def test_snippets_are_one_line_around_the_match() -> None:
     assert snippet[start:end] == "needle"
     assert snippet[start - 4 : end + 9] == "the needle is here."
     assert start <= SNIPPET_WIDTH // 4 + 2  # the match is near the start, with some context
+
+
+def test_snippets_are_plain_text_not_markdown(index: SearchIndex) -> None:
+    reply = (
+        "# Echo report\n\n## Findings\n\nThe **echo** came back in *two* seconds, see "
+        "[the log](https://example.com/log) and `echo.py`:\n\n```python\nprint('echo')\n```\n\n"
+        "- one snake_case_name\n> quoted echo"
+    )
+    chat = conversation("What did the echo test find?", reply)
+    index.update(chat)
+    [hit] = [h for h in index.search("echo") if h.role is Role.ASSISTANT]
+    assert hit.snippet.startswith("Echo report Findings The echo came back in two seconds, see")
+    assert not set("#*`[]()") & set(hit.snippet)
+    assert marked(hit)[:2] == ["Echo", "echo"]
+    tail = make_snippet(plain_text(reply), Query.parse("snake"))[0]  # type: ignore[arg-type]
+    assert tail.endswith("print('echo') one snake_case_name quoted echo")
+
+
+def test_plain_text_keeps_words_and_drops_only_formatting() -> None:
+    assert plain_text("2 * 3 * 4 and a_b_c, 5 - 1 > 3") == "2 * 3 * 4 and a_b_c, 5 - 1 > 3"
+    assert plain_text("![a diagram](x.png) ~~old~~ __strong__ _it_") == "a diagram old strong it"
+    assert plain_text("| a | b |\n|---|:-:|\n| 1 | 2 |").split() == ["a", "b", "1", "2"]
 
 
 def test_snippet_of_a_short_text_is_the_whole_text() -> None:

@@ -159,7 +159,7 @@ class SearchIndex:
             hits: list[SearchHit] = []
             title_snippets: dict[str, str] = {}
             for conversation_id, message_id, role, rowid, title, updated_at in rows:
-                snippet, highlights = make_snippet(texts.get(rowid, ""), parsed)
+                snippet, highlights = make_snippet(plain_text(texts.get(rowid, "")), parsed)
                 if message_id is None:
                     title_snippets[conversation_id] = snippet
                 elif title_snippets.get(conversation_id) == snippet:
@@ -327,6 +327,29 @@ class Query:
         """Whether a word of the text is one the query looks for."""
         folded = _fold(word)
         return folded in self.words or (bool(self.prefix) and folded.startswith(self.prefix))
+
+
+_MARKDOWN_MARKS = (
+    (re.compile(r"^ {0,3}(`{3,}|~{3,}).*$", re.MULTILINE), ""),  # code fences and their language
+    (re.compile(r"^ {0,3}#{1,6}[ \t]+", re.MULTILINE), ""),  # heading markers
+    (re.compile(r"^ {0,3}(?:>[ \t]?)+", re.MULTILINE), ""),  # block quotes
+    (re.compile(r"^[ \t]*(?:[-*+]|\d{1,9}[.)])[ \t]+(?:\[[ xX]\][ \t]+)?", re.MULTILINE), ""),
+    (re.compile(r"^ {0,3}(?:[-*_][ \t]*){3,}$", re.MULTILINE), ""),  # thematic breaks
+    (re.compile(r"!?\[([^\]\n]*)\]\([^)\n]*\)"), r"\1"),  # links and images: their text
+    (re.compile(r"(\*{1,3}|_{2,3})(?=\S)(.+?)(?<=\S)\1"), r"\2"),  # emphasis
+    (re.compile(r"(?<![\w`])_(?=\S)([^_\n]+?)(?<=\S)_(?![\w`])"), r"\1"),  # _emphasis_
+    (re.compile(r"~~(?=\S)(.+?)(?<=\S)~~"), r"\1"),  # strike-through
+    (re.compile(r"`+"), ""),  # inline code marks
+    (re.compile(r"^[ \t]*\|?(?:[ \t]*:?-+:?[ \t]*\|)+[ \t]*(?::?-+:?)?[ \t]*$", re.MULTILINE), ""),
+    (re.compile(r"[ \t]*\|[ \t]*"), " "),  # table cells
+)
+
+
+def plain_text(markdown: str) -> str:
+    """Markdown as a reader sees it: the words, without the marks that format them."""
+    for pattern, replacement in _MARKDOWN_MARKS:
+        markdown = pattern.sub(replacement, markdown)
+    return markdown
 
 
 def make_snippet(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from textual.widgets import Input, OptionList
+from textual.widgets import Input, OptionList, Static
 
 from ollama_tui.chat.conversation import Conversation, MessageState
 from ollama_tui.chat.store import ConversationStore
@@ -49,6 +49,8 @@ async def test_search_finds_a_message_and_opens_it_scrolled_to_the_hit(
         results = app.screen.query_one(OptionList)
         await wait_until(pilot, lambda: results.option_count >= 1)
         assert "volcano" in str(results.get_option_at_index(0).prompt)
+        status = app.screen.query_one("#search-status", Static)
+        await wait_until(pilot, lambda: str(status.render()) == "1 match")
         await pilot.press("enter")
 
         await wait_until(pilot, lambda: app.conversation.id == long.id)

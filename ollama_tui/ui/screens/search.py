@@ -70,7 +70,7 @@ class SearchScreen(ModalScreen[tuple[str, str | None] | None]):
         results.set_options(Option(_hit_label(hit)) for hit in hits)
         if hits:
             results.highlighted = 0
-        status = f"{len(hits)} matches" if hits else ("no matches" if query.strip() else "")
+        status = _count(hits) if hits else ("no matches" if query.strip() else "")
         self.query_one("#search-status", Static).update(Content.styled(status, "dim"))
 
     def _show_error(self, message: str) -> None:
@@ -94,3 +94,10 @@ class SearchScreen(ModalScreen[tuple[str, str | None] | None]):
         if index is not None and 0 <= index < len(self._hits):
             hit = self._hits[index]
             self.dismiss((hit.conversation_id, hit.message_id))
+
+
+def _count(hits: list[SearchHit]) -> str:
+    """ "1 match", "3 matches in 2 conversations"."""
+    matches = f"{len(hits)} {'match' if len(hits) == 1 else 'matches'}"
+    conversations = len({hit.conversation_id for hit in hits})
+    return matches if conversations == 1 else f"{matches} in {conversations} conversations"
