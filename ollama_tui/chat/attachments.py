@@ -36,7 +36,7 @@ class AttachmentMissing(Exception):
     def __init__(self, attachment: Attachment) -> None:
         super().__init__(
             f"the attached {attachment.kind.value} “{attachment.name}” is missing from the "
-            "data folder; remove it from its message or attach it again"
+            "data folder; attach the same file again to bring it back, or delete its message"
         )
         self.attachment = attachment
 

@@ -850,15 +850,15 @@ class OllamaTUI(App[None]):
     async def _attachments_can_go(self, conversation: Conversation, text: str) -> bool:
         """Whether the files of this message (and the images of earlier ones) can be sent;
         if not, the message stays in the prompt and the app says why."""
-        missing = missing_files(conversation, self.chips.pending, self.store.attachments)
+        details = await self._details_of(conversation.model)
+        sees = details is None or "vision" in details.capabilities
+        earlier = conversation_images(conversation) if sees else []
+        missing = missing_files([*earlier, *self.chips.pending], self.store.attachments)
         if missing:
             self.prompt.text = text
             self.notify(str(AttachmentMissing(missing[0])), severity="error", markup=False)
             return False
-        if not any(a.is_image for a in self.chips.pending):
-            return True
-        details = await self._details_of(conversation.model)
-        if details is None or "vision" in details.capabilities:
+        if sees or not any(a.is_image for a in self.chips.pending):
             return True
         self.prompt.text = text
         self.push_screen(

@@ -39,11 +39,8 @@ def conversation_images(conversation: Conversation) -> list[Attachment]:
     ]
 
 
-def missing_files(
-    conversation: Conversation, pending: Iterable[Attachment], store: AttachmentStore
-) -> list[Attachment]:
-    """The files a request would need that are gone from the data folder."""
-    needed = [*conversation_images(conversation), *pending]
+def missing_files(needed: Iterable[Attachment], store: AttachmentStore) -> list[Attachment]:
+    """The files of `needed` that are gone from the data folder."""
     return [attachment for attachment in needed if not store.exists(attachment)]
 
 

@@ -240,6 +240,14 @@ async def test_a_missing_attachment_file(
         assert app.prompt.text == "Still there?"
         assert vision_ollama.chat_requests() == []
 
+        # The same file attached again brings the stored copy back (same bytes, same name).
+        await attach_by_prompt(pilot, app, "cat.png", chips=1)
+        assert store.attachments.exists(image)
+        await pilot.press("enter")
+        await settle(pilot, app)
+        (request,) = vision_ollama.chat_requests()
+        assert [len(m.get("images", [])) for m in request["messages"]] == [1, 1]
+
 
 async def test_emptying_the_trash_deletes_only_files_nothing_else_uses(
     vision_ollama: FakeOllama, build_app: MakeApp, files: Path, data_dir: Path
