@@ -863,9 +863,9 @@ class OllamaTUI(App[None]):
         self.prompt.text = text
         self.push_screen(
             PickerScreen(
-                f"{conversation.model} cannot see images",
+                "This model cannot see images",
                 vision_choices(self.models, conversation.model),
-                hint="It has no vision capability; a vision model reads images.",
+                hint=f"{conversation.model} has no vision; switch to a model that reads images",
             ),
             partial(self._after_vision_choice, conversation),
         )

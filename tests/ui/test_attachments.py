@@ -21,6 +21,7 @@ from ollama_tui.ui.widgets.attachments import AttachedImage, AttachmentChip, Mes
 from tests.fake_ollama import DEFAULT_MODELS, VISION_MODELS, FakeOllama
 from tests.images import picture
 from tests.ui.conftest import MakeApp, connected, notices, on_disk, send, settle, wait_until
+from tests.ui.test_security import assert_inert, terminal_output
 
 SIZE = (120, 40)
 
@@ -272,3 +273,27 @@ async def test_emptying_the_trash_deletes_only_files_nothing_else_uses(
         )
     assert store.attachments.exists(shared) and not store.attachments.exists(alone)
     assert store.trashed() == []
+
+
+async def test_hostile_file_names_are_inert(
+    vision_ollama: FakeOllama, build_app: MakeApp, files: Path
+) -> None:
+    hostile = "[@click=app.quit]x [red]arr[0 \x1b]0;pwned\x07"  # no "/" in a file name
+    (files / f"{hostile}.md").write_text("text")
+    (files / f"{hostile}.png").write_bytes(picture(8, 8))
+    app = build_app(vision_ollama.url, model="gemma3:4b")
+    async with app.run_test(size=SIZE) as pilot:
+        await connected(pilot, app)
+        for suffix in (".md", ".png"):
+            await app._attach(files / f"{hostile}{suffix}")
+        await wait_until(pilot, lambda: len(app.chips.pending) == 2)
+        await send(pilot, app, "names")
+        await settle(pilot, app)
+        view = app.message_list.view_of(app.conversation.messages[0])
+        assert view is not None
+        literal = "[@click=app.quit]x [red]arr[0 ]0;pwned"
+        assert str(view.query_one(Collapsible).title) == f"{literal}.md · 4 B"
+        caption = str(view.query_one(".attachment-caption").render())
+        assert caption.startswith(f"▣ {literal}.png")
+        assert_inert(terminal_output(app))
+        assert app.is_running

@@ -210,9 +210,8 @@ class MessageAttachments(Vertical):
                 if attachment.text is None:
                     yield self._missing(attachment)
                     continue
-                with Collapsible(
-                    title=sanitize(attachment.describe()), collapsed=True, classes="attached-text"
-                ):
+                title = inert(attachment.describe())  # a str title would be read as markup
+                with Collapsible(title=title, collapsed=True, classes="attached-text"):  # type: ignore[arg-type]
                     yield Static(inert(_preview(attachment.text)), classes="attached-text-body")
             elif path.is_file():
                 yield AttachedImage(attachment, path)
