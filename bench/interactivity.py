@@ -60,25 +60,27 @@ async def one_run(url: str, history: int, seconds: float) -> dict[str, Any]:
     tokens = int(TOKENS_PER_SECOND * seconds)
     async with app.run_test(size=SIZE) as pilot:
         deadline = time.monotonic() + 15
-        while not (app.status.connection is Connection.CONNECTED and app.models):
+        while not (
+            app.chat.status.connection is Connection.CONNECTED and app.session.models.listed
+        ):
             if time.monotonic() > deadline:
                 return {"error": "not connected"}
             await pilot.pause(0.02)
-        app.sidebar.focus()
+        app.chat.sidebar.focus()
         await pilot.pause()
-        app.sidebar.highlight_id(conversation.id)
+        app.chat.sidebar.highlight_id(conversation.id)
         await pilot.press("enter")
         deadline = time.monotonic() + 30
-        while app.conversation.id != conversation.id:
+        while app.chat.conversation.id != conversation.id:
             if time.monotonic() > deadline:
                 return {"error": "the saved conversation did not open"}
             await pilot.pause(0.02)
         await pilot.pause()
-        app.prompt.text = reply_request("paragraphs", tokens)
+        app.chat.prompt.text = reply_request("paragraphs", tokens)
         press(app, "enter")
         # Wait for the reply's first words (a long history may be summarised first).
         deadline = time.monotonic() + 60
-        while not any(live.content for live in app._live.values()):
+        while not any(live.content for live in app.chat.replies.values()):
             if time.monotonic() > deadline:
                 return {"error": "the reply did not start"}
             await asyncio.sleep(0.01)
@@ -88,7 +90,7 @@ async def one_run(url: str, history: int, seconds: float) -> dict[str, Any]:
         shown: dict[int, float] = {}
 
         def on_frame(screen: Any, now: float) -> None:
-            prompt = app.prompt
+            prompt = app.chat.prompt
             if prompt._repaint_required or prompt._layout_required:
                 return
             for index in range(min(len(prompt.text), len(sent))):
@@ -101,7 +103,7 @@ async def one_run(url: str, history: int, seconds: float) -> dict[str, Any]:
         profiler = WindowProfiler()
         profiler.start()
         started, cpu_started = time.monotonic(), time.process_time()
-        while app.replies_in_progress and time.monotonic() - started < seconds + 30:
+        while app.chat.replies_in_progress and time.monotonic() - started < seconds + 30:
             sent.append(time.monotonic())
             press(app, letters[len(sent) % len(letters)])
             await asyncio.sleep(0.1 + rng.uniform(-0.03, 0.03))
@@ -112,8 +114,8 @@ async def one_run(url: str, history: int, seconds: float) -> dict[str, Any]:
                 break
             await asyncio.sleep(0.02)
         probe.hooks.remove(on_frame)
-        mounted = len(app.message_list.query("MessageView"))
-        app.prompt.clear()
+        mounted = len(app.chat.message_list.query("MessageView"))
+        app.chat.prompt.clear()
         await pilot.pause()  # handle the prompt's queued changes while the screen is alive
     latencies = [shown[i] for i in sorted(shown)]
     return {

@@ -48,17 +48,17 @@ async def one_run(data_dir: str, long_id: str | None) -> dict[str, Any]:
         library = rss_mb()
         opened = library
         if long_id:
-            app.sidebar.focus()
+            app.chat.sidebar.focus()
             await pilot.pause()
-            app.sidebar.highlight_id(long_id)
+            app.chat.sidebar.highlight_id(long_id)
             await pilot.press("enter")
             deadline = time.monotonic() + 30
-            while app.conversation.id != long_id and time.monotonic() < deadline:
+            while app.chat.conversation.id != long_id and time.monotonic() < deadline:
                 await pilot.pause(0.05)
             await pilot.pause(1.0)
             gc.collect()
             opened = rss_mb()
-        mounted = len(app.message_list.query("MessageView"))
+        mounted = len(app.chat.message_list.query("MessageView"))
     return {"library_mb": library, "open_mb": opened, "peak_mb": peak_rss_mb(), "mounted": mounted}
 
 

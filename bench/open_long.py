@@ -51,14 +51,14 @@ async def one_run(data_dir: str, long_id: str, messages: int, limit: float) -> d
     probe = RefreshProbe().install()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        app.sidebar.focus()
+        app.chat.sidebar.focus()
         await pilot.pause()
-        app.sidebar.highlight_id(long_id)
+        app.chat.sidebar.highlight_id(long_id)
         await pilot.pause()
-        message_list = app.message_list
+        message_list = app.chat.message_list
 
         def latest_visible(screen: Any) -> bool:
-            conversation = app.conversation
+            conversation = app.chat.conversation
             if conversation.id != long_id:
                 return False
             last = conversation.messages[-1]
@@ -83,7 +83,7 @@ async def one_run(data_dir: str, long_id: str, messages: int, limit: float) -> d
         first_view = seen[0] - started
         mounted_at_open = len(message_list.query("MessageView"))
         rss_open = rss_mb()
-        app.prompt.focus()
+        app.chat.prompt.focus()
         await pilot.pause()
 
         def state() -> tuple[float, int]:

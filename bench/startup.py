@@ -85,12 +85,12 @@ async def headless_run(data_dir: str, url: str, count: int, spawned: float) -> d
     probe = RefreshProbe().install()
 
     def usable(screen: Any) -> bool:
-        sidebar = app.sidebar
+        sidebar = app.chat.sidebar
         listed = getattr(sidebar, "summary_count", sidebar.option_count)
         return (
             listed == count
             and (sidebar.option_count > 0) == (count > 0)
-            and (app.focused is app.prompt)
+            and (app.focused is app.chat.prompt)
         )
 
     async with app.run_test(size=SIZE):

@@ -83,7 +83,7 @@ def note_chat_done(app: Any) -> list[float]:
     from ollama_tui.ollama import ChatDone
 
     noted: list[float] = []
-    chat = app.client.chat
+    chat = app.session.hosts.client.chat
 
     async def timed_chat(*args: Any, **kwargs: Any) -> Any:
         async for event in chat(*args, **kwargs):
@@ -91,7 +91,7 @@ def note_chat_done(app: Any) -> list[float]:
                 noted.append(time.monotonic())
             yield event
 
-    app.client.chat = timed_chat
+    app.session.hosts.client.chat = timed_chat
     return noted
 
 
@@ -122,12 +122,14 @@ async def one_run(shape: str, tokens: int, url: str, timeout: float) -> dict[str
     probe = RefreshProbe().install()
     async with app.run_test(size=SIZE) as pilot:
         deadline = time.monotonic() + 15
-        while not (app.status.connection is Connection.CONNECTED and app.models):
+        while not (
+            app.chat.status.connection is Connection.CONNECTED and app.session.models.listed
+        ):
             if time.monotonic() > deadline:
                 return {"error": "not connected"}
             await pilot.pause(0.02)
         await pilot.pause()
-        app.prompt.text = reply_request(shape, tokens)
+        app.chat.prompt.text = reply_request(shape, tokens)
         chat_done_at = note_chat_done(app)
         await pilot.pause()
         gc.collect()
@@ -135,8 +137,8 @@ async def one_run(shape: str, tokens: int, url: str, timeout: float) -> dict[str
         reset_peak_rss()
 
         def reply_view() -> Any:
-            messages = app.conversation.messages
-            return app.message_list.view_of(messages[-1]) if len(messages) > 1 else None
+            messages = app.chat.conversation.messages
+            return app.chat.message_list.view_of(messages[-1]) if len(messages) > 1 else None
 
         def source(view: Any) -> str | None:
             bodies = view.query(Markdown)  # empty while a new view is being composed
@@ -152,7 +154,7 @@ async def one_run(shape: str, tokens: int, url: str, timeout: float) -> dict[str
 
         def final(screen: Any) -> bool:
             view = reply_view()
-            if app.replies_in_progress or view is None or view._stream is not None:
+            if app.chat.replies_in_progress or view is None or view._stream is not None:
                 return False
             return source(view) == expected
 
@@ -170,8 +172,8 @@ async def one_run(shape: str, tokens: int, url: str, timeout: float) -> dict[str
         received = chat_done_at[0] if chat_done_at else float("nan")
 
         # Untimed checks: the blocks equal a from-scratch render; the last word is visible.
-        reply = app.conversation.messages[-1]
-        view = app.message_list.view_of(reply)
+        reply = app.chat.conversation.messages[-1]
+        view = app.chat.message_list.view_of(reply)
         assert view is not None
         streamed = block_signature(view.query_one(Markdown))
         fresh = MessageBody(expected)

@@ -1,13 +1,14 @@
 """The `ollama-tui` command: parse arguments, build Settings, run the app or a subcommand.
 
 Textual is imported only when the app is built, so --help, --version, config errors and the
-subcommands (list, export, import) are fast and work without a terminal UI.
+subcommands (list, export, import, serve) are fast and work without a terminal UI.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import os
 import re
 import shutil
@@ -15,7 +16,7 @@ import sys
 import unicodedata
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ollama_tui import __version__
 from ollama_tui.chat.conversation import is_valid_id
@@ -37,6 +38,8 @@ from ollama_tui.sanitize import one_line
 
 if TYPE_CHECKING:
     from ollama_tui.ui.app import OllamaTUI
+
+SERVE_TOKEN_ENV = "OLLAMA_TUI_TOKEN"
 
 _HELP_KEYS = (
     "prompt.send",
@@ -81,7 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     epilog = (
         f"{keys_help()}\n"
         "Without a command the chat app starts. The commands list, export and import work on\n"
-        "the saved conversations (ollama-tui COMMAND --help tells more).\n\n"
+        "the saved conversations; serve runs the app for web browsers (ollama-tui COMMAND\n"
+        "--help tells more).\n\n"
         "The server address comes from --host, else the OLLAMA_HOST environment variable,\n"
         "else the config file, else http://127.0.0.1:11434.\n"
         f"Config file: {default_config_path()} (see config.example.toml).\n"
@@ -92,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
         "%(prog)s [--host URL] [--model NAME] [--config FILE] [--data-dir DIR]\n"
         "       %(prog)s list [--json] | export ID [--format md|json] [-o FILE] | import FILE\n"
         "       %(prog)s paths [config|state|data|log]\n"
+        "       %(prog)s serve [--host ADDRESS] [--port N] [--public-url URL] [--token T]\n"
         "       %(prog)s --version | --help"
     )
     parser = argparse.ArgumentParser(
@@ -154,7 +159,55 @@ def build_parser() -> argparse.ArgumentParser:
     locating.add_argument(
         "which", nargs="?", choices=PATH_NAMES, help="print only this path, for scripts"
     )
+    _add_serve_parser(commands, shared)
     return parser
+
+
+def _add_serve_parser(commands: Any, shared: argparse.ArgumentParser) -> None:
+    serving = commands.add_parser(
+        "serve",
+        parents=[shared],
+        help="run the app for web browsers, one app per tab (needs ollama-tui[web])",
+        description=(
+            "Run the app for web browsers: every tab is its own app on the same conversations. "
+            "It listens on 127.0.0.1 unless --host says otherwise; any other address (or a "
+            "--public-url beyond this machine) needs a token, made up and printed in the link "
+            f"unless --token or {SERVE_TOKEN_ENV} gives one, and requests without it are refused. "
+            "Anyone with the link can read every "
+            "conversation. The Ollama server is chosen as for the app: ollama-tui --host URL "
+            "serve, OLLAMA_HOST or the config file."
+        ),
+    )
+    serving.add_argument(
+        "--host",
+        dest="bind",
+        metavar="ADDRESS",
+        default="127.0.0.1",
+        help="address to listen on (default: 127.0.0.1; 0.0.0.0 for every network)",
+    )
+    serving.add_argument(
+        "--port", type=_port, default=8000, help="port to listen on (default: 8000)"
+    )
+    serving.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="the address browsers use, when it is not the one listened on (a TLS proxy)",
+    )
+    serving.add_argument(
+        "--token",
+        metavar="T",
+        help=f"the secret every request must carry (also {SERVE_TOKEN_ENV})",
+    )
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = 0
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number from 1 to 65535, got {text!r}")
+    return port
 
 
 def make_app(settings: Settings) -> OllamaTUI:
@@ -186,6 +239,8 @@ def main(argv: list[str] | None = None) -> int:
         return export_conversation(settings, args.id, args.format, args.output)
     if args.command == "import":
         return import_conversation(settings, args.file)
+    if args.command == "serve":
+        return serve_in_browser(args, settings)
     app = make_app(settings)
     detect_terminal_graphics(settings.data_dir / "attachments")
     app.run()
@@ -307,6 +362,42 @@ def import_conversation(settings: Settings, path: Path) -> int:
     except TransferError as error:
         return _fail(str(error))
     print(f"{conversation.id}  {one_line(conversation.title)}")
+    return 0
+
+
+def serve_in_browser(args: argparse.Namespace, settings: Settings) -> int:
+    """`ollama-tui serve`: textual-serve runs this command's app for each browser tab, with the
+    same data dir, config file, server and model."""
+    # Taken out of the environment the tabs' apps inherit.
+    token_from_environment = os.environ.pop(SERVE_TOKEN_ENV, "") or None
+    token = args.token if args.token is not None else token_from_environment
+    if importlib.util.find_spec("textual_serve") is None:
+        print(
+            "ollama-tui: serve needs textual-serve: pip install 'ollama-tui[web]'", file=sys.stderr
+        )
+        return 1
+    from ollama_tui import serve
+
+    if token == "":
+        return _fail("--token: expected a secret, got an empty string")
+    if args.public_url and not args.public_url.startswith(("http://", "https://")):
+        return _fail(f"--public-url: expected an http:// or https:// URL, got {args.public_url!r}")
+    token = serve.demanded_token(args.bind, token, args.public_url)
+    app_argv = ["--data-dir", str(settings.data_dir.absolute())]
+    if args.config is not None:
+        app_argv += ["--config", str(args.config.absolute())]
+    if args.host is not None:
+        app_argv += ["--host", args.host]
+    if args.model is not None:
+        app_argv += ["--model", args.model]
+    if args.debug:
+        app_argv.append("--debug")
+    try:
+        serve.serve(
+            argv=app_argv, host=args.bind, port=args.port, public_url=args.public_url, token=token
+        )
+    except OSError as error:
+        return _fail(f"cannot listen on {args.bind} port {args.port}: {error.strerror or error}")
     return 0
 
 

@@ -2,11 +2,14 @@
 
 One table serves the app's bindings, the help screen, the README and the `[keys]` table of
 the config file, where `id = "key"` rebinds a command (several keys: "ctrl+s,f10").
+Commands whose usual key a web browser keeps for itself have a second key that reaches the app
+in a browser tab too (`ollama-tui serve`).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 
@@ -31,10 +34,10 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command("reply.stop", "escape", "stop the reply as it arrives"),
     Command("reply.retry", "f5", "retry: send an unsent message again, or regenerate the reply"),
-    Command("conversation.new", "ctrl+n", "new conversation"),
+    Command("conversation.new", "ctrl+n,alt+n", "new conversation"),
     Command("conversation.rename", "f2", "rename the conversation"),
     Command("conversation.search", "ctrl+f", "search all conversations as you type"),
-    Command("model.pick", "ctrl+l", "pick a model: type part of its name, Enter"),
+    Command("model.pick", "ctrl+l,ctrl+g", "pick a model: type part of its name, Enter"),
     Command("models.open", "f3", "models: installed and loaded, details, pull, delete, unload"),
     Command(
         "sidebar.toggle",
@@ -83,6 +86,10 @@ COMMANDS: tuple[Command, ...] = (
     Command("app.quit", "ctrl+q", "quit (a reply still arriving is saved as interrupted)"),
 )
 
+BROWSER_KEEPS = frozenset({"ctrl+n", "ctrl+l", "ctrl+t", "ctrl+w"})
+"""Keys a web browser acts on itself (new window, address bar, new tab, close tab): in a tab
+they never reach the app. (ctrl+w is the prompt's "delete a word"; alt+backspace does it too.)"""
+
 _BY_ID = {command.id: command for command in COMMANDS}
 _KEY = r"([A-Z]|[a-z0-9_+\-]+)"
 """A key name as Textual writes it; an upper-case letter is the letter typed with shift."""
@@ -106,3 +113,38 @@ def is_command(command_id: str) -> bool:
 def is_key_list(keys: str) -> bool:
     """Whether `keys` looks like Textual key names, comma-separated (e.g. "ctrl+s,f10")."""
     return _KEYS.fullmatch(keys) is not None
+
+
+def browser_keymap(keymap: Mapping[str, str]) -> dict[str, str]:
+    """`keymap` for the app in a browser tab: each command's keys that the browser keeps come
+    last, so the footer and the help show a key that works there first."""
+    result = dict(keymap)
+    for command in COMMANDS:
+        keys = keymap.get(command.id, command.keys).split(",")
+        reordered = sorted(keys, key=lambda key: key in BROWSER_KEEPS)
+        if reordered != keys:
+            result[command.id] = ",".join(reordered)
+    return result
+
+
+PALETTE_KEY = "ctrl+p"
+"""Textual's command palette key (not rebindable from [keys])."""
+
+_in_force: dict[str, str] = {}
+
+
+def use_keymap(keymap: dict[str, str]) -> None:
+    """Make the config's [keys] the keys that texts name (the app does this as it starts)."""
+    _in_force.clear()
+    _in_force.update(keymap)
+
+
+def keys_of(command_id: str) -> str:
+    """The keys bound to a command now, comma-separated."""
+    return _in_force.get(command_id, default_keys(command_id))
+
+
+def key_label(command_id: str) -> str:
+    """The key a text names for a command: the first one bound now, function keys as "F5"."""
+    first = keys_of(command_id).split(",")[0]
+    return first.upper() if re.fullmatch(r"f\d+", first) else first

@@ -10,7 +10,7 @@ import json
 import re
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -204,6 +204,18 @@ class Message:
     @property
     def is_reply_in_progress(self) -> bool:
         return self.state is MessageState.STREAMING
+
+    def fill(self, content: str, thinking: str) -> None:
+        """Take the text of a reply as received so far."""
+        self.content, self.thinking = content, thinking
+
+    def end(self, state: MessageState, error: str | None = None) -> None:
+        """Settle how the message stands (and why, for a failure or an unsent message)."""
+        self.state, self.error = state, error
+
+    def record_done(self, done_reason: str | None, stats: dict[str, int]) -> None:
+        """Keep why the model stopped and the server's counts and timings."""
+        self.done_reason, self.stats = done_reason, stats
 
     @property
     def version_position(self) -> int:
@@ -487,6 +499,44 @@ class Conversation:
             self.messages.sort(key=lambda message: message.created_at)
             self.updated_at = max(self.updated_at, other.updated_at)
         return added
+
+    def drop_unsent_reply(self, reply: Message, error: str) -> Message:
+        """The server was never reached: remove the empty `reply` and mark the user's message
+        before it unsent; returns that message."""
+        self.messages.remove(reply)
+        user_message = self.messages[-1]
+        user_message.end(MessageState.UNSENT, error)
+        return user_message
+
+    def set_model(self, model: str) -> None:
+        self.model = model
+
+    def set_options(self, options: Options) -> None:
+        self.options = replace(options)
+
+    def set_keep_alive(self, keep_alive: str) -> None:
+        self.keep_alive = keep_alive
+
+    def set_think(self, think: bool | str | None) -> None:
+        self.think = think
+
+    def set_memory(self, memory: MemoryStrategy) -> None:
+        """Change what requests carry; the messages stay exactly as they are."""
+        self.memory = memory
+
+    def set_system_prompt(self, system_prompt: str) -> None:
+        self.system_prompt = system_prompt
+
+    def set_host(self, host: str) -> None:
+        self.host = host
+
+    def toggle_pin(self) -> None:
+        self.pinned = not self.pinned
+
+    def edit_summary(self, text: str) -> None:
+        """Replace the summary's text; empty text drops it (rebuilt when needed again)."""
+        if self.summary is not None:
+            self.summary = replace(self.summary, text=text.strip()) if text.strip() else None
 
     def rename(self, title: str) -> None:
         self.title = title_from(title)

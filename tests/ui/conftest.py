@@ -84,22 +84,22 @@ async def wait_until(
 
 async def settle(pilot: Pilot[None], app: OllamaTUI) -> None:
     """Wait until no reply is streaming and the screen has caught up."""
-    await wait_until(pilot, lambda: app.replies_in_progress == 0)
+    await wait_until(pilot, lambda: app.chat.replies_in_progress == 0)
     await pilot.pause()
 
 
 async def send(pilot: Pilot[None], app: OllamaTUI, text: str) -> None:
     """Type a message into the prompt and press Enter."""
-    app.prompt.focus()
-    app.prompt.text = text
+    app.chat.prompt.focus()
+    app.chat.prompt.text = text
     await pilot.press("enter")
 
 
 async def connected(pilot: Pilot[None], app: OllamaTUI) -> None:
     from ollama_tui.ui.widgets.status_bar import Connection
 
-    await wait_until(pilot, lambda: app.status.connection is Connection.CONNECTED)
-    await wait_until(pilot, lambda: bool(app.models))
+    await wait_until(pilot, lambda: app.chat.status.connection is Connection.CONNECTED)
+    await wait_until(pilot, lambda: bool(app.session.models.listed))
 
 
 def notices(app: OllamaTUI) -> list[str]:

@@ -35,17 +35,17 @@ async def test_send_streams_the_reply_and_saves_both(
         await send(pilot, app, "Why is the sky blue?")
         await settle(pilot, app)
 
-        user, reply = app.conversation.messages
+        user, reply = app.chat.conversation.messages
         assert (user.role, user.content) == (Role.USER, "Why is the sky blue?")
         assert reply.state is MessageState.COMPLETE
         assert reply.model == "llama3.2:latest"
         assert "Why is the sky blue?" in reply.content
         assert reply.stats["eval_count"] > 0
-        view = app.message_list.view_of(reply)
+        view = app.chat.message_list.view_of(reply)
         assert view is not None
         assert view.query_one(Markdown).source == reply.content
-        assert app.status.speed is not None and app.status.speed > 0
-        assert app.sidebar.summary_count == 1
+        assert app.chat.status.speed is not None and app.chat.status.speed > 0
+        assert app.chat.sidebar.summary_count == 1
 
         request = fake_ollama.chat_requests()[-1]
         assert request["model"] == "llama3.2:latest"
@@ -75,7 +75,7 @@ async def test_whole_history_and_parameters_reach_the_server(
         await send(pilot, app, "second question")
         await settle(pilot, app)
 
-        first_reply = app.conversation.messages[1].content
+        first_reply = app.chat.conversation.messages[1].content
         request = fake_ollama.chat_requests()[-1]
         assert request["messages"] == [
             {"role": "system", "content": "Answer in French."},
@@ -85,7 +85,7 @@ async def test_whole_history_and_parameters_reach_the_server(
         ]
         assert request["options"] == {"temperature": 0.3, "num_ctx": 8192}
         # The fake's reply counts what it received: the whole history arrived.
-        assert "4 messages" in app.conversation.messages[-1].content
+        assert "4 messages" in app.chat.conversation.messages[-1].content
 
 
 async def test_invalid_parameters_are_marked_and_never_sent(
@@ -102,7 +102,7 @@ async def test_invalid_parameters_are_marked_and_never_sent(
         await pilot.press(*"999999")
         await pilot.pause()
 
-        assert app.parameters.invalid_fields == ["Temperature", "Context"]
+        assert app.chat.parameters.invalid_fields == ["Temperature", "Context"]
         assert "at most 131072 for this model" in str(note.render())
         assert app.query_one("#temperature", Input).has_class("-invalid")
         await send(pilot, app, "hi")
@@ -110,7 +110,7 @@ async def test_invalid_parameters_are_marked_and_never_sent(
 
         # Neither invalid value is sent; num_ctx is always sent, here the fallback size.
         assert fake_ollama.chat_requests()[-1]["options"] == {"num_ctx": 4096}
-        assert app.conversation.options.temperature is None
+        assert app.chat.conversation.options.temperature is None
 
 
 async def test_switching_model_mid_conversation(
@@ -126,13 +126,16 @@ async def test_switching_model_mid_conversation(
         await wait_until(pilot, lambda: isinstance(app.screen, PickerScreen))
         await pilot.press(*"mistr")
         await pilot.press("enter")
-        await wait_until(pilot, lambda: app.conversation.model == "mistral:7b")
-        assert app.status.model == "mistral:7b"
+        await wait_until(pilot, lambda: app.chat.conversation.model == "mistral:7b")
+        assert app.chat.status.model == "mistral:7b"
 
         await send(pilot, app, "hello mistral")
         await settle(pilot, app)
 
-        first_reply, second_reply = app.conversation.messages[1], app.conversation.messages[3]
+        first_reply, second_reply = (
+            app.chat.conversation.messages[1],
+            app.chat.conversation.messages[3],
+        )
         assert first_reply.model == "llama3.2:latest"
         assert second_reply.model == "mistral:7b"
         assert "mistral:7b" in second_reply.content
@@ -158,27 +161,27 @@ async def test_new_conversation_and_reopening_after_restart(
         await connected(pilot, app)
         await send(pilot, app, "first conversation")
         await settle(pilot, app)
-        first = app.conversation
+        first = app.chat.conversation
         await pilot.press("ctrl+n")
-        assert app.conversation is not first and not app.conversation.messages
+        assert app.chat.conversation is not first and not app.chat.conversation.messages
         assert not app.query(MessageView)
         await send(pilot, app, "second conversation")
         await settle(pilot, app)
-        assert app.sidebar.summary_count == 2
+        assert app.chat.sidebar.summary_count == 2
         first_messages = [m.to_dict() for m in first.messages]
 
     again = build_app(fake_ollama.url)
     async with again.run_test(size=(120, 40)) as pilot:
-        assert again.sidebar.summary_count == 2
+        assert again.chat.sidebar.summary_count == 2
         await pilot.press("ctrl+b")
-        assert again.focused is again.sidebar
-        newest = again.sidebar.conversation_ids()[0]
-        assert again.sidebar.highlighted_option.id == newest  # highlighted on focus
+        assert again.focused is again.chat.sidebar
+        newest = again.chat.sidebar.conversation_ids()[0]
+        assert again.chat.sidebar.highlighted_option.id == newest  # highlighted on focus
         await pilot.press("down", "enter")
-        await wait_until(pilot, lambda: again.conversation.id == first.id)
-        assert [m.to_dict() for m in again.conversation.messages] == first_messages
+        await wait_until(pilot, lambda: again.chat.conversation.id == first.id)
+        assert [m.to_dict() for m in again.chat.conversation.messages] == first_messages
         assert len(again.query(MessageView)) == 2
-        assert again.focused is again.prompt
+        assert again.focused is again.chat.prompt
 
 
 async def test_escape_stops_the_reply_and_keeps_what_arrived(
@@ -189,8 +192,8 @@ async def test_escape_stops_the_reply_and_keeps_what_arrived(
         await connected(pilot, app)
         release = fake_ollama.hold(5)
         await send(pilot, app, "tell me a long story")
-        reply = app.conversation.messages[-1]
-        view = app.message_list.view_of(reply)
+        reply = app.chat.conversation.messages[-1]
+        view = app.chat.message_list.view_of(reply)
         assert view is not None
         await wait_until(pilot, lambda: bool(view.query_one(Markdown).source))
         await pilot.press("escape")
@@ -215,12 +218,12 @@ async def test_opening_another_conversation_while_a_reply_streams(
         await connected(pilot, app)
         await send(pilot, app, "an older conversation")
         await settle(pilot, app)
-        older = app.conversation
+        older = app.chat.conversation
         await pilot.press("ctrl+n")
 
         release = fake_ollama.hold(3)
         await send(pilot, app, "streaming one")
-        streaming = app.conversation
+        streaming = app.chat.conversation
         reply = streaming.messages[-1]
         await wait_until(
             pilot,
@@ -228,26 +231,26 @@ async def test_opening_another_conversation_while_a_reply_streams(
         )
 
         async def open_in_sidebar(conversation_id: str) -> None:
-            app.sidebar.focus()
-            app.sidebar.highlighted = app.sidebar.get_option_index(conversation_id)
+            app.chat.sidebar.focus()
+            app.chat.sidebar.highlighted = app.chat.sidebar.get_option_index(conversation_id)
             await pilot.press("enter")
-            await wait_until(pilot, lambda: app.conversation.id == conversation_id)
+            await wait_until(pilot, lambda: app.chat.conversation.id == conversation_id)
 
         await open_in_sidebar(older.id)
-        assert app.message_list.view_of(reply) is None
-        assert app.replies_in_progress == 1
+        assert app.chat.message_list.view_of(reply) is None
+        assert app.chat.replies_in_progress == 1
         # Back to the streaming conversation while the reply is still held open, then away again.
         await open_in_sidebar(streaming.id)
-        assert app.conversation is streaming
-        assert app.message_list.view_of(reply) is not None
+        assert app.chat.conversation is streaming
+        assert app.chat.message_list.view_of(reply) is not None
         await open_in_sidebar(older.id)
         release.set()
         await settle(pilot, app)
 
         assert reply.state is MessageState.COMPLETE
         assert "streaming one" in reply.content
-        assert app.conversation.messages[0].content == "an older conversation"
-        assert len(app.conversation.messages) == 2
+        assert app.chat.conversation.messages[0].content == "an older conversation"
+        assert len(app.chat.conversation.messages) == 2
 
         await open_in_sidebar(streaming.id)
         (view,) = [v for v in app.query(MessageView) if v.message.id == reply.id]
@@ -267,7 +270,7 @@ async def test_unknown_model_fails_with_a_clear_notice(
         await send(pilot, app, "hello?")
         await settle(pilot, app)
 
-        reply = app.conversation.messages[-1]
+        reply = app.chat.conversation.messages[-1]
         assert reply.state is MessageState.FAILED
         assert "model 'nosuch' not found" in (reply.error or "")
         assert "ollama pull nosuch" in (reply.error or "")
@@ -287,15 +290,15 @@ async def test_starts_without_a_server_and_browses_saved_conversations(
 
     app = build_app(unused_url)
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
-        await wait_until(pilot, lambda: app.status.connection is Connection.UNREACHABLE)
-        assert "unreachable" in str(app.status.render())
+        await wait_until(pilot, lambda: app.chat.status.connection is Connection.UNREACHABLE)
+        assert "unreachable" in str(app.chat.status.render())
         await pilot.press("ctrl+b", "enter")
-        await wait_until(pilot, lambda: app.conversation.id == earlier.id)
+        await wait_until(pilot, lambda: app.chat.conversation.id == earlier.id)
         assert len(app.query(MessageView)) == 2
 
         await send(pilot, app, "are you there?")
         await settle(pilot, app)
-        unsent = app.conversation.messages[-1]
+        unsent = app.chat.conversation.messages[-1]
         assert unsent.content == "are you there?"
         assert unsent.state is MessageState.UNSENT
         assert "cannot reach Ollama" in (unsent.error or "")
@@ -314,16 +317,16 @@ async def test_panels_toggle_and_remember_it(
     app = build_app(fake_ollama.url)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("ctrl+r")
-        assert app.parameters.display
-        assert app.focused is not None and app.parameters in app.focused.ancestors
+        assert app.chat.parameters.display
+        assert app.focused is not None and app.chat.parameters in app.focused.ancestors
         await pilot.press("ctrl+r")
-        assert not app.parameters.display
-        assert app.focused is app.prompt
+        assert not app.chat.parameters.display
+        assert app.focused is app.chat.prompt
     assert "show_parameters = false" in state_path.read_text()
     assert not config_path.exists()
     again = build_app(fake_ollama.url)
     async with again.run_test(size=(120, 40)):
-        assert not again.parameters.display
+        assert not again.chat.parameters.display
 
 
 async def test_help_lists_every_key(fake_ollama: FakeOllama, build_app: MakeApp) -> None:
@@ -346,7 +349,7 @@ async def test_model_output_markup_and_escapes_are_inert(
         await connected(pilot, app)
         await send(pilot, app, "show me #markup")
         await settle(pilot, app)
-        reply = app.conversation.messages[-1]
+        reply = app.chat.conversation.messages[-1]
         assert reply.state is MessageState.COMPLETE
         assert "[@click=app.quit]" in reply.content
         assert "\x1b" not in reply.content and "\x07" not in reply.content
@@ -363,7 +366,7 @@ async def test_keys_arriving_in_a_burst_are_sent_in_order(
     app = build_app(fake_ollama.url)
     async with app.run_test(size=(120, 40)) as pilot:
         await connected(pilot, app)
-        app.prompt.focus()
+        app.chat.prompt.focus()
         await pilot.pause()
         for key, character in [
             *((c, c) for c in "first"),
@@ -372,10 +375,10 @@ async def test_keys_arriving_in_a_burst_are_sent_in_order(
             ("enter", "\r"),
         ]:
             app.post_message(events.Key(key, character))
-        await wait_until(pilot, lambda: len(app.conversation.messages) == 2)
+        await wait_until(pilot, lambda: len(app.chat.conversation.messages) == 2)
         await settle(pilot, app)
-        assert app.conversation.messages[0].content == "first\nline"
-        assert app.prompt.text == ""
+        assert app.chat.conversation.messages[0].content == "first\nline"
+        assert app.chat.prompt.text == ""
 
 
 async def test_keys_rebound_in_the_config_work_and_show_in_help(
@@ -387,9 +390,9 @@ async def test_keys_rebound_in_the_config_work_and_show_in_help(
         await send(pilot, app, "first")
         await settle(pilot, app)
         await pilot.press("ctrl+n")  # no longer bound
-        assert app.conversation.messages
+        assert app.chat.conversation.messages
         await pilot.press("f9")
-        assert not app.conversation.messages
+        assert not app.chat.conversation.messages
         await pilot.press("f10")
         await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
         rows = [str(w.render()) for w in app.screen.query(".help-key")]
@@ -404,16 +407,16 @@ async def test_status_line_says_what_the_model_is_doing(
         await connected(pilot, app)
         waiting = fake_ollama.hold(0)
         await send(pilot, app, "hello")
-        await wait_until(pilot, lambda: app.status.activity == "waiting for llama3.2:latest…")
+        await wait_until(pilot, lambda: app.chat.status.activity == "waiting for llama3.2:latest…")
         waiting.set()
         answering = fake_ollama.hold(3)
         await settle(pilot, app)
-        assert app.status.activity == ""
+        assert app.chat.status.activity == ""
         await send(pilot, app, "again")
-        await wait_until(pilot, lambda: app.status.activity == "llama3.2:latest is answering…")
+        await wait_until(pilot, lambda: app.chat.status.activity == "llama3.2:latest is answering…")
         answering.set()
         await settle(pilot, app)
-        assert app.status.activity == ""
+        assert app.chat.status.activity == ""
 
 
 async def test_paragraphs_keep_one_blank_line_between_them_while_streaming(
@@ -427,7 +430,7 @@ async def test_paragraphs_keep_one_blank_line_between_them_while_streaming(
         await send(pilot, app, "Three paragraphs, please")
 
         def margins() -> list[int]:
-            body = app.message_list.query(Markdown).last()
+            body = app.chat.message_list.query(Markdown).last()
             return [block.styles.margin.bottom for block in body.query(MarkdownParagraph)]
 
         # Mid-stream the latest paragraph ends the message: no gap under it yet.
@@ -437,7 +440,7 @@ async def test_paragraphs_keep_one_blank_line_between_them_while_streaming(
         await settle(pilot, app)
         assert margins() == [1, 1, 0]
 
-        first, second, last = app.message_list.query(Markdown).last().query(MarkdownParagraph)
+        first, second, last = app.chat.message_list.query(Markdown).last().query(MarkdownParagraph)
         assert second.region.y == first.region.bottom + 1
         assert last.region.y == second.region.bottom + 1
         assert last.region.bottom == last.parent.region.bottom  # nothing under the last one
@@ -461,10 +464,10 @@ async def test_the_panel_shows_the_new_conversations_settings_from_the_start(
         assert app.query_one("#num_ctx", Input).value == "4096"
         assert app.query_one("#top_p", Input).value == ""
         assert app.query_one("#system-prompt", TextArea).text == "Be brief."
-        assert app.conversation.memory is MemoryStrategy.WINDOW
+        assert app.chat.conversation.memory is MemoryStrategy.WINDOW
         assert app.query_one("#memory-select", Select).value is MemoryStrategy.WINDOW
         assert app.query_one("#model-select", Select).value == "llama3.2:latest"
-        assert app.parameters.invalid_fields == []
+        assert app.chat.parameters.invalid_fields == []
 
 
 async def test_quitting_before_the_panel_has_its_fields_is_quiet(
@@ -501,7 +504,7 @@ async def test_choices_never_rewrite_the_users_config(
         await pilot.press("ctrl+l")
         await wait_until(pilot, lambda: isinstance(app.screen, PickerScreen))
         await pilot.press(*"mistr", "enter")
-        await wait_until(pilot, lambda: app.conversation.model == "mistral:7b")
+        await wait_until(pilot, lambda: app.chat.conversation.model == "mistral:7b")
         await pilot.press("ctrl+r")
     assert config_path.read_text() == text
     assert 'model = "mistral:7b"' in state_path.read_text()

@@ -23,8 +23,8 @@ async def test_rename_with_f2(fake_ollama: FakeOllama, build_app: MakeApp, data_
         await pilot.press("f2")
         await wait_until(pilot, lambda: isinstance(app.screen, TextPromptScreen))
         await pilot.press("ctrl+u", *"Tides and moons", "enter")
-        await wait_until(pilot, lambda: app.conversation.title == "Tides and moons")
-        option = app.sidebar.get_option(app.sidebar.conversation_ids()[0])
+        await wait_until(pilot, lambda: app.chat.conversation.title == "Tides and moons")
+        option = app.chat.sidebar.get_option(app.chat.sidebar.conversation_ids()[0])
         assert str(option.prompt).startswith("Tides and moons")
     (summary,) = ConversationStore(data_dir).list()
     assert summary.title == "Tides and moons"
@@ -38,13 +38,13 @@ async def test_duplicate_from_the_palette(
         await connected(pilot, app)
         await send(pilot, app, "the original")
         await settle(pilot, app)
-        original = app.conversation
+        original = app.chat.conversation
         await pilot.press("ctrl+p", *"Duplicate conversation")
         await pilot.pause(0.3)
         await pilot.press("enter")
-        await wait_until(pilot, lambda: app.conversation.id != original.id)
-        assert app.conversation.title == "the original (copy)"
-        assert [m.content for m in app.conversation.messages] == [
+        await wait_until(pilot, lambda: app.chat.conversation.id != original.id)
+        assert app.chat.conversation.title == "the original (copy)"
+        assert [m.content for m in app.chat.conversation.messages] == [
             m.content for m in original.messages
         ]
     titles = sorted(s.title for s in ConversationStore(data_dir).list())
@@ -63,24 +63,24 @@ async def test_thinking_streams_into_a_block_that_folds_when_the_answer_starts(
         await send(pilot, app, "2+2?")
         await settle(pilot, app)
 
-        reply = app.conversation.messages[-1]
+        reply = app.chat.conversation.messages[-1]
         assert reply.state is MessageState.COMPLETE
         assert reply.thinking == "Two plus two. Count: three, four."
         assert reply.content == "The answer is 4."
-        view = app.message_list.view_of(reply)
+        view = app.chat.message_list.view_of(reply)
         assert isinstance(view, MessageView)
         block = view.query_one(Collapsible)
         assert block.display and block.collapsed
         assert "think" not in fake_ollama.chat_requests()[-1]  # model default
 
         think.value = "off"
-        await wait_until(pilot, lambda: app.conversation.think is False)
+        await wait_until(pilot, lambda: app.chat.conversation.think is False)
         await send(pilot, app, "and 3+3?")
         await settle(pilot, app)
         assert fake_ollama.chat_requests()[-1]["think"] is False
-        assert app.conversation.messages[-1].thinking == ""
+        assert app.chat.conversation.messages[-1].thinking == ""
 
-    saved = ConversationStore(data_dir).load(app.conversation.id)
+    saved = ConversationStore(data_dir).load(app.chat.conversation.id)
     assert saved.messages[1].thinking == "Two plus two. Count: three, four."
     assert saved.think is False
 
@@ -107,10 +107,10 @@ async def test_keep_alive_is_a_conversation_parameter(
         field = app.query_one("#keep-alive", Input)
         field.focus()
         await pilot.press(*"ten minutes")
-        assert app.parameters.invalid_fields == ["Keep loaded"]
+        assert app.chat.parameters.invalid_fields == ["Keep loaded"]
         field.value = ""
         await pilot.press(*"10m")
-        assert app.parameters.invalid_fields == []
+        assert app.chat.parameters.invalid_fields == []
         await send(pilot, app, "hi")
         await settle(pilot, app)
         assert fake_ollama.chat_requests()[-1]["keep_alive"] == "10m"
@@ -119,4 +119,4 @@ async def test_keep_alive_is_a_conversation_parameter(
         await send(pilot, app, "keep it forever")
         await settle(pilot, app)
         assert fake_ollama.chat_requests()[-1]["keep_alive"] == -1
-    assert ConversationStore(data_dir).load(app.conversation.id).keep_alive == "-1"
+    assert ConversationStore(data_dir).load(app.chat.conversation.id).keep_alive == "-1"

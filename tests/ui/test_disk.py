@@ -42,7 +42,7 @@ async def test_a_failed_save_is_reported_and_retried_on_the_next_change(
             failures = [n for n in notices(app) if reason in n]
             assert failures and all("\n" not in n for n in failures)
             assert failures[0].startswith("could not save 'first, while the disk refuses'")
-            assert len(app.conversation.messages) == 2  # kept in memory
+            assert len(app.chat.conversation.messages) == 2  # kept in memory
             assert app.is_running
 
         await send(pilot, app, "second, once it accepts again")
@@ -68,7 +68,7 @@ async def test_damaged_files_are_set_aside_with_a_notice(
     app = build_app(unused_url)
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
         await pilot.pause()
-        assert app.sidebar.summary_count == 1
+        assert app.chat.sidebar.summary_count == 1
         damaged = [n for n in notices(app) if "damaged" in n]
         assert len(damaged) == 1 and "deadbeef" in damaged[0]
     assert [p.name.split(".")[0] for p in (data_dir / "damaged").iterdir()] == ["deadbeef"]
@@ -84,20 +84,20 @@ async def test_messages_another_instance_wrote_are_merged_not_overwritten(
         await settle(pilot, app)
 
         other_store = ConversationStore(data_dir)
-        other = other_store.load(app.conversation.id)
+        other = other_store.load(app.chat.conversation.id)
         other.add_user_message("from another window")
         other_store.save(other)
 
         await send(pilot, app, "from this window again")
         await settle(pilot, app)
 
-        contents = [m.content for m in app.conversation.messages]
+        contents = [m.content for m in app.chat.conversation.messages]
         assert "from another window" in contents
         assert any("merged" in n for n in notices(app))
         await wait_until(pilot, lambda: len(app.query(MessageView)) == len(contents))
-        reply = app.conversation.messages[-1]
+        reply = app.chat.conversation.messages[-1]
         (reply_view,) = [v for v in app.query(MessageView) if v.message is reply]
         assert reply_view.query_one(Markdown).source == reply.content
 
-    saved = ConversationStore(data_dir).load(app.conversation.id)
+    saved = ConversationStore(data_dir).load(app.chat.conversation.id)
     assert [m.content for m in saved.messages] == contents

@@ -17,7 +17,7 @@ from tests.ui.conftest import MakeApp, connected, notices, on_disk, send, settle
 
 
 def header_of(app: OllamaTUI, index: int = -1) -> str:
-    view = app.message_list.view_of(app.conversation.messages[index])
+    view = app.chat.message_list.view_of(app.chat.conversation.messages[index])
     assert view is not None
     return str(view.header())
 
@@ -28,23 +28,23 @@ async def test_unsent_while_unreachable_then_reconnects_and_retries(
     port = int(unused_url.rsplit(":", 1)[1])
     app = build_app(unused_url)
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
-        await wait_until(pilot, lambda: app.status.connection is Connection.UNREACHABLE)
+        await wait_until(pilot, lambda: app.chat.status.connection is Connection.UNREACHABLE)
         await send(pilot, app, "hello, anyone?")
         await settle(pilot, app)
 
-        (message,) = app.conversation.messages
+        (message,) = app.chat.conversation.messages
         assert message.state is MessageState.UNSENT
         assert "not sent" in header_of(app)
         assert any(n.startswith("Not sent: cannot reach Ollama") for n in notices(app))
         assert on_disk(data_dir).messages[0].state is MessageState.UNSENT
 
         with FakeOllama(port=port) as server:
-            await wait_until(pilot, lambda: app.status.connection is Connection.CONNECTED, 20)
+            await wait_until(pilot, lambda: app.chat.status.connection is Connection.CONNECTED, 20)
             await wait_until(pilot, lambda: any("F5 sends" in n for n in notices(app)))
             await pilot.press("f5")
             await settle(pilot, app)
 
-            user, reply = app.conversation.messages
+            user, reply = app.chat.conversation.messages
             assert user.state is MessageState.COMPLETE and user.error is None
             assert reply.state is MessageState.COMPLETE
             assert "hello, anyone?" in reply.content
@@ -62,8 +62,8 @@ async def test_server_dies_mid_reply_then_regenerate(
         await connected(pilot, app)
         release = fake_ollama.hold(8)
         await send(pilot, app, "tell me everything")
-        reply = app.conversation.messages[-1]
-        view = app.message_list.view_of(reply)
+        reply = app.chat.conversation.messages[-1]
+        view = app.chat.message_list.view_of(reply)
         assert view is not None
         await wait_until(pilot, lambda: bool(view.query_one(Markdown).source))
 
@@ -80,14 +80,14 @@ async def test_server_dies_mid_reply_then_regenerate(
         assert saved_reply.content == reply.content
 
         fake_ollama.start()
-        await wait_until(pilot, lambda: app.status.connection is Connection.CONNECTED, 20)
+        await wait_until(pilot, lambda: app.chat.status.connection is Connection.CONNECTED, 20)
         await pilot.press("f5")
         await settle(pilot, app)
 
-        new_reply = app.conversation.messages[-1]
+        new_reply = app.chat.conversation.messages[-1]
         assert new_reply.state is MessageState.COMPLETE
         assert [v.content for v in new_reply.versions] == [reply.content]
-        assert len(app.conversation.messages) == 2
+        assert len(app.chat.conversation.messages) == 2
         assert len(app.query(MessageView)) == 2
         # The interrupted text is kept as a version, not sent as history.
         assert fake_ollama.chat_requests()[-1]["messages"] == [
@@ -120,7 +120,7 @@ async def test_broken_streams_keep_the_partial_reply(
         await send(pilot, app, "go")
         await settle(pilot, app)
 
-        reply = app.conversation.messages[-1]
+        reply = app.chat.conversation.messages[-1]
         assert reply.state is state
         assert error_part in (reply.error or "")
         assert len(reply.content) > 10
@@ -129,7 +129,7 @@ async def test_broken_streams_keep_the_partial_reply(
         assert app.is_running
         await send(pilot, app, "still there?")
         await settle(pilot, app)
-        assert app.conversation.messages[-1].state is MessageState.COMPLETE
+        assert app.chat.conversation.messages[-1].state is MessageState.COMPLETE
     assert on_disk(data_dir).messages[1].content == reply.content
 
 
@@ -144,13 +144,13 @@ async def test_awkward_but_valid_streams_arrive_whole(
         await send(pilot, app, "go")
         await settle(pilot, app)
 
-        reply = app.conversation.messages[-1]
+        reply = app.chat.conversation.messages[-1]
         assert reply.state is MessageState.COMPLETE
         if fault == "huge_line":
             assert len(reply.content) >= 1024 * 1024
         else:
             assert reply.content == "Grüße aus Köln — 東京 🚀 " * 40
-        view = app.message_list.view_of(reply)
+        view = app.chat.message_list.view_of(reply)
         assert view is not None
         await wait_until(pilot, lambda: view.query_one(Markdown).source == reply.content)
 
@@ -171,7 +171,7 @@ async def test_http_errors_fail_with_one_line(
         await connected(pilot, app)
         await send(pilot, app, "go")
         await settle(pilot, app)
-        reply = app.conversation.messages[-1]
+        reply = app.chat.conversation.messages[-1]
         assert reply.state is MessageState.FAILED
         assert expected in (reply.error or "")
         assert any(expected in n and "\n" not in n for n in notices(app))
@@ -189,14 +189,14 @@ async def test_busy_server_is_retried_visibly_then_answers(
         await send(pilot, app, "go")
         await wait_until(pilot, lambda: "busy; retry 1 of 3" in header_of(app))
         await settle(pilot, app)
-        assert app.conversation.messages[-1].state is MessageState.COMPLETE
+        assert app.chat.conversation.messages[-1].state is MessageState.COMPLETE
         assert len(fake_ollama.chat_requests()) == 3
 
 
 async def test_busy_server_given_up_after_the_retries(
     fake_ollama: FakeOllama, build_app: MakeApp, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("ollama_tui.ui.app.BUSY_RETRY_DELAYS", (0.1, 0.1, 0.1))
+    monkeypatch.setattr("ollama_tui.session.reply.BUSY_RETRY_DELAYS", (0.1, 0.1, 0.1))
     for _ in range(4):
         fake_ollama.queue_reply(status=503, error="server busy, please try again.")
     app = build_app(fake_ollama.url)
@@ -204,7 +204,7 @@ async def test_busy_server_given_up_after_the_retries(
         await connected(pilot, app)
         await send(pilot, app, "go")
         await settle(pilot, app)
-        reply = app.conversation.messages[-1]
+        reply = app.chat.conversation.messages[-1]
         assert reply.state is MessageState.FAILED
         assert "busy" in (reply.error or "")
         assert len(fake_ollama.chat_requests()) == 4
@@ -219,7 +219,7 @@ async def test_stall_between_tokens_is_reported(
         await connected(pilot, app)
         await send(pilot, app, "go")
         await settle(pilot, app)
-        reply = app.conversation.messages[-1]
+        reply = app.chat.conversation.messages[-1]
         assert reply.state is MessageState.INTERRUPTED
         assert "no data from Ollama" in (reply.error or "")
         assert reply.content
@@ -233,12 +233,12 @@ async def test_escape_stops_at_once_while_no_bytes_arrive(
     async with app.run_test(size=(120, 40)) as pilot:
         await connected(pilot, app)
         await send(pilot, app, "go")
-        reply = app.conversation.messages[-1]
-        view = app.message_list.view_of(reply)
+        reply = app.chat.conversation.messages[-1]
+        view = app.chat.message_list.view_of(reply)
         assert view is not None
         await wait_until(pilot, lambda: bool(view.query_one(Markdown).source))
         await pilot.press("escape")
-        await wait_until(pilot, lambda: app.replies_in_progress == 0, timeout=2)
+        await wait_until(pilot, lambda: app.chat.replies_in_progress == 0, timeout=2)
         assert reply.state is MessageState.CANCELLED
         await fake_ollama.wait_until_async(lambda: fake_ollama.streams_cancelled >= 1)
 
@@ -254,4 +254,4 @@ async def test_slow_first_token_shows_loading_and_is_not_a_timeout(
         await pilot.pause(0.6)
         assert "loading it can take a minute" in header_of(app)
         await settle(pilot, app)
-        assert app.conversation.messages[-1].state is MessageState.COMPLETE
+        assert app.chat.conversation.messages[-1].state is MessageState.COMPLETE

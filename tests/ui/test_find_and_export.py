@@ -53,11 +53,12 @@ async def test_search_finds_a_message_and_opens_it_scrolled_to_the_hit(
         await wait_until(pilot, lambda: str(status.render()) == "1 match")
         await pilot.press("enter")
 
-        await wait_until(pilot, lambda: app.conversation.id == long.id)
+        await wait_until(pilot, lambda: app.chat.conversation.id == long.id)
         await wait_until(
-            pilot, lambda: app.message_list.view_of(app.conversation.messages[10]) is not None
+            pilot,
+            lambda: app.chat.message_list.view_of(app.chat.conversation.messages[10]) is not None,
         )
-        view = app.message_list.view_of(app.conversation.messages[10])
+        view = app.chat.message_list.view_of(app.chat.conversation.messages[10])
         assert isinstance(view, MessageView)
         assert view.message.id == target.id and view.has_class("-found")
 
@@ -69,9 +70,9 @@ async def test_export_markdown_and_json_then_import(
     app = build_app(unused_url)
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
         await pilot.press("ctrl+b")
-        app.sidebar.highlighted = app.sidebar.get_option_index(long.id)
+        app.chat.sidebar.highlighted = app.chat.sidebar.get_option_index(long.id)
         await pilot.press("enter")
-        await wait_until(pilot, lambda: app.conversation.id == long.id)
+        await wait_until(pilot, lambda: app.chat.conversation.id == long.id)
 
         for kind, name in (("markdown", "out.md"), ("json", "out.json")):
             await pilot.press("ctrl+p", *"Export conversation")
@@ -94,8 +95,8 @@ async def test_export_markdown_and_json_then_import(
         await wait_until(pilot, lambda: isinstance(app.screen, TextPromptScreen))
         app.screen.query_one(Input).value = str(tmp_path / "out.json")
         await pilot.press("enter")
-        await wait_until(pilot, lambda: app.conversation.id != long.id)
-        assert len(app.conversation.messages) == 120
-        assert app.sidebar.summary_count == 4
+        await wait_until(pilot, lambda: app.chat.conversation.id != long.id)
+        assert len(app.chat.conversation.messages) == 120
+        assert app.chat.sidebar.summary_count == 4
     ids = {summary.id for summary in ConversationStore(data_dir).list()}
     assert long.id in ids and len(ids) == 4  # imported beside the original, not over it

@@ -37,10 +37,10 @@ async def test_switch_host_mid_conversation_keeps_the_history(
         )
         async with app.run_test(size=(120, 40), notifications=True) as pilot:
             await connected(pilot, app)
-            assert app.status.host.startswith("laptop ")
+            assert app.chat.status.host.startswith("laptop ")
             await send(pilot, app, "asked on the laptop")
             await settle(pilot, app)
-            first_reply = app.conversation.messages[-1].content
+            first_reply = app.chat.conversation.messages[-1].content
 
             await pilot.press("ctrl+p", *"Switch host")
             await pilot.pause(0.3)
@@ -52,9 +52,9 @@ async def test_switch_host_mid_conversation_keeps_the_history(
             )
             assert "gpu" in shown and "Ollama 0.32.15" in shown and "unreachable" in shown
             await pilot.press(*"gpu", "enter")
-            await wait_until(pilot, lambda: app.host.name == "gpu")
+            await wait_until(pilot, lambda: app.session.hosts.current.name == "gpu")
             await connected(pilot, app)
-            assert app.status.host.startswith("gpu ")
+            assert app.chat.status.host.startswith("gpu ")
 
             await send(pilot, app, "asked on the gpu box")
             await settle(pilot, app)
@@ -65,7 +65,7 @@ async def test_switch_host_mid_conversation_keeps_the_history(
                 "asked on the gpu box",
             ]
             assert len(fake_ollama.chat_requests()) == 1
-            conversation_id = app.conversation.id
+            conversation_id = app.chat.conversation.id
 
     assert ConversationStore(data_dir).load(conversation_id).host == "gpu"
 
@@ -73,10 +73,10 @@ async def test_switch_host_mid_conversation_keeps_the_history(
         again = app_with_hosts(config_path, data_dir, laptop=fake_ollama.url, gpu=other_again.url)
         async with again.run_test(size=(120, 40), notifications=True) as pilot:
             await connected(pilot, again)
-            assert again.host.name == "laptop"
+            assert again.session.hosts.current.name == "laptop"
             await pilot.press("ctrl+b", "enter")
-            await wait_until(pilot, lambda: again.conversation.id == conversation_id)
-            await wait_until(pilot, lambda: again.host.name == "gpu")
+            await wait_until(pilot, lambda: again.chat.conversation.id == conversation_id)
+            await wait_until(pilot, lambda: again.session.hosts.current.name == "gpu")
             assert any(
                 "where this conversation was held" in n.message for n in again._notifications
             )
@@ -88,12 +88,14 @@ async def test_f3_opens_models_and_a_pulled_model_reaches_the_pickers(
     app = build_app(fake_ollama.url)
     async with app.run_test(size=(120, 40)) as pilot:
         await connected(pilot, app)
-        assert "gemma3:1b" not in [m.name for m in app.models]
+        assert "gemma3:1b" not in [m.name for m in app.session.models.listed]
         await pilot.press("f3")
         await wait_until(pilot, lambda: isinstance(app.screen, ModelsScreen))
         await pilot.press("ctrl+n")  # main-screen keys do nothing here
         await pilot.press("p", *"gemma3:1b", "enter")
-        await wait_until(pilot, lambda: "gemma3:1b" in [m.name for m in app.models], 20)
+        await wait_until(
+            pilot, lambda: "gemma3:1b" in [m.name for m in app.session.models.listed], 20
+        )
         await pilot.press("escape")
         await wait_until(pilot, lambda: not isinstance(app.screen, ModelsScreen))
         await pilot.press("ctrl+l")

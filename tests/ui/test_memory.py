@@ -48,10 +48,10 @@ def long_conversation(turns: int, memory: MemoryStrategy) -> Conversation:
 async def open_saved(pilot, app: OllamaTUI, conversation: Conversation) -> None:  # type: ignore[no-untyped-def]
     await connected(pilot, app)
 
-    app.sidebar.focus()
-    app.sidebar.highlighted = app.sidebar.get_option_index(conversation.id)
+    app.chat.sidebar.focus()
+    app.chat.sidebar.highlighted = app.chat.sidebar.get_option_index(conversation.id)
     await pilot.press("enter")
-    await wait_until(pilot, lambda: app.conversation.id == conversation.id)
+    await wait_until(pilot, lambda: app.chat.conversation.id == conversation.id)
 
 
 def chat_streams(server: FakeOllama) -> list[dict]:
@@ -64,8 +64,8 @@ def summary_calls(server: FakeOllama) -> list[dict]:
 
 async def send_checked(pilot, app: OllamaTUI, server: FakeOllama, text: str) -> dict:  # type: ignore[no-untyped-def]
     """Send, then check the request fits the budget by the estimator the app planned it with."""
-    estimator = app.calibration.estimator(app.conversation.model)
-    num_ctx = app.conversation.options.num_ctx
+    estimator = app.session.calibration.estimator(app.chat.conversation.model)
+    num_ctx = app.chat.conversation.options.num_ctx
     await send(pilot, app, text)
     await settle(pilot, app)
     request = chat_streams(server)[-1]
@@ -101,9 +101,9 @@ async def test_summary_memory_summarises_older_turns_and_the_summary_can_be_edit
             covered |= questions
         assert request["options"]["num_ctx"] == NUM_CTX
         assert request["messages"][1]["content"].startswith(SUMMARY_PREFIX)
-        summary = app.conversation.summary
+        summary = app.chat.conversation.summary
         assert summary is not None and summary.covered_count > 10
-        assert len(app.conversation.messages) == 82  # nothing dropped from the conversation
+        assert len(app.chat.conversation.messages) == 82  # nothing dropped from the conversation
 
         marker = app.query_one(MemoryMarker)
         await wait_until(pilot, lambda: marker.display)
@@ -134,7 +134,7 @@ async def test_window_memory_chosen_in_the_panel_sends_the_latest_turns(
     async with app.run_test(size=(120, 40)) as pilot:
         await open_saved(pilot, app, saved)
         app.query_one("#memory-select", Select).value = MemoryStrategy.WINDOW
-        await wait_until(pilot, lambda: app.conversation.memory is MemoryStrategy.WINDOW)
+        await wait_until(pilot, lambda: app.chat.conversation.memory is MemoryStrategy.WINDOW)
         request = await send_checked(pilot, app, fake_ollama, "latest question")
 
         assert summary_calls(fake_ollama) == []
@@ -143,7 +143,7 @@ async def test_window_memory_chosen_in_the_panel_sends_the_latest_turns(
         for _ in range(10):  # the marker shows once the user scrolls up to where memory begins
             if marker.display:
                 break
-            await app.message_list.load_earlier()
+            await app.chat.message_list.load_earlier()
             await pilot.pause()
         assert "no longer fit" in str(marker.render())
     assert ConversationStore(data_dir).load(saved.id).memory is MemoryStrategy.WINDOW
@@ -163,20 +163,20 @@ async def test_full_memory_warns_before_sending_and_offers_the_others(
         await pilot.press(*"window", "enter")
         await settle(pilot, app)
 
-        assert app.conversation.memory is MemoryStrategy.WINDOW
-        assert app.conversation.messages[-2].content == "one more"
+        assert app.chat.conversation.memory is MemoryStrategy.WINDOW
+        assert app.chat.conversation.messages[-2].content == "one more"
         request = chat_streams(fake_ollama)[-1]
         assert request["messages"][-1]["content"] == "one more"
         assert len(request["messages"]) < 40
 
-        app.conversation.memory = MemoryStrategy.FULL
+        app.chat.conversation.memory = MemoryStrategy.FULL
         await send(pilot, app, "everything please")
         await wait_until(pilot, lambda: isinstance(app.screen, PickerScreen))
         await pilot.press(*"anyway", "enter")
         await settle(pilot, app)
         request = chat_streams(fake_ollama)[-1]
         # The system prompt and every turn but the new reply.
-        assert len(request["messages"]) == len(app.conversation.history_messages())
+        assert len(request["messages"]) == len(app.chat.conversation.history_messages())
 
 
 async def test_a_failed_summary_falls_back_to_the_window(
@@ -194,8 +194,8 @@ async def test_a_failed_summary_falls_back_to_the_window(
         assert len(request["messages"]) < 40
         assert not any(m["content"].startswith(SUMMARY_PREFIX) for m in request["messages"])
         assert any("Could not summarise" in n.message for n in app._notifications)
-        assert app.conversation.messages[-1].state is MessageState.COMPLETE
-        assert app.conversation.summary is None
+        assert app.chat.conversation.messages[-1].state is MessageState.COMPLETE
+        assert app.chat.conversation.summary is None
 
 
 async def test_switching_model_rebudgets_against_its_own_maximum(
@@ -215,7 +215,7 @@ async def test_switching_model_rebudgets_against_its_own_maximum(
             assert big["options"]["num_ctx"] == 16384
             assert len(big["messages"]) == 82  # system prompt + 80 + the new one: all fit in 16k
 
-            app.conversation.model = "tiny:latest"
+            app.chat.conversation.model = "tiny:latest"
             await send(pilot, app, "with the tiny one")
             await settle(pilot, app)
             small = chat_streams(server)[-1]

@@ -22,7 +22,7 @@ from tests.ui.conftest import MakeApp, connected, notices, on_disk, send, settle
 
 
 def cursor(app: OllamaTUI) -> MessageView:
-    view = app.message_list.cursor
+    view = app.chat.message_list.cursor
     assert view is not None
     return view
 
@@ -58,7 +58,7 @@ async def test_moving_between_messages_highlights_one(
         await chat_of(pilot, app, fake_ollama, "answer one", "answer two")
 
         await pilot.press("up")  # in the empty prompt: into the messages
-        assert app.focused is app.message_list
+        assert app.focused is app.chat.message_list
         assert cursor(app).message.content == "answer two"
         assert cursor(app).has_class("-cursor")
 
@@ -75,10 +75,10 @@ async def test_moving_between_messages_highlights_one(
         assert len(app.query(".-cursor")) == 1
 
         await pilot.press("escape")
-        assert app.focused is app.prompt
+        assert app.focused is app.chat.prompt
         assert not app.query(".-cursor")
         await pilot.press("ctrl+up")
-        assert app.focused is app.message_list
+        assert app.focused is app.chat.message_list
         assert cursor(app).message.content == "answer one"  # where it was left
 
 
@@ -89,13 +89,13 @@ async def test_moving_up_loads_earlier_messages(
     app = build_app(fake_ollama.url)
     async with app.run_test(size=(120, 40)) as pilot:
         await connected(pilot, app)
-        app.sidebar.focus()
+        app.chat.sidebar.focus()
         await pilot.press("enter")
-        await wait_until(pilot, lambda: app.conversation.id == conversation.id)
+        await wait_until(pilot, lambda: app.chat.conversation.id == conversation.id)
         await pilot.press("ctrl+up", "home")
         await wait_until(pilot, lambda: cursor(app).message.content == "question 0")
         for _ in range(70):  # the action the down key runs (70 presses take Pilot ~8 s)
-            await app.message_list.action_move(1)
+            await app.chat.message_list.action_move(1)
         await pilot.pause()
         assert cursor(app).message.id == conversation.messages[70].id
         await pilot.press("end")
@@ -110,7 +110,7 @@ async def test_copy_the_message_and_cycle_through_its_code_blocks(
         await connected(pilot, app)
         await send(pilot, app, "show me #code")
         await settle(pilot, app)
-        reply = app.conversation.messages[-1]
+        reply = app.chat.conversation.messages[-1]
 
         await pilot.press("ctrl+up", "c")
         assert app.clipboard == reply.content
@@ -144,11 +144,11 @@ async def test_regenerate_then_flip_versions_and_send_the_chosen_one(
         await pilot.press("r")
         await settle(pilot, app)
 
-        reply = app.conversation.messages[-1]
+        reply = app.chat.conversation.messages[-1]
         assert reply.content == "Blue."
         assert "‹2/2›" in str(cursor(app).header())
         await pilot.press("left")
-        assert app.conversation.messages[-1].content == "Red."
+        assert app.chat.conversation.messages[-1].content == "Red."
         assert "‹1/2›" in str(cursor(app).header())
         assert shown_texts(app)[-1] == "Red."
         await pilot.press("left")
@@ -186,10 +186,10 @@ async def test_regenerate_with_another_model(
         await pilot.press("enter")
         await settle(pilot, app)
 
-        reply = app.conversation.messages[-1]
+        reply = app.chat.conversation.messages[-1]
         assert reply.model is not None and reply.model.startswith("qwen")
         assert fake_ollama.chat_requests()[-1]["model"] == reply.model
-        assert app.conversation.model == "llama3.2:latest"
+        assert app.chat.conversation.model == "llama3.2:latest"
         assert [v.content for v in reply.versions] == ["from llama"]
 
 
@@ -211,7 +211,7 @@ async def test_edit_a_sent_message_branches_and_the_old_branch_is_kept(
         await pilot.press("enter")
         await settle(pilot, app)
 
-        assert [m.content for m in app.conversation.messages] == [
+        assert [m.content for m in app.chat.conversation.messages] == [
             "question 1",
             "one",
             "question 2, put better",
@@ -221,12 +221,12 @@ async def test_edit_a_sent_message_branches_and_the_old_branch_is_kept(
             "role": "user",
             "content": "question 2, put better",
         }
-        assert app.focused is app.prompt
+        assert app.focused is app.chat.prompt
 
         await pilot.press("ctrl+up")  # back on the message just edited
         assert "‹2/2›" in str(cursor(app).header())
         await pilot.press("left")  # the old branch, whole
-        assert [m.content for m in app.conversation.messages] == [
+        assert [m.content for m in app.chat.conversation.messages] == [
             "question 1",
             "one",
             "question 2",
@@ -264,16 +264,16 @@ async def test_delete_a_single_message_after_confirming(
         await pilot.press("d")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("escape")  # no: nothing deleted
-        assert len(app.conversation.messages) == 4
+        assert len(app.chat.conversation.messages) == 4
 
         await pilot.press("delete")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("tab", "enter")  # "No" has the focus; tab to "Delete"
-        await wait_until(pilot, lambda: len(app.conversation.messages) == 3)
+        await wait_until(pilot, lambda: len(app.chat.conversation.messages) == 3)
 
         assert [m.content for m in on_disk(data_dir).messages] == ["question 1", "one", "two"]
         assert shown_texts(app) == ["question 1", "one", "two"]
-        assert app.focused is app.message_list
+        assert app.focused is app.chat.message_list
         assert cursor(app).message.content == "two"
 
 
@@ -286,15 +286,15 @@ async def test_message_actions_wait_for_a_streaming_reply(
         await chat_of(pilot, app, fake_ollama, "one")
         release = fake_ollama.hold(3)
         await send(pilot, app, "question 2")
-        await wait_until(pilot, lambda: app.replies_in_progress == 1)
+        await wait_until(pilot, lambda: app.chat.replies_in_progress == 1)
         await pilot.press("ctrl+up", "up", "up", "d")
         assert "still arriving" in notices(app)[-1]
         assert not isinstance(app.screen, ConfirmScreen)
         await pilot.press("escape")  # stops the reply first
         await settle(pilot, app)
-        assert app.focused is app.message_list
+        assert app.focused is app.chat.message_list
         await pilot.press("escape")  # then leaves the messages
-        assert app.focused is app.prompt
+        assert app.focused is app.chat.prompt
         release.set()
 
 
@@ -312,9 +312,9 @@ async def test_message_keys_follow_the_keymap(fake_ollama: FakeOllama, build_app
 
 def mounted_window_is_whole(app: OllamaTUI) -> bool:
     """The mounted views show exactly the messages the list says it shows, in order."""
-    message_list = app.message_list
+    message_list = app.chat.message_list
     shown = [view.message for view in message_list.query(MessageView)]
-    expected = app.conversation.messages[message_list._first_shown : message_list._last_shown]
+    expected = app.chat.conversation.messages[message_list._first_shown : message_list._last_shown]
     return len(shown) == len(expected) and all(a is b for a, b in zip(shown, expected, strict=True))
 
 
@@ -326,10 +326,10 @@ async def test_sending_while_a_long_conversation_still_fills_in_keeps_every_view
     async with app.run_test(size=(120, 40)) as pilot:
         await connected(pilot, app)
         fake_ollama.queue_reply("the last answer")
-        await app._open(conversation.id)  # the latest page goes on filling in after this
-        app.prompt.text = "one more"
-        app.prompt.action_submit()
-        await app.message_list.page_up()
+        await app.chat.open(conversation.id)  # the latest page goes on filling in after this
+        app.chat.prompt.text = "one more"
+        app.chat.prompt.action_submit()
+        await app.chat.message_list.page_up()
         await pilot.press("pageup", "pageup", "pageup", "pageup")
         await settle(pilot, app)
         await pilot.press(*["pagedown"] * 12)

@@ -53,7 +53,7 @@ async def open_models(pilot: Pilot[None]) -> ModelsScreen:
     """Push the models screen and wait until both lists and the first details are in."""
     app = pilot.app
     assert isinstance(app, OllamaTUI)
-    screen = ModelsScreen(app.client)
+    screen = ModelsScreen(app.session.hosts.client)
     await app.push_screen(screen)
     await wait_until(pilot, lambda: screen.installed.row_count > 0)
     await wait_until(pilot, lambda: "Family" in plain(screen.query_one("#details-summary", Static)))
@@ -182,7 +182,7 @@ async def test_no_models_says_how_to_get_one(build_app: MakeApp) -> None:
     with FakeOllama(models=[]) as server:
         app = build_app(server.url, model=None)
         async with app.run_test(size=SIZE) as pilot:
-            screen = ModelsScreen(app.client)
+            screen = ModelsScreen(app.session.hosts.client)
             await app.push_screen(screen)
             summary = screen.query_one("#details-summary", Static)
             await wait_until(pilot, lambda: "press p" in plain(summary))

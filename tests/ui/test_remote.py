@@ -63,10 +63,10 @@ async def test_untrusted_certificate_is_refused_with_advice(
     assert tls_server.url.startswith("https://")
     app = build_app(tls_server.url)
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
-        await wait_until(pilot, lambda: app.status.connection is Connection.UNREACHABLE)
+        await wait_until(pilot, lambda: app.chat.status.connection is Connection.UNREACHABLE)
         await send(pilot, app, "hello?")
         await settle(pilot, app)
-        message = app.conversation.messages[-1]
+        message = app.chat.conversation.messages[-1]
         assert message.state is MessageState.UNSENT
         assert "TLS certificate not trusted" in (message.error or "")
         assert "network.ca_bundle" in (message.error or "")
@@ -81,20 +81,20 @@ async def test_a_ca_bundle_makes_the_server_trusted(
         await connected(pilot, app)
         await send(pilot, app, "hello over TLS")
         await settle(pilot, app)
-        assert app.conversation.messages[-1].state is MessageState.COMPLETE
-        assert app.status.warning == ""
+        assert app.chat.conversation.messages[-1].state is MessageState.COMPLETE
+        assert app.chat.status.warning == ""
 
 
 async def test_verification_off_works_and_warns(tls_server: FakeOllama, build_app: MakeApp) -> None:
     app = build_app(tls_server.url, verify_tls=False)
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
         await connected(pilot, app)
-        assert app.status.warning == "TLS not verified"
-        assert "TLS not verified" in str(app.status.render())
+        assert app.chat.status.warning == "TLS not verified"
+        assert "TLS not verified" in str(app.chat.status.render())
         assert any("TLS not verified" in n.message for n in app._notifications)
         await send(pilot, app, "hello anyway")
         await settle(pilot, app)
-        assert app.conversation.messages[-1].state is MessageState.COMPLETE
+        assert app.chat.conversation.messages[-1].state is MessageState.COMPLETE
 
 
 async def test_bearer_token_and_headers_reach_the_server_and_nothing_else(

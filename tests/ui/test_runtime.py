@@ -23,7 +23,7 @@ async def test_collector_is_quieted_while_the_app_runs_and_restored_after(
         assert gc.get_freeze_count() > 0  # what the app mounted with is out of the scans
         await send(pilot, app, "Hello")
         await settle(pilot, app)
-        assert app.conversation.messages[-1].content
+        assert app.chat.conversation.messages[-1].content
     assert gc.get_threshold() == before
     assert gc.get_freeze_count() == 0
 

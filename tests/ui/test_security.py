@@ -54,12 +54,12 @@ async def test_hostile_reply_title_and_error_are_shown_as_inert_text(
         await connected(pilot, app)
         await send(pilot, app, "say something nasty")
         await settle(pilot, app)
-        reply = app.conversation.messages[-1]
+        reply = app.chat.conversation.messages[-1]
         assert reply.state is MessageState.COMPLETE
         assert "[@click=app.quit]click me[/]" in reply.content  # the words survive, inert
         await send(pilot, app, "and fail nastily")
         await settle(pilot, app)
-        failed = app.conversation.messages[-1]
+        failed = app.chat.conversation.messages[-1]
         assert failed.state is MessageState.FAILED
         assert "[@click=app.quit]" in (failed.error or "")
 
@@ -67,7 +67,7 @@ async def test_hostile_reply_title_and_error_are_shown_as_inert_text(
         for view in app.query(MessageView):
             await pilot.click(view, offset=(4, 1))
             await pilot.click(view, offset=(4, 2))
-        await pilot.click(app.sidebar, offset=(3, 1))
+        await pilot.click(app.chat.sidebar, offset=(3, 1))
         await pilot.pause()
         assert app.is_running
 
@@ -76,12 +76,12 @@ async def test_hostile_reply_title_and_error_are_shown_as_inert_text(
         assert "click me" in text and "pwned title" in text
 
         # The saved conversation holds the raw text in its message: open it and look again.
-        app.sidebar.focus()
-        app.sidebar.highlighted = app.sidebar.get_option_index(saved.id)
+        app.chat.sidebar.focus()
+        app.chat.sidebar.highlighted = app.chat.sidebar.get_option_index(saved.id)
         await pilot.press("enter")
-        await wait_until(pilot, lambda: app.conversation.id == saved.id)
+        await wait_until(pilot, lambda: app.chat.conversation.id == saved.id)
         await pilot.pause()
-        assert app.conversation.messages[0].content == HOSTILE  # stored as typed
+        assert app.chat.conversation.messages[0].content == HOSTILE  # stored as typed
         assert_inert(terminal_output(app))
         assert app.is_running
 
@@ -101,7 +101,7 @@ async def test_hostile_model_names_are_inert(build_app: MakeApp) -> None:
     with FakeOllama(models=[model]) as server:
         app = build_app(server.url, model=hostile_model)
         async with app.run_test(size=(120, 40)) as pilot:
-            await wait_until(pilot, lambda: bool(app.models))
+            await wait_until(pilot, lambda: bool(app.session.models.listed))
             await pilot.press("ctrl+l")
             await pilot.pause()
             assert_inert(terminal_output(app))

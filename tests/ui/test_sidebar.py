@@ -20,7 +20,7 @@ def saved(data_dir: Path, title: str, days_ago: int) -> Conversation:
 
 
 def rows(app) -> list[str]:  # type: ignore[no-untyped-def]
-    sidebar = app.sidebar
+    sidebar = app.chat.sidebar
     return [
         str(sidebar.get_option_at_index(i).prompt).split("\n")[0]
         for i in range(sidebar.option_count)
@@ -44,21 +44,21 @@ async def test_grouped_by_date_and_pinned_on_top(
             "Older", "pin me", "old one",
         ]  # fmt: skip
         await pilot.press("ctrl+b")
-        assert app.sidebar.highlighted_option.id == app.sidebar.conversation_ids()[0]
-        app.sidebar.highlight_id(pin_me.id)
+        assert app.chat.sidebar.highlighted_option.id == app.chat.sidebar.conversation_ids()[0]
+        app.chat.sidebar.highlight_id(pin_me.id)
         await pilot.press("p")
         await wait_until(pilot, lambda: rows(app)[0] == "Pinned")
         assert rows(app)[:3] == ["Pinned", "pin me", "Today"]
-        assert app.sidebar.highlighted_option.id == pin_me.id
+        assert app.chat.sidebar.highlighted_option.id == pin_me.id
         await pilot.press("down")  # the heading is skipped
-        assert app.sidebar.highlighted_option.id == app.sidebar.conversation_ids()[1]
+        assert app.chat.sidebar.highlighted_option.id == app.chat.sidebar.conversation_ids()[1]
 
     assert ConversationStore(data_dir).load(pin_me.id).pinned
     again = build_app(unused_url)
     async with again.run_test(size=(120, 40)) as pilot:
         assert rows(again)[:2] == ["Pinned", "pin me"]
         await pilot.press("ctrl+b")
-        again.sidebar.highlight_id(pin_me.id)
+        again.chat.sidebar.highlight_id(pin_me.id)
         await pilot.press("p")
         await wait_until(pilot, lambda: rows(again)[0] == "Today")
     assert not ConversationStore(data_dir).load(pin_me.id).pinned

@@ -83,11 +83,11 @@ async def ready(pilot: Pilot[None]) -> None:
     """Wait for the connection and model details, then freeze what changes between runs."""
     app = pilot.app
     assert isinstance(app, OllamaTUI)
-    await wait_until(pilot, lambda: app.status.connection is Connection.CONNECTED)
-    await wait_until(pilot, lambda: bool(app.models))
+    await wait_until(pilot, lambda: app.chat.status.connection is Connection.CONNECTED)
+    await wait_until(pilot, lambda: bool(app.session.models.listed))
     await wait_until(pilot, lambda: app.query_one("#num_ctx-note").display)
-    app.status.host = "http://127.0.0.1:11434"  # the fake server's port differs on every run
-    app.prompt.cursor_blink = False
+    app.chat.status.host = "http://127.0.0.1:11434"  # the fake server's port differs on every run
+    app.chat.prompt.cursor_blink = False
     await pilot.pause()
 
 
@@ -107,7 +107,7 @@ def test_conversation_with_code_blocks(
         await pilot.press("ctrl+b", "enter")
         app = pilot.app
         assert isinstance(app, OllamaTUI)
-        await wait_until(pilot, lambda: app.conversation.id == "snapshot0000001")
+        await wait_until(pilot, lambda: app.chat.conversation.id == "snapshot0000001")
         await wait_until(pilot, lambda: app.query_one("#num_ctx-note").display)
         await pilot.pause()
 
@@ -199,9 +199,9 @@ def test_grouped_sidebar_and_a_message_with_versions(
         await ready(pilot)
         app = pilot.app
         assert isinstance(app, OllamaTUI)
-        app.sidebar.focus()
+        app.chat.sidebar.focus()
         await pilot.press("down", "enter")
-        await wait_until(pilot, lambda: app.conversation.id == opened.id)
+        await wait_until(pilot, lambda: app.chat.conversation.id == opened.id)
         await wait_until(pilot, lambda: app.query_one("#num_ctx-note").display)
         await pilot.press("ctrl+up")
         await pilot.pause()
@@ -257,10 +257,10 @@ def test_thinking_reply(
         await pilot.press("ctrl+b", "enter")
         app = pilot.app
         assert isinstance(app, OllamaTUI)
-        await wait_until(pilot, lambda: app.conversation.id == "thinking0000001")
+        await wait_until(pilot, lambda: app.chat.conversation.id == "thinking0000001")
         await wait_until(pilot, lambda: app.query_one("#think-select").display)
         app.query_one(Collapsible).collapsed = False
-        app.prompt.focus()
+        app.chat.prompt.focus()
         await pilot.pause()
 
     assert snap_compare(build_app(server.url), terminal_size=SIZE, run_before=open_and_expand)

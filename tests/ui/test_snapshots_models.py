@@ -33,7 +33,7 @@ def test_models_screen(
     async def open_models(pilot: Pilot[None]) -> None:
         app = pilot.app
         assert isinstance(app, OllamaTUI)
-        screen = ModelsScreen(app.client, clock=lambda: NOW_NS / 1e9)
+        screen = ModelsScreen(app.session.hosts.client, clock=lambda: NOW_NS / 1e9)
         await app.push_screen(screen)
         summary = screen.query_one("#details-summary", Static)
         await wait_until(pilot, lambda: "Family" in str(summary.render()))

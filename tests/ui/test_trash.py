@@ -26,19 +26,19 @@ async def test_delete_with_confirmation_then_restore_from_the_palette(
     app = build_app(unused_url)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("ctrl+b")
-        app.sidebar.highlighted = app.sidebar.get_option_index(doomed.id)
+        app.chat.sidebar.highlighted = app.chat.sidebar.get_option_index(doomed.id)
 
         await pilot.press("delete")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("n")  # changed my mind
         await wait_until(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
-        assert app.sidebar.summary_count == 2
+        assert app.chat.sidebar.summary_count == 2
 
         await pilot.press("delete")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("y")
-        await wait_until(pilot, lambda: app.sidebar.summary_count == 1)
-        assert app.sidebar.conversation_ids() == [keep.id]
+        await wait_until(pilot, lambda: app.chat.sidebar.summary_count == 1)
+        assert app.chat.sidebar.conversation_ids() == [keep.id]
         assert (data_dir / "trash" / f"{doomed.id}.json").exists()
 
         await pilot.press("ctrl+p")
@@ -47,7 +47,7 @@ async def test_delete_with_confirmation_then_restore_from_the_palette(
         await pilot.press("enter")
         await wait_until(pilot, lambda: isinstance(app.screen, PickerScreen))
         await pilot.press("enter")
-        await wait_until(pilot, lambda: app.conversation.id == doomed.id)
-        assert [m.content for m in app.conversation.messages] == ["delete me"]
-        assert app.sidebar.summary_count == 2
+        await wait_until(pilot, lambda: app.chat.conversation.id == doomed.id)
+        assert [m.content for m in app.chat.conversation.messages] == ["delete me"]
+        assert app.chat.sidebar.summary_count == 2
     assert not (data_dir / "trash" / f"{doomed.id}.json").exists()

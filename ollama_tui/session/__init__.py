@@ -1,0 +1,104 @@
+"""What the app does, without a screen: replies, hosts, models and the library. No Textual.
+
+`Session` bundles one of each for the app; the UI draws what they report (notices and reply
+events) and never edits a conversation's fields itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ollama_tui.chat.context import (
+    Calibration,
+    ContextPlan,
+    effective_num_ctx,
+    plan_request,
+    reply_reserve,
+)
+from ollama_tui.chat.conversation import Conversation, MemoryStrategy
+from ollama_tui.config import ConfigError, Settings, save_preferences
+from ollama_tui.sanitize import one_line
+from ollama_tui.session.hosts import Hosts
+from ollama_tui.session.library import Library
+from ollama_tui.session.models import ModelCatalog
+from ollama_tui.session.notices import Notice, Notify
+
+
+@dataclass
+class Session:
+    """The app's state below the screen: settings, servers, models, conversations, calibration."""
+
+    settings: Settings
+    hosts: Hosts
+    models: ModelCatalog
+    library: Library
+    calibration: Calibration
+    notify: Notify
+
+    @classmethod
+    def open(cls, settings: Settings, notify: Notify) -> Session:
+        """Everything the app needs for `settings`; problems are reported through `notify`."""
+        hosts = Hosts(settings)
+        return cls(
+            settings=settings,
+            hosts=hosts,
+            models=ModelCatalog(hosts),
+            library=Library(settings, notify),
+            calibration=Calibration.load(settings.data_dir / "calibration.json"),
+            notify=notify,
+        )
+
+    def plan(
+        self,
+        conversation: Conversation,
+        *,
+        strategy: MemoryStrategy | None = None,
+        draft: str = "",
+    ) -> ContextPlan:
+        """What the next request would carry, fitted to the model's context window."""
+        settings = self.settings
+        num_ctx = effective_num_ctx(
+            conversation.options.num_ctx,
+            settings.defaults.options.num_ctx,
+            self.models.context_limit(conversation.model),
+        )
+        reserve = reply_reserve(
+            num_ctx, conversation.options.num_predict, settings.reply_reserve or None
+        )
+        return plan_request(
+            conversation,
+            num_ctx=num_ctx,
+            reserve=reserve,
+            estimator_for_model=self.calibration.estimator,
+            strategy=strategy,
+            draft=draft,
+        )
+
+    def save_preferences(self, **changes: str | bool) -> None:
+        """Remember what the user chose (model, theme, panels) in the app's own state file."""
+        for name, value in changes.items():
+            setattr(self.settings, name, value)
+        try:
+            save_preferences(self.settings.state_path, **changes)
+        except (OSError, ConfigError) as error:
+            self.notify(
+                Notice(
+                    f"Preferences not saved to {self.settings.state_path}: {one_line(str(error))}",
+                    "warning",
+                )
+            )
+
+    def save_calibration(self) -> None:
+        """Keep what was learnt about token counts; a write that fails only loses that."""
+        try:
+            self.calibration.save(self.settings.data_dir / "calibration.json")
+        except OSError:
+            return
+
+    async def close(self) -> None:
+        """Write what is pending and close every connection."""
+        self.library.close()
+        await self.hosts.aclose()
+
+
+__all__ = ["Hosts", "Library", "ModelCatalog", "Notice", "Notify", "Session"]

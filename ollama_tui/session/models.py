@@ -1,0 +1,47 @@
+"""The models of the current host and their details, fetched one way for every picker."""
+
+from __future__ import annotations
+
+from ollama_tui.ollama import ModelDetails, ModelSummary, OllamaError
+from ollama_tui.session.hosts import Hosts
+
+
+class ModelCatalog:
+    """The current host's model list, and /api/show answers cached per (host, model)."""
+
+    def __init__(self, hosts: Hosts) -> None:
+        self.hosts = hosts
+        self.listed: list[ModelSummary] = []
+        """The current host's models as last listed ([] until then, and after a switch)."""
+        self._details: dict[tuple[str, str], ModelDetails] = {}
+
+    async def refresh(self) -> list[str]:
+        """List the current host's models again; returns those that can chat.
+
+        Raises OllamaError when the server does not answer (the list stays as it was).
+        """
+        self.listed = await self.hosts.client.list_models()
+        return self.chat_models()
+
+    def chat_models(self) -> list[str]:
+        """The listed models that can chat (embedding models cannot)."""
+        return [model.name for model in self.listed if "embedding" not in model.capabilities]
+
+    def forget_list(self) -> None:
+        """After a host switch: the list belongs to the previous host."""
+        self.listed = []
+
+    async def details_of(self, model: str) -> ModelDetails | None:
+        """The model's /api/show facts (context size, capabilities), fetched once per model."""
+        key = (self.hosts.current.name, model)
+        if key not in self._details:
+            try:
+                self._details[key] = await self.hosts.client.show(model)
+            except OllamaError:
+                return None  # a chat request will report what is wrong
+        return self._details[key]
+
+    def context_limit(self, model: str) -> int | None:
+        """The model's context length, if its details are known yet."""
+        details = self._details.get((self.hosts.current.name, model))
+        return details.context_length if details else None

@@ -1,0 +1,273 @@
+"""One reply run: plan the request, fold older turns into a summary, stream, retry a busy
+server, checkpoint, calibrate, and end the reply in its right state — reported as events.
+
+The run changes the conversation only through its methods and saves it through the library;
+whoever shows the reply draws the events and nothing else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from time import monotonic
+from typing import TYPE_CHECKING
+
+from ollama_tui.chat.context import ContextPlan, apply_summary, request_options
+from ollama_tui.chat.conversation import Conversation, MemoryStrategy, Message, MessageState
+from ollama_tui.chat.options import keep_alive_value
+from ollama_tui.ollama import (
+    ChatDone,
+    ChatEvent,
+    ContentDelta,
+    OllamaError,
+    ServerBusy,
+    Stalled,
+    StreamBroken,
+    ThinkingDelta,
+    Unreachable,
+)
+from ollama_tui.sanitize import one_line
+from ollama_tui.session.notices import Notice
+
+if TYPE_CHECKING:
+    from ollama_tui.ollama.client import OllamaClient
+    from ollama_tui.session import Session
+
+CHECKPOINT_SECONDS = 2.0
+"""How often a streaming reply is written to disk, so a crash loses at most this much."""
+
+MAX_SUMMARY_ROUNDS = 8
+"""Summarising calls per request at most: one is usual; a long backlog in a small context
+window takes a few, each fitting the window."""
+
+BUSY_RETRY_DELAYS = (1.0, 2.0, 4.0)
+"""Seconds to wait before each new try when Ollama answers 503 (its queue is full)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Activity:
+    """What the model is doing, for the status line ("" when it is done)."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """A passing note on the reply itself (a busy retry, a summary round); "" removes it."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ContentAdded:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ThinkingAdded:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """The reply ended: its state and, for a failure, why. UNSENT means the server was never
+    reached: the empty reply is gone and the user's message waits to be sent again."""
+
+    state: MessageState
+    error: str | None = None
+
+
+ReplyEvent = Activity | Note | Notice | ContentAdded | ThinkingAdded | Finished
+Report = Callable[[ReplyEvent], None]
+
+
+class ReplyRun:
+    """One reply being written into `reply`, the last message of `conversation`."""
+
+    def __init__(self, session: Session, conversation: Conversation, reply: Message) -> None:
+        self.session = session
+        self.conversation = conversation
+        self.reply = reply
+        self.client: OllamaClient = session.hosts.client
+        """The client of the host the reply was asked of, kept if the user switches host."""
+        conversation.set_host(session.hosts.current.name)
+        self.content: list[str] = []
+        self.thinking: list[str] = []
+        self.plan: ContextPlan | None = None
+        """What the request carried, to calibrate token estimates against the server's count."""
+        self.finished: Finished | None = None
+        """How the reply ended, once it has."""
+        self.merged_elsewhere = False
+        """Set when a save merged in messages written elsewhere: show them once the reply ends."""
+        self._closed = False
+
+    def sync(self) -> None:
+        """Copy the text received so far into the message (joined once, not per token)."""
+        self.reply.fill("".join(self.content), "".join(self.thinking))
+
+    def sync_thinking(self) -> None:
+        """Copy the thinking received so far into the message, for a view that shows it."""
+        self.reply.fill(self.reply.content, "".join(self.thinking))
+
+    def save(self, *, index: bool = True) -> int | None:
+        """Save the conversation (the text so far included); remembers a merge."""
+        self.sync()
+        merged = self.session.library.save(self.conversation, index=index)
+        if merged:
+            self.merged_elsewhere = True
+        return merged
+
+    def interrupt(self) -> None:
+        """The app is closing: keep what arrived as an interrupted reply, and report no more."""
+        self._closed = True
+        if self.reply.is_reply_in_progress:
+            self.reply.end(MessageState.INTERRUPTED)
+        self.save()
+
+    async def run(self, report: Report) -> None:
+        """Stream the reply, reporting each step; cancelling the task stops it (CANCELLED)."""
+        reply = self.reply
+        report(Activity(f"waiting for {reply.model}…"))
+        try:
+            await self._receive(report)
+            reply.end(MessageState.COMPLETE)
+        except asyncio.CancelledError:
+            if self._closed:
+                raise
+            if reply.is_reply_in_progress:
+                reply.end(MessageState.CANCELLED)
+            self._finish(report)
+            raise
+        except Unreachable as error:
+            self.conversation.drop_unsent_reply(reply, str(error))
+            self._finish(report, Finished(MessageState.UNSENT, str(error)))
+            return
+        except (StreamBroken, Stalled) as error:
+            reply.end(MessageState.INTERRUPTED, str(error))
+        except OllamaError as error:
+            reply.end(MessageState.FAILED, str(error))
+        self._finish(report)
+
+    def _finish(self, report: Report, finished: Finished | None = None) -> None:
+        self.save()
+        self._calibrate()
+        if self.reply.done_reason == "length":
+            report(Notice("The reply stopped at the token limit (Max reply tokens)."))
+        self.finished = finished or Finished(self.reply.state, self.reply.error)
+        report(self.finished)
+
+    async def _receive(self, report: Report) -> None:
+        """Stream the reply; a busy server is retried a few times, visibly."""
+        conversation, reply = self.conversation, self.reply
+        model = reply.model or conversation.model
+        details = await self.session.models.details_of(model)
+        request = self.plan = await self._fit_history(report)
+        if not request.fits:
+            report(
+                Notice(
+                    f"The request (~{request.estimated_tokens:,} tokens) exceeds the context "
+                    f"window ({request.num_ctx:,}); Ollama will cut its start. Raise Context in "
+                    "the panel.",
+                    "warning",
+                )
+            )
+        last_checkpoint = monotonic()
+        for attempt in range(len(BUSY_RETRY_DELAYS) + 1):
+            try:
+                async for event in self.client.chat(
+                    model,
+                    request.messages,
+                    options=request_options(conversation.options, request.num_ctx),
+                    think=conversation.think if details and details.can_think else None,
+                    keep_alive=keep_alive_value(conversation.keep_alive),
+                ):
+                    self._take(event, report)
+                    if monotonic() - last_checkpoint > CHECKPOINT_SECONDS:
+                        self.save(index=False)
+                        last_checkpoint = monotonic()
+                return
+            except ServerBusy:
+                if self.content or self.thinking or attempt == len(BUSY_RETRY_DELAYS):
+                    raise
+                delay = BUSY_RETRY_DELAYS[attempt]
+                report(
+                    Note(
+                        f"Ollama is busy; retry {attempt + 1} of "
+                        f"{len(BUSY_RETRY_DELAYS)} in {delay:g} s…"
+                    )
+                )
+                await asyncio.sleep(delay)
+                report(Note(""))
+
+    def _take(self, event: ChatEvent, report: Report) -> None:
+        """Add one stream event to the reply."""
+        reply = self.reply
+        match event:
+            case ContentDelta(text=text):
+                if not self.content:
+                    report(Activity(f"{reply.model} is answering…"))
+                self.content.append(text)
+                report(ContentAdded(text))
+            case ThinkingDelta(text=text):
+                if not self.thinking:
+                    report(Activity(f"{reply.model} is thinking…"))
+                self.thinking.append(text)
+                report(ThinkingAdded(text))
+            case ChatDone(done_reason=done_reason, stats=stats):
+                reply.record_done(done_reason, stats.to_dict())
+
+    async def _fit_history(self, report: Report) -> ContextPlan:
+        """Plan the request; under summary memory, fold older turns into the summary first.
+
+        A failed summary falls back to the latest turns that fit; the conversation itself is
+        never changed by this beyond storing the summary.
+        """
+        conversation, session = self.conversation, self.session
+        request = session.plan(conversation)
+        for _ in range(MAX_SUMMARY_ROUNDS):
+            if not request.needs_summary:
+                return request
+            count = len(request.needs_summary)
+            report(Note(f"summarising {count} earlier messages to fit the context…"))
+            model = session.settings.summary_model or conversation.model
+            try:
+                answer = await self.client.chat_once(
+                    model, request.summary_request(), options={"num_ctx": request.num_ctx}
+                )
+                apply_summary(conversation, answer.content, request.needs_summary, model)
+            except (OllamaError, ValueError) as error:
+                report(
+                    Notice(
+                        f"Could not summarise earlier messages ({one_line(str(error), 120)}); "
+                        "sending the latest turns that fit instead.",
+                        "warning",
+                    )
+                )
+                return session.plan(conversation, strategy=MemoryStrategy.WINDOW)
+            finally:
+                report(Note(""))
+            self.save()
+            request = session.plan(conversation)
+        if not request.needs_summary:
+            return request
+        report(
+            Notice(
+                "The summary of earlier messages does not fit the context window; "
+                "sending the latest turns that fit instead.",
+                "warning",
+            )
+        )
+        return session.plan(conversation, strategy=MemoryStrategy.WINDOW)
+
+    def _calibrate(self) -> None:
+        """Learn from the server's token count how far off the estimate was."""
+        reply = self.reply
+        prompt_tokens = reply.stats.get("prompt_eval_count")
+        if (
+            self.plan is not None
+            and prompt_tokens
+            and reply.model
+            and self.session.calibration.observe(reply.model, self.plan.messages, prompt_tokens)
+        ):
+            self.session.save_calibration()
