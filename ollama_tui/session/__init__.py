@@ -6,8 +6,10 @@ events) and never edits a conversation's fields itself.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ollama_tui.chat.attachments import Attachment
 from ollama_tui.chat.context import (
     Calibration,
     ContextPlan,
@@ -54,8 +56,10 @@ class Session:
         *,
         strategy: MemoryStrategy | None = None,
         draft: str = "",
+        draft_attachments: Sequence[Attachment] = (),
     ) -> ContextPlan:
-        """What the next request would carry, fitted to the model's context window."""
+        """What the next request would carry, fitted to the model's context window; images
+        only for a model that takes them."""
         settings = self.settings
         num_ctx = effective_num_ctx(
             conversation.options.num_ctx,
@@ -72,6 +76,8 @@ class Session:
             estimator_for_model=self.calibration.estimator,
             strategy=strategy,
             draft=draft,
+            draft_attachments=draft_attachments,
+            send_images=self.models.sees_images(conversation.model),
         )
 
     def save_preferences(self, **changes: str | bool) -> None:

@@ -53,7 +53,7 @@ async def attach_by_prompt(pilot, app: OllamaTUI, typed: str, chips: int | None 
     await wait_until(pilot, lambda: not isinstance(app.screen, AttachScreen))
     await pilot.pause()
     if chips is not None:
-        await wait_until(pilot, lambda: len(app.chips.pending) == chips)
+        await wait_until(pilot, lambda: len(app.chat.chips.pending) == chips)
 
 
 async def test_attach_an_image_and_a_text_file_and_send(
@@ -71,7 +71,7 @@ async def test_attach_an_image_and_a_text_file_and_send(
         await send(pilot, app, "What do you see?")
         await settle(pilot, app)
 
-        assert app.chips.pending == [] and not app.chips.display
+        assert app.chat.chips.pending == [] and not app.chat.chips.display
         request = vision_ollama.chat_requests()[-1]
         (message,) = request["messages"]
         assert (
@@ -79,10 +79,10 @@ async def test_attach_an_image_and_a_text_file_and_send(
             == "What do you see?\n\nnotes.md:\n```markdown\n# Notes\n\nBuy milk.\n```"
         )
         assert base64.b64decode(message["images"][0]) == picture(64, 48)
-        reply = app.conversation.messages[1]
+        reply = app.chat.conversation.messages[1]
         assert "**images** 1" in reply.content and reply.state is MessageState.COMPLETE
 
-        view = app.message_list.view_of(app.conversation.messages[0])
+        view = app.chat.message_list.view_of(app.chat.conversation.messages[0])
         assert view is not None
         assert len(view.query(AttachedImage)) == 1
         assert str(view.query_one(Collapsible).title) == "notes.md · 19 B"
@@ -111,7 +111,7 @@ async def test_bad_files_are_refused_in_one_line_and_the_draft_stays(
     app = build_app(vision_ollama.url, model="gemma3:4b")
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await connected(pilot, app)
-        app.prompt.text = "half-typed question"
+        app.chat.prompt.text = "half-typed question"
         for typed in ("fake.png", "missing.txt", "/dev/zero"):
             await attach_by_prompt(pilot, app, typed)
         await wait_until(pilot, lambda: len(notices(app)) >= 3)
@@ -120,8 +120,8 @@ async def test_bad_files_are_refused_in_one_line_and_the_draft_stays(
             f"missing.txt: no such file ({files / 'missing.txt'})",
             "zero is a device: only regular files can be attached",
         ]
-        assert app.prompt.text == "half-typed question"
-        assert app.chips.pending == []
+        assert app.chat.prompt.text == "half-typed question"
+        assert app.chat.chips.pending == []
         assert vision_ollama.chat_requests() == []
 
 
@@ -134,8 +134,8 @@ async def test_chips_can_be_removed_before_sending(
         await attach_by_prompt(pilot, app, "cat.png", chips=1)
         app.query_one(AttachmentChip).focus()
         await pilot.press("delete")
-        await wait_until(pilot, lambda: not app.chips.pending)
-        assert not app.query(AttachmentChip) and not app.chips.display
+        await wait_until(pilot, lambda: not app.chat.chips.pending)
+        assert not app.query(AttachmentChip) and not app.chat.chips.display
 
 
 async def test_completion_of_folders_and_files(
@@ -151,8 +151,8 @@ async def test_completion_of_folders_and_files(
         await pilot.press("tab")
         assert path.value == "docs/notes.md"
         await pilot.press("enter")
-        await wait_until(pilot, lambda: len(app.chips.pending) == 1)
-        assert app.chips.pending[0].name == "notes.md"
+        await wait_until(pilot, lambda: len(app.chat.chips.pending) == 1)
+        assert app.chat.chips.pending[0].name == "notes.md"
 
 
 async def test_a_model_without_vision_is_refused_images_and_offered_one_that_sees(
@@ -164,14 +164,14 @@ async def test_a_model_without_vision_is_refused_images_and_offered_one_that_see
         await attach_by_prompt(pilot, app, "cat.png", chips=1)
         await send(pilot, app, "What is it?")
         await wait_until(pilot, lambda: isinstance(app.screen, PickerScreen))
-        assert app.prompt.text == "What is it?"
+        assert app.chat.prompt.text == "What is it?"
         assert vision_ollama.chat_requests() == []
         options = app.screen.query_one("#picker-options", OptionList).options
         labels = [str(option.prompt) for option in options]
         assert labels[:2] == ["Switch to gemma3:4b and send", "Switch to llava:7b and send"]
         await pilot.press("enter")
         await settle(pilot, app)
-        assert app.conversation.model == "gemma3:4b"
+        assert app.chat.conversation.model == "gemma3:4b"
         request = vision_ollama.chat_requests()[-1]
         assert request["model"] == "gemma3:4b" and len(request["messages"][0]["images"]) == 1
 
@@ -185,18 +185,18 @@ async def test_switching_to_a_text_only_model_says_images_stay_behind(
         await attach_by_prompt(pilot, app, "cat.png", chips=1)
         await send(pilot, app, "What is it?")
         await settle(pilot, app)
-        app._switch_model("llama3.2:latest")
+        app.chat._switch_model("llama3.2:latest")
         warning = (
             "llama3.2:latest cannot see images: the 1 image(s) of this conversation will not be "
             "sent to it."
         )
         await wait_until(pilot, lambda: warning in notices(app))
-        await app._details_of("llama3.2:latest")
+        await app.session.models.details_of("llama3.2:latest")
         await send(pilot, app, "Describe it in words.")
         await settle(pilot, app)
         request = vision_ollama.chat_requests()[-1]
         assert all("images" not in m for m in request["messages"])
-        assert app.conversation.messages[-1].state is MessageState.COMPLETE
+        assert app.chat.conversation.messages[-1].state is MessageState.COMPLETE
 
 
 async def test_a_pasted_path_is_offered_as_an_attachment(
@@ -204,17 +204,17 @@ async def test_a_pasted_path_is_offered_as_an_attachment(
 ) -> None:
     app = build_app(vision_ollama.url, model="gemma3:4b")
     async with app.run_test(size=SIZE) as pilot:
-        app.prompt.focus()
-        app.prompt.post_message(events.Paste(f"'{files / 'cat.png'}'"))
+        app.chat.prompt.focus()
+        app.chat.prompt.post_message(events.Paste(f"'{files / 'cat.png'}'"))
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("y")
-        await wait_until(pilot, lambda: len(app.chips.pending) == 1)
-        assert app.prompt.text == ""
-        app.prompt.post_message(events.Paste(str(files / "docs" / "notes.md")))
+        await wait_until(pilot, lambda: len(app.chat.chips.pending) == 1)
+        assert app.chat.prompt.text == ""
+        app.chat.prompt.post_message(events.Paste(str(files / "docs" / "notes.md")))
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("n")
-        await wait_until(pilot, lambda: app.prompt.text == str(files / "docs" / "notes.md"))
-        assert len(app.chips.pending) == 1
+        await wait_until(pilot, lambda: app.chat.prompt.text == str(files / "docs" / "notes.md"))
+        assert len(app.chat.chips.pending) == 1
 
 
 async def test_a_missing_attachment_file(
@@ -230,7 +230,7 @@ async def test_a_missing_attachment_file(
     app = build_app(vision_ollama.url, model="gemma3:4b")
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await connected(pilot, app)
-        await app._open(conversation.id)
+        await app.chat.open(conversation.id)
         await pilot.pause()
         assert any("missing from the data folder (cat.png)" in n for n in notices(app))
         (placeholder,) = app.query(MessageAttachments).first().query(".attachment-missing")
@@ -238,7 +238,7 @@ async def test_a_missing_attachment_file(
         await send(pilot, app, "Still there?")
         await pilot.pause()
         assert notices(app)[-1].startswith("the attached image “cat.png” is missing")
-        assert app.prompt.text == "Still there?"
+        assert app.chat.prompt.text == "Still there?"
         assert vision_ollama.chat_requests() == []
 
         # The same file attached again brings the stored copy back (same bytes, same name).
@@ -265,7 +265,7 @@ async def test_emptying_the_trash_deletes_only_files_nothing_else_uses(
 
     app = build_app(vision_ollama.url, model="gemma3:4b")
     async with app.run_test(size=SIZE, notifications=True) as pilot:
-        app.action_empty_trash()
+        app.chat.action_empty_trash()
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("y")
         await wait_until(
@@ -285,11 +285,11 @@ async def test_hostile_file_names_are_inert(
     async with app.run_test(size=SIZE) as pilot:
         await connected(pilot, app)
         for suffix in (".md", ".png"):
-            await app._attach(files / f"{hostile}{suffix}")
-        await wait_until(pilot, lambda: len(app.chips.pending) == 2)
+            await app.chat.attach(files / f"{hostile}{suffix}")
+        await wait_until(pilot, lambda: len(app.chat.chips.pending) == 2)
         await send(pilot, app, "names")
         await settle(pilot, app)
-        view = app.message_list.view_of(app.conversation.messages[0])
+        view = app.chat.message_list.view_of(app.chat.conversation.messages[0])
         assert view is not None
         literal = "[@click=app.quit]x [red]arr[0 ]0;pwned"
         assert str(view.query_one(Collapsible).title) == f"{literal}.md · 4 B"

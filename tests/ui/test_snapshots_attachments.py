@@ -55,7 +55,7 @@ def opened(unfold: bool = False) -> Callable[[Pilot[None]], object]:
         await pilot.press("ctrl+b", "enter")
         app = pilot.app
         assert isinstance(app, OllamaTUI)
-        await wait_until(pilot, lambda: app.conversation.id == "attach00000001")
+        await wait_until(pilot, lambda: app.chat.conversation.id == "attach00000001")
         if unfold:
             app.query_one(".attached-text", Collapsible).collapsed = False
         await wait_until(pilot, lambda: app.query_one("#num_ctx-note").display)

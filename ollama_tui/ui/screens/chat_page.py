@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 from functools import cached_property
+from pathlib import Path
 
 from textual import work
 from textual.app import ComposeResult
@@ -20,6 +21,7 @@ from ollama_tui.chat.store import ConversationSummary
 from ollama_tui.config import HostSettings
 from ollama_tui.keymap import PALETTE_KEY, key_label
 from ollama_tui.ollama import OllamaError
+from ollama_tui.sanitize import one_line
 from ollama_tui.session import Notice, Session
 from ollama_tui.session.reply import (
     Activity,
@@ -31,6 +33,7 @@ from ollama_tui.session.reply import (
     ThinkingAdded,
 )
 from ollama_tui.ui.collector import quiet_collector
+from ollama_tui.ui.widgets.attachments import AttachmentChips
 from ollama_tui.ui.widgets.memory_marker import MemoryMarker
 from ollama_tui.ui.widgets.message_list import MessageList
 from ollama_tui.ui.widgets.message_view import tokens_per_second
@@ -69,6 +72,7 @@ class ChatPage(Screen[None]):
             yield ConversationSidebar(id="sidebar")
             with Vertical(id="chat"):
                 yield MessageList(id="messages")
+                yield AttachmentChips(id="attachment-chips")
                 yield PromptArea(id="prompt")
             yield ParameterPanel(id="parameters")
         yield StatusBar(id="status")
@@ -91,6 +95,15 @@ class ChatPage(Screen[None]):
     @cached_property
     def status(self) -> StatusBar:
         return self.query_one(StatusBar)
+
+    @cached_property
+    def chips(self) -> AttachmentChips:
+        return self.query_one(AttachmentChips)
+
+    @property
+    def attachment_folder(self) -> Path:
+        """Where the attached files are stored (message views draw them from there)."""
+        return self.session.library.store.attachments.folder
 
     @cached_property
     def prompt(self) -> PromptArea:
@@ -142,6 +155,15 @@ class ChatPage(Screen[None]):
     async def show(self, conversation: Conversation) -> None:
         """Make `conversation` the open one: messages, parameters, sidebar highlight, status."""
         self.conversation = conversation
+        missing = self.session.library.missing_attachments(conversation)
+        if missing:
+            names = ", ".join(one_line(a.name, 60) for a in missing[:3])
+            self.notify(
+                f"{len(missing)} attached file(s) of this conversation are missing from the data "
+                f"folder ({names}); they show as placeholders.",
+                severity="warning",
+                markup=False,
+            )
         run = self.replies.get(conversation.id)
         if run is not None:
             run.sync()
@@ -211,7 +233,9 @@ class ChatPage(Screen[None]):
     def _show_memory(self) -> None:
         """Update the context meter and the marker where the model's memory begins."""
         conversation = self.conversation
-        plan = self.session.plan(conversation, draft=self.prompt.text)
+        plan = self.session.plan(
+            conversation, draft=self.prompt.text, draft_attachments=self.chips.pending
+        )
         self.status.context_size = plan.num_ctx
         self.status.context_used = plan.estimated_tokens
         self.status.context_exact = False

@@ -47,7 +47,7 @@ _STATE_NOTES = {
 
 
 class AttachmentHost(Protocol):
-    """The app, as far as drawing a message's attachments goes."""
+    """The chat page, as far as drawing a message's attachments goes."""
 
     @property
     def attachment_folder(self) -> Path: ...
@@ -94,7 +94,7 @@ class MessageView(Vertical):
         if self.message.attachments:
             from ollama_tui.ui.widgets.attachments import MessageAttachments
 
-            folder = cast(AttachmentHost, self.app).attachment_folder
+            folder = cast(AttachmentHost, self.screen).attachment_folder
             yield MessageAttachments(self.message.attachments, folder)
         yield Static("", classes="message-error")
 
