@@ -4,7 +4,7 @@ them, none for one that does not, and a missing image named instead of a request
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -34,27 +34,27 @@ def stored_image(session: Session, folder: Path) -> Attachment:
     return session.library.store.attachments.add(prepare(path))
 
 
-async def reply_to(session: Session, conversation: Conversation, text: str) -> Finished:
-    conversation.add_user_message(text)
+async def reply_to(
+    session: Session, conversation: Conversation, text: str, files: Sequence[Attachment] = ()
+) -> ReplyRun:
+    """Send `text` (with `files`) and run the reply to its end."""
+    conversation.add_user_message(text, files)
     run = ReplyRun(session, conversation, conversation.start_reply())
     events: list[ReplyEvent] = []
     await run.run(events.append)
-    finished = events[-1]
-    assert isinstance(finished, Finished)
-    return finished
+    assert events[-1] == run.finished
+    return run
 
 
 async def test_images_go_with_every_request_to_a_model_that_sees(
     vision_session: tuple[Session, FakeOllama], tmp_path: Path
 ) -> None:
     session, server = vision_session
-    image = stored_image(session, tmp_path)
     conversation = Conversation(model="gemma3:4b")
-    conversation.add_user_message("What is it?", [image])
-    run = ReplyRun(session, conversation, conversation.start_reply())
-    await run.run(lambda event: None)
+    run = await reply_to(session, conversation, "What is it?", [stored_image(session, tmp_path)])
     assert "**images** 1" in run.reply.content
-    assert await reply_to(session, conversation, "Sure?") == Finished(MessageState.COMPLETE)
+    later_run = await reply_to(session, conversation, "Sure?")
+    assert later_run.finished == Finished(MessageState.COMPLETE)
     first, _, later = server.chat_requests()[-1]["messages"]
     assert base64.b64decode(first["images"][0]) == picture(24, 16)
     assert "images" not in later
@@ -66,10 +66,10 @@ async def test_a_model_without_vision_gets_the_text_only(
     vision_session: tuple[Session, FakeOllama], tmp_path: Path
 ) -> None:
     session, server = vision_session
-    conversation = Conversation(model="llama3.2:latest")
-    conversation.add_user_message("What is it?", [stored_image(session, tmp_path)])
     await session.models.details_of("llama3.2:latest")
-    assert await reply_to(session, conversation, "Describe it") == Finished(MessageState.COMPLETE)
+    conversation = Conversation(model="llama3.2:latest")
+    run = await reply_to(session, conversation, "What is it?", [stored_image(session, tmp_path)])
+    assert run.finished == Finished(MessageState.COMPLETE)
     assert all("images" not in m for m in server.chat_requests()[-1]["messages"])
 
 
@@ -78,10 +78,8 @@ async def test_a_missing_image_fails_the_reply_naming_it(
 ) -> None:
     session, server = vision_session
     image = stored_image(session, tmp_path)
-    conversation = Conversation(model="gemma3:4b")
-    conversation.add_user_message("What is it?", [image])
     session.library.store.attachments.path_of(image).unlink()
-    finished = await reply_to(session, conversation, "And now?")
-    assert finished.state is MessageState.FAILED
-    assert finished.error is not None and "“cat.png” is missing" in finished.error
+    run = await reply_to(session, Conversation(model="gemma3:4b"), "What is it?", [image])
+    assert run.finished is not None and run.finished.state is MessageState.FAILED
+    assert run.finished.error is not None and "“cat.png” is missing" in run.finished.error
     assert server.chat_requests() == []
