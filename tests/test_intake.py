@@ -226,3 +226,12 @@ def test_completion_lists_folders_and_files(tmp_path: Path) -> None:
     assert complete(".h", tmp_path) == [".hidden"]
     assert complete(f"{tmp_path}/da", tmp_path) == [f"{tmp_path}/data.csv"]
     assert complete("nowhere/x", tmp_path) == []
+
+
+def test_names_are_cleaned_where_they_enter(tmp_path: Path) -> None:
+    hostile = "a\x1b]0;pwned\x07\u202eb.txt"
+    prepared = prepare(write(tmp_path, hostile, "text"))
+    assert prepared.attachment.name == "a]0;pwnedb.txt"
+    with pytest.raises(AttachmentRefused) as refused:
+        prepare(tmp_path / f"gone{hostile}")
+    assert "\x1b" not in str(refused.value) and "\u202e" not in str(refused.value)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ollama_tui.chat.attachments import Attachment, AttachmentKind, human_size
+from ollama_tui.sanitize import one_line
 
 DEFAULT_MAX_IMAGE_SIDE = 1568
 DEFAULT_MAX_TEXT_BYTES = 1_000_000
@@ -163,7 +164,7 @@ def complete(typed: str, cwd: Path, limit: int = 50) -> list[str]:
 
 def prepare(path: Path, limits: AttachLimits = AttachLimits()) -> Prepared:
     """Read `path` as an attachment; AttachmentRefused says in one line why it cannot be."""
-    name = path.name or str(path)
+    name = one_line(path.name or str(path), 200)  # shown in chips, notices and fences
     head, data = _read_capped(path, name, limits)
     image_format = _image_format(head)
     claimed = _IMAGE_SUFFIXES.get(path.suffix.lower())
@@ -201,7 +202,7 @@ def _read_capped(path: Path, name: str, limits: AttachLimits) -> tuple[bytes, by
     try:
         info = os.stat(path)
     except FileNotFoundError:
-        raise AttachmentRefused(f"{name}: no such file ({path})") from None
+        raise AttachmentRefused(f"{name}: no such file ({one_line(str(path), 300)})") from None
     except OSError as error:
         raise AttachmentRefused(f"{name}: {_os_reason(error)}") from None
     _check_regular(name, info)
