@@ -6,6 +6,8 @@ import base64
 import json
 import re
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -472,3 +474,15 @@ def test_vision_models_show_their_projector(vision_ollama: FakeOllama) -> None:
     assert "projector_info" not in json.loads(
         call(vision_ollama, "POST", "/api/show", {"model": "llama3.2"}).body
     )
+
+
+def test_the_command_line_installs_vision_models_on_request() -> None:
+    command = [sys.executable, "-m", "tests.fake_ollama", "--port", "0", "--vision"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
+        try:
+            assert process.stdout is not None
+            listening, models = process.stdout.readline(), process.stdout.readline()
+        finally:
+            process.terminate()
+    assert listening.startswith("fake Ollama listening on http://127.0.0.1:")
+    assert models.startswith("models: gemma3:4b, llava:7b, llama3.2:latest")

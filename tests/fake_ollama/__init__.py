@@ -10,7 +10,7 @@ Command line (point the app at the printed URL; Ctrl+C stops it)::
 
     python -m tests.fake_ollama --port 11434 --token-delay 0.03
     options: --host 127.0.0.1, --port 11434, --token-delay 0.03 (s), --load-delay 0 (s),
-             --pull-speed 50e6 (bytes/s)
+             --pull-speed 50e6 (bytes/s), --vision (install the vision models too)
 
 Python API (tests/conftest.py has the fixtures `fake_ollama`, a started server, and
 `unused_url`, a loopback URL where nothing listens)::
