@@ -244,6 +244,8 @@ def main(argv: list[str] | None = None) -> int:
     app = make_app(settings)
     detect_terminal_graphics(settings.data_dir / "attachments")
     app.run()
+    if app.crash is not None:
+        print(app.crash, file=sys.stderr)
     return app.return_code or 0
 
 

@@ -84,6 +84,8 @@ class Settings:
     theme: str = "textual-dark"
     show_sidebar: bool = True
     show_parameters: bool = True
+    reopen_last: bool = True
+    """Start with the conversation open when the app last quit ([ui] reopen_last)."""
     connect_timeout: float = 5.0
     stall_timeout: float = 60.0
     verify_tls: bool = True
@@ -263,7 +265,7 @@ _SCHEMA: dict[str, dict[str, _Check]] = {
         "theme": _non_empty_string,
         "data_dir": _string,
     },
-    "ui": {"show_sidebar": _boolean, "show_parameters": _boolean},
+    "ui": {"show_sidebar": _boolean, "show_parameters": _boolean, "reopen_last": _boolean},
     "network": {
         "connect_timeout": _positive,
         "stall_timeout": _positive,

@@ -32,6 +32,8 @@ COMMANDS: tuple[Command, ...] = (
         "ctrl+o",
         "attach a file to the message: an image (for vision models) or a text file",
     ),
+    Command("prompt.previous", "alt+up", "in the prompt: the prompt sent before (again: earlier)"),
+    Command("prompt.next", "alt+down", "in the prompt: the prompt sent after, then your draft"),
     Command("reply.stop", "escape", "stop the reply as it arrives"),
     Command("reply.retry", "f5", "retry: send an unsent message again, or regenerate the reply"),
     Command("conversation.new", "ctrl+n,alt+n", "new conversation"),

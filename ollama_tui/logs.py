@@ -47,12 +47,22 @@ class _LazyRotatingFile(logging.handlers.RotatingFileHandler):
         return super()._open()
 
 
+_configured: Path | None = None
+
+
+def current_log_path() -> Path:
+    """The log file records go to: the one configure_logging set up, else the default."""
+    return _configured or default_log_path()
+
+
 def configure_logging(level: int, path: Path | None = None, *, bodies: bool = False) -> Path:
     """Send ollama-tui's records at `level` and above to the rotating log file; its path.
 
     Request bodies go to their own logger, silent unless `bodies` is set.
     """
+    global _configured
     path = default_log_path() if path is None else path
+    _configured = path
     root = logging.getLogger("ollama_tui")
     for handler in list(root.handlers):
         if isinstance(handler, _LazyRotatingFile):

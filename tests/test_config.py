@@ -328,7 +328,10 @@ _TOP_KEYS = (
         ),
         ('colour = "red"', f"colour: unknown key (known: {_TOP_KEYS})"),
         ("[plugins]\nx = 1", f"plugins: unknown key (known: {_TOP_KEYS})"),
-        ("[ui]\ncolour = 1", "ui.colour: unknown key (known: show_sidebar, show_parameters)"),
+        (
+            "[ui]\ncolour = 1",
+            "ui.colour: unknown key (known: show_sidebar, show_parameters, reopen_last)",
+        ),
         (
             "[network]\ntimeout = 1",
             "network.timeout: unknown key (known: connect_timeout, stall_timeout, verify_tls, "
@@ -453,7 +456,7 @@ def test_example_file_documents_every_key_with_a_valid_value(tmp_path: Path) -> 
         "defaults",
         "keys",
     }
-    assert set(document["ui"]) == {"show_sidebar", "show_parameters"}
+    assert set(document["ui"]) == {"show_sidebar", "show_parameters", "reopen_last"}
     assert set(document["attachments"]) == {"max_image_side", "max_text_kb"}
     assert set(document["network"]) == {
         "connect_timeout",

@@ -24,6 +24,7 @@ from ollama_tui.session.hosts import Hosts
 from ollama_tui.session.library import Library
 from ollama_tui.session.models import ModelCatalog
 from ollama_tui.session.notices import Notice, Notify
+from ollama_tui.session.prompt_history import PromptHistory
 
 
 @dataclass
@@ -36,6 +37,7 @@ class Session:
     library: Library
     calibration: Calibration
     notify: Notify
+    prompts: PromptHistory
 
     @classmethod
     def open(cls, settings: Settings, notify: Notify) -> Session:
@@ -48,6 +50,7 @@ class Session:
             library=Library(settings, notify),
             calibration=Calibration.load(settings.data_dir / "calibration.json"),
             notify=notify,
+            prompts=PromptHistory(settings.state_path.parent / "prompts.json"),
         )
 
     def plan(

@@ -13,15 +13,22 @@ class ModelCatalog:
         self.hosts = hosts
         self.listed: list[ModelSummary] = []
         """The current host's models as last listed ([] until then, and after a switch)."""
+        self.loaded = False
+        """Whether `listed` is the current host's answer (so [] means it has no models)."""
         self._details: dict[tuple[str, str], ModelDetails] = {}
 
-    async def refresh(self) -> list[str]:
-        """List the current host's models again; returns those that can chat.
+    async def refresh(self) -> bool:
+        """List the current host's models again; True when the list is not the one held.
 
         Raises OllamaError when the server does not answer (the list stays as it was).
         """
-        self.listed = await self.hosts.client.list_models()
-        return self.chat_models()
+        models = await self.hosts.client.list_models()
+        changed = not self.loaded or _fingerprint(models) != _fingerprint(self.listed)
+        if changed and self.loaded:  # a model pulled again may have other details now
+            host = self.hosts.current.name
+            self._details = {key: value for key, value in self._details.items() if key[0] != host}
+        self.listed, self.loaded = models, True
+        return changed
 
     def chat_models(self) -> list[str]:
         """The listed models that can chat (embedding models cannot)."""
@@ -30,6 +37,7 @@ class ModelCatalog:
     def forget_list(self) -> None:
         """After a host switch: the list belongs to the previous host."""
         self.listed = []
+        self.loaded = False
 
     async def details_of(self, model: str) -> ModelDetails | None:
         """The model's /api/show facts (context size, capabilities), fetched once per model."""
@@ -51,3 +59,8 @@ class ModelCatalog:
         """The model's context length, if its details are known yet."""
         details = self._details.get((self.hosts.current.name, model))
         return details.context_length if details else None
+
+
+def _fingerprint(models: list[ModelSummary]) -> list[tuple[str, str | None, int | None]]:
+    """What tells two listings apart: a model added, removed, or pulled again (a new date)."""
+    return [(model.name, model.modified_at, model.size) for model in models]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual import on
@@ -20,6 +22,7 @@ from ollama_tui.keymap import (
     keys_of,
     use_keymap,
 )
+from ollama_tui.logs import current_log_path
 from ollama_tui.sanitize import one_line
 from ollama_tui.session import Notice, Session
 from ollama_tui.ui.commands import chat_commands
@@ -29,6 +32,13 @@ from ollama_tui.ui.screens.models import ModelsScreen
 
 if TYPE_CHECKING:
     from textual.widgets import Markdown
+
+
+def screenshot_folder() -> Path:
+    """Where the palette's Screenshot saves: the user's pictures folder, in its own folder."""
+    import platformdirs
+
+    return platformdirs.user_pictures_path() / "ollama-tui"
 
 
 class OllamaTUI(App[None]):
@@ -45,6 +55,8 @@ class OllamaTUI(App[None]):
         super().__init__()
         self.settings = settings
         self.session = Session.open(settings, self.show_notice)
+        self.crash: str | None = None
+        """Set when an unexpected error stopped the app: one line saying where its traceback is."""
         self.chat = ChatScreen(self.session)
         """The main page; dialogs and the models screen go on top of it."""
         self.set_keymap(settings.keys)
@@ -88,13 +100,50 @@ class OllamaTUI(App[None]):
         return rows
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        # Of Textual's own: Theme and Quit. Its Keys panel repeats F1, Maximize does nothing
+        # useful here, and its Screenshot is replaced by one that says where it saved.
+        for command in super().get_system_commands(screen):
+            if command.title in ("Theme", "Quit"):
+                yield command
         yield from chat_commands(self.chat)
+        yield SystemCommand(
+            "Screenshot",
+            f"Save a picture of the screen (SVG) in {screenshot_folder()}",
+            lambda: self.set_timer(0.1, self.save_screen_picture),
+        )
         yield SystemCommand(
             "Help",
             f"List every key ({key_label('app.help')})",
             self.action_help,
         )
+
+    def save_screen_picture(self) -> None:
+        """Save the screen as an SVG in the pictures folder and say where."""
+        folder = screenshot_folder()
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = self.save_screenshot(path=str(folder))
+        except OSError as error:
+            self.notify(
+                f"Screenshot not saved in {folder}: {error.strerror or error}",
+                severity="error",
+                markup=False,
+            )
+            return
+        self.notify(f"Screenshot saved to {path}", markup=False)
+
+    def _fatal_error(self) -> None:
+        """An unexpected error ends the app: its traceback goes to the log file, and `crash`
+        holds the one line the command prints (instead of Textual's page of locals)."""
+        error = self._exception
+        logging.getLogger(__name__).error("unexpected error", exc_info=error)
+        summary = f"{type(error).__name__}: {one_line(str(error), 200)}" if error else "unknown"
+        self.crash = (
+            f"ollama-tui stopped on an unexpected error ({summary}). "
+            f"The traceback is in {current_log_path()}."
+        )
+        self.bell()
+        self._close_messages_no_wait()
 
     @on(ModelsScreen.ModelsChanged)
     async def _models_changed(self) -> None:

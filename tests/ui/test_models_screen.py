@@ -185,8 +185,11 @@ async def test_no_models_says_how_to_get_one(build_app: MakeApp) -> None:
             screen = ModelsScreen(app.session.hosts.client)
             await app.push_screen(screen)
             summary = screen.query_one("#details-summary", Static)
-            await wait_until(pilot, lambda: "press p" in plain(summary))
-            assert plain(summary) == "No models installed: press p to pull one."
+            await wait_until(pilot, lambda: "Press p" in plain(summary))
+            assert plain(summary) == (
+                f"No models installed on {server.url}. Press p to pull one: llama3.2 (2 GB) is "
+                "a good first model."
+            )
             assert screen.installed.row_count == 0
 
 

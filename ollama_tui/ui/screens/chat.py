@@ -22,7 +22,7 @@ from ollama_tui.ui.screens.chat_conversations import ConversationCommands
 from ollama_tui.ui.screens.chat_messages import MessageCommands
 from ollama_tui.ui.screens.chat_page import NARROW_WIDTH
 from ollama_tui.ui.screens.models import ModelsScreen
-from ollama_tui.ui.screens.picker import Choice, PickerScreen, model_choices
+from ollama_tui.ui.screens.picker import Choice, PickerScreen
 from ollama_tui.ui.screens.summary import SummaryScreen
 from ollama_tui.ui.widgets.memory_marker import MemoryMarker
 from ollama_tui.ui.widgets.message_list import MessageList
@@ -103,19 +103,15 @@ class ChatScreen(ConversationCommands, MessageCommands, AttachmentCommands):
     async def _send(self, event: PromptArea.Submitted) -> None:
         conversation = self.conversation
         if not conversation.model:
-            self.prompt.text = event.text
-            self.notify(
-                f"Choose a model first: press {key_label('model.pick')}.", severity="warning"
-            )
+            self.notify(self.model_advice(), severity="warning", markup=False)
             return
         if conversation.id in self.replies:
-            self.prompt.text = event.text
             self.notify(
                 "A reply is still arriving: wait for it or press "
                 f"{key_label('reply.stop')} to stop it."
             )
             return
-        if not await self.attachments_can_go(conversation, event.text, self._send_with):
+        if not await self.attachments_can_go(conversation, self._send_with):
             return
         invalid = self.parameters.invalid_fields
         if invalid:
@@ -127,7 +123,6 @@ class ChatScreen(ConversationCommands, MessageCommands, AttachmentCommands):
             conversation, draft=event.text, draft_attachments=self.chips.pending
         )
         if not plan.fits and conversation.memory is MemoryStrategy.FULL:
-            self.prompt.text = event.text
             self.app.push_screen(
                 PickerScreen("Too long for the context window", overflow_choices(plan)),
                 partial(self._after_overflow_choice, conversation, event.text),
@@ -143,7 +138,6 @@ class ChatScreen(ConversationCommands, MessageCommands, AttachmentCommands):
             return
         if choice != SEND_ANYWAY:
             self._set_memory(MemoryStrategy(choice))
-        self.prompt.clear()
         await self._submit(conversation, text)
 
     def _send_with(self, model: str) -> None:
@@ -152,6 +146,8 @@ class ChatScreen(ConversationCommands, MessageCommands, AttachmentCommands):
         self.prompt.submit_now()
 
     async def _submit(self, conversation: Conversation, text: str) -> None:
+        self.prompt.take(text)
+        self.session.prompts.add(text)
         attachments = await self.chips.take()
         user_message = conversation.add_user_message(text, attachments)
         await self.message_list.add(user_message)
@@ -168,21 +164,9 @@ class ChatScreen(ConversationCommands, MessageCommands, AttachmentCommands):
         self.app.push_screen(ModelsScreen(self.session.hosts.client))
 
     async def action_pick_model(self) -> None:
-        models = self.session.models
-        if not models.listed:
-            await self.refresh_models()
-        if not models.listed:
-            self.notify(
-                f"No models to choose from on {self.session.hosts.current.url}; "
-                "pull one with `ollama pull llama3.2`.",
-                severity="warning",
-                markup=False,
-            )
-            return
-        self.app.push_screen(
-            PickerScreen("Model", model_choices(models.listed), current=self.conversation.model),
-            self._choose_model,
-        )
+        """The model picker, with the list held; asking the server again meanwhile, so a model
+        pulled elsewhere shows up (the picker's list changes only when the server's did)."""
+        await self.pick_model("Model", current=self.conversation.model, chosen=self._choose_model)
 
     def _choose_model(self, model: str | None) -> None:
         if model:

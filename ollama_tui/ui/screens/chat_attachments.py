@@ -75,10 +75,10 @@ class AttachmentCommands(ChatPage):
             self._show_memory()
 
     async def attachments_can_go(
-        self, conversation: Conversation, text: str, send_with: Callable[[str], None]
+        self, conversation: Conversation, send_with: Callable[[str], None]
     ) -> bool:
         """Whether the files of this message (and the images of earlier ones) can be sent;
-        if not, the message stays in the prompt and the app says why. Images for a model
+        if not, the app says why (the message stays in the prompt). Images for a model
         without vision: the installed vision models are offered, and `send_with(model)` sends
         with the one chosen."""
         details = await self.session.models.details_of(conversation.model)
@@ -87,12 +87,10 @@ class AttachmentCommands(ChatPage):
         store = self.session.library.store.attachments
         missing = missing_files([*earlier, *self.chips.pending], store)
         if missing:
-            self.prompt.text = text
             self.notify(str(AttachmentMissing(missing[0])), severity="error", markup=False)
             return False
         if sees or not any(a.is_image for a in self.chips.pending):
             return True
-        self.prompt.text = text
         self.app.push_screen(
             PickerScreen(
                 "This model cannot see images",

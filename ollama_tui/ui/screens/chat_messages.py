@@ -13,7 +13,6 @@ from ollama_tui.sanitize import one_line
 from ollama_tui.ui.screens.chat_page import ChatPage
 from ollama_tui.ui.screens.confirm import ConfirmScreen
 from ollama_tui.ui.screens.edit_message import EditMessageScreen
-from ollama_tui.ui.screens.picker import PickerScreen, model_choices
 from ollama_tui.ui.widgets.message_list import MessageList
 from ollama_tui.ui.widgets.prompt import PromptArea
 
@@ -140,16 +139,11 @@ class MessageCommands(ChatPage):
             await self._pick_model_and_write_again(self.conversation, messages[-1])
 
     async def _pick_model_and_write_again(self, conversation: Conversation, reply: Message) -> None:
-        models = self.session.models
-        if not models.listed:
-            await self.refresh_models()
-        if models.listed:
-            self.app.push_screen(
-                PickerScreen(
-                    "Write the reply again with", model_choices(models.listed), current=reply.model
-                ),
-                partial(self._write_again_with, conversation, reply),
-            )
+        await self.pick_model(
+            "Write the reply again with",
+            current=reply.model,
+            chosen=partial(self._write_again_with, conversation, reply),
+        )
 
     async def _write_again_with(
         self, conversation: Conversation, reply: Message, model: str | None

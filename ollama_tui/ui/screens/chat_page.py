@@ -12,6 +12,7 @@ from pathlib import Path
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer
 from textual.worker import Worker
@@ -33,9 +34,10 @@ from ollama_tui.session.reply import (
     ThinkingAdded,
 )
 from ollama_tui.ui.collector import quiet_collector
+from ollama_tui.ui.screens.picker import PickerScreen, model_choices
 from ollama_tui.ui.widgets.attachments import AttachmentChips
 from ollama_tui.ui.widgets.memory_marker import MemoryMarker
-from ollama_tui.ui.widgets.message_list import MessageList
+from ollama_tui.ui.widgets.message_list import EMPTY_HINT, MessageList
 from ollama_tui.ui.widgets.message_view import tokens_per_second
 from ollama_tui.ui.widgets.parameter_panel import ParameterPanel
 from ollama_tui.ui.widgets.prompt import PromptArea
@@ -113,6 +115,7 @@ class ChatPage(Screen[None]):
         """Fill the page once it is mounted: the app's start-up waits for this, so the first
         frame shows the conversation list and the open conversation."""
         await self._mounted_event.wait()
+        self.prompt.use_history(self.session.prompts.entries)
         self._restore_collector = quiet_collector()  # before the library's summaries are read
         self._fit_panels(self.app.size.width)
         self._show_host()
@@ -121,7 +124,7 @@ class ChatPage(Screen[None]):
         for path in library.set_aside:
             self.notify(f"A damaged conversation file was moved to {path}", severity="warning")
         await self.message_list.mount(MemoryMarker("", id="memory-marker"))
-        await self.show(self.conversation)
+        await self.show(self._last_conversation() or self.conversation)
         self.call_after_refresh(self._after_first_frame)
 
     def _after_first_frame(self) -> None:
@@ -178,6 +181,21 @@ class ChatPage(Screen[None]):
         self._model_changed()
         self._show_memory()
         self.refresh_bindings()
+        self._remember_open(conversation)
+
+    def _last_conversation(self) -> Conversation | None:
+        """The conversation open when the app last quit, when the config wants it back."""
+        last = self.settings.last_conversation
+        if not self.settings.reopen_last or not last:
+            return None
+        if last not in self.sidebar.conversation_ids():
+            return None  # trashed or deleted since: start with a new one, quietly
+        return self.session.library.load(last)
+
+    def _remember_open(self, conversation: Conversation) -> None:
+        """Note the open conversation for the next start (a new, empty one is not worth it)."""
+        if conversation.messages and self.settings.last_conversation != conversation.id:
+            self.session.save_preferences(last_conversation=conversation.id)
 
     async def open(self, conversation_id: str) -> None:
         """Show a saved conversation (or the live copy of one whose reply is streaming)."""
@@ -214,6 +232,8 @@ class ChatPage(Screen[None]):
                     self.call_later(self.message_list.show, conversation)
             if merged is None:
                 return False
+            if conversation is self.conversation:
+                self._remember_open(conversation)
         if row:
             self.show_row(conversation)
         if memory and conversation is self.conversation:
@@ -305,12 +325,14 @@ class ChatPage(Screen[None]):
     async def _connection_checked(self, version: str | None) -> None:
         if version is None:
             self.status.connection = Connection.UNREACHABLE
+            self._show_hint()
             return
         reconnected = self.status.connection is not Connection.CONNECTED
         self.status.connection = Connection.CONNECTED
         self.status.version = version
-        if reconnected:
+        if reconnected or not self.session.models.loaded:  # a refresh cut short counts too
             await self.refresh_models()
+        if reconnected:
             messages = self.conversation.messages
             if messages and messages[-1].state is MessageState.UNSENT:
                 self.notify(
@@ -336,14 +358,20 @@ class ChatPage(Screen[None]):
             )
             self._show_memory()
 
-    async def refresh_models(self) -> None:
-        """List the host's models again, for the panel and every picker."""
+    async def refresh_models(self) -> bool:
+        """List the host's models again, for the panel and every picker; False when the
+        server did not answer (the advice then says so)."""
+        models = self.session.models
         try:
-            chat_models = await self.session.models.refresh()
+            changed = await models.refresh()
         except OllamaError as error:
             self.notify(str(error), severity="error", markup=False)
             self.session.hosts.check_now()
-            return
+            return False
+        self._show_hint()
+        if not changed:
+            return True
+        chat_models = models.chat_models()
         self.parameters.set_models(chat_models, self.conversation.model)
         model = self.conversation.model
         url = self.session.hosts.current.url
@@ -354,9 +382,66 @@ class ChatPage(Screen[None]):
                 severity="warning",
                 markup=False,
             )
-        if not self.conversation.model and chat_models:
+        if not model and chat_models:
             self.conversation.set_model(self.settings.model or chat_models[0])
-            self._model_changed()
+            self.session.save_preferences(model=self.conversation.model)  # the same one next time
+        self._model_changed()  # details may have changed with the list
+        return True
+
+    async def pick_model(
+        self, title: str, *, current: str | None, chosen: Callable[[str | None], object]
+    ) -> None:
+        """Open a model picker that stays in step with the server, or say what to do first."""
+        models = self.session.models
+        if not models.listed and not await self.refresh_models():
+            self.notify(self.model_advice(), severity="warning", markup=False)
+            return
+        if not models.listed:
+            self.notify(self.model_advice(), severity="warning", markup=False)
+            return
+        picker = PickerScreen(title, model_choices(models.listed), current=current)
+        self.app.push_screen(picker, chosen)
+        self._refresh_picker(picker)
+
+    @work(group="picker-refresh", exclusive=True, exit_on_error=False)
+    async def _refresh_picker(self, picker: PickerScreen) -> None:
+        models = self.session.models
+        before = models.listed
+        if await self.refresh_models() and models.listed is not before and picker.is_attached:
+            picker.set_choices(model_choices(models.listed))
+
+    def _show_hint(self) -> None:
+        """The empty conversation's words: what to do first while there is nothing to talk to."""
+        url = self.session.hosts.current.url
+        models = self.session.models
+        if self.status.connection is Connection.UNREACHABLE:
+            title, text = "Ollama is not answering", self.model_advice()
+        elif models.loaded and not models.chat_models():
+            title = "No models yet"
+            text = (
+                f"{url} answers, but has no model to chat with. Press "
+                f"{key_label('models.open')}, then {key_label('models.pull')}, and pull one: "
+                "llama3.2 (2 GB) is a good first model. Or, in a terminal: ollama pull llama3.2"
+            )
+        else:
+            self.message_list.set_hint(EMPTY_HINT)
+            return
+        self.message_list.set_hint(Content.assemble((f"{title}\n\n", "bold"), text))
+
+    def model_advice(self) -> str:
+        """What to do when there is no model to talk to, as fits the server's state."""
+        url = self.session.hosts.current.url
+        if self.status.connection is Connection.UNREACHABLE:
+            return (
+                f"Ollama is not answering at {url}: start it with `ollama serve`, or check the "
+                f"address ({PALETTE_KEY} → Switch host, --host or OLLAMA_HOST)."
+            )
+        if self.session.models.loaded and not self.session.models.chat_models():
+            return (
+                f"No models on {url} yet: press {key_label('models.open')}, then "
+                f"{key_label('models.pull')}, to pull one (llama3.2 is a good first model)."
+            )
+        return f"Choose a model first: press {key_label('model.pick')}."
 
     # Replies
 

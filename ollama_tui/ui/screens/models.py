@@ -19,7 +19,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Label, Static
 from textual.worker import Worker
 
-from ollama_tui.keymap import default_keys
+from ollama_tui.keymap import default_keys, key_label
 from ollama_tui.ollama import (
     ModelDetails,
     ModelSummary,
@@ -202,12 +202,15 @@ class ModelsScreen(Screen[None]):
     @work(group="installed", exclusive=True, exit_on_error=False)
     async def _load_installed(self, select: str | None = None) -> None:
         try:
-            self._models = await self.client.list_models()
+            models = await self.client.list_models()
         except OllamaError as error:
             self._error(error)
             return
-        self._listed = True
+        changed = self._listed and _names(models) != _names(self._models)
+        self._models, self._listed = models, True
         self._fill_installed(select)
+        if changed:  # pulled or deleted elsewhere: every picker lists them again
+            self.app.post_message(self.ModelsChanged())
 
     # Details
 
@@ -218,7 +221,11 @@ class ModelsScreen(Screen[None]):
         details_pane.border_title = Content(name) if name else "Details"
         if name is None:
             empty = self._listed and not self._models
-            self._render_details(None, "No models installed: press p to pull one." if empty else "")
+            note = (
+                f"No models installed on {self.client.base_url}. Press "
+                f"{key_label('models.pull')} to pull one: llama3.2 (2 GB) is a good first model."
+            )
+            self._render_details(None, note if empty else "")
         elif name in self._details:
             self._render_details(self._details[name])
         else:
@@ -265,7 +272,9 @@ class ModelsScreen(Screen[None]):
         for key, text in texts.items():
             section = self.query_one(f"#details-{key}-text", Static)
             section.update(Content(text) if text else Content.styled("none", "italic $text-muted"))
-            self.query_one(f"#details-{key}").scroll_home(animate=False)
+            pane = self.query_one(f"#details-{key}")
+            pane.display = details is not None  # no "none, none, none" for no model at all
+            pane.scroll_home(animate=False)
 
     # Loaded models
 
@@ -422,10 +431,13 @@ class ModelsScreen(Screen[None]):
         return True
 
     def _changed(self, select: str | None = None) -> None:
-        """After a pull or delete: list again here, and tell the app."""
+        """After a pull or delete: list again (which tells the app the list changed)."""
         self._load_installed(select)
         self._load_running()
-        self.app.post_message(self.ModelsChanged())
 
     def _error(self, error: OllamaError) -> None:
         self.notify(str(error), severity="error", markup=False)
+
+
+def _names(models: list[ModelSummary]) -> list[tuple[str, str | None]]:
+    return [(model.name, model.modified_at) for model in models]

@@ -94,6 +94,14 @@ class PickerScreen(ModalScreen[str | None]):
             keep = not query and self._current in values
             options.highlighted = values.index(self._current) if keep else 0
 
+    def set_choices(self, choices: list[Choice]) -> None:
+        """Replace the list (the server's changed), keeping what the user typed."""
+        highlighted = self.query_one("#picker-options", OptionList).highlighted_option
+        if highlighted is not None:
+            self._current = highlighted.id
+        self._choices = choices
+        self._show(self.query_one("#picker-query", Input).value)
+
     def action_move(self, step: int) -> None:
         options = self.query_one("#picker-options", OptionList)
         if options.option_count:

@@ -221,6 +221,10 @@ class MessageList(VerticalScroll):
             await self._unmount_far_above()
         return view
 
+    def set_hint(self, hint: Content) -> None:
+        """What the empty conversation says: the usual keys, or what to do first."""
+        self.query_one("#empty-hint", Static).update(hint)
+
     def _show_empty_hint(self, show: bool) -> None:
         # The hint fills the pane (height 1fr), which only the vertical layout honours.
         self.query_one("#empty-hint").display = show

@@ -13,7 +13,7 @@ from textual.message import Message
 from textual.widgets import TextArea
 
 from ollama_tui.chat.intake import dropped_path
-from ollama_tui.keymap import default_keys
+from ollama_tui.keymap import default_keys, key_label
 
 MAX_LINES = 8
 
@@ -31,6 +31,8 @@ class PromptArea(TextArea):
             priority=True,
             id="prompt.newline",
         ),
+        Binding(default_keys("prompt.previous"), "recall(-1)", show=False, id="prompt.previous"),
+        Binding(default_keys("prompt.next"), "recall(1)", show=False, id="prompt.next"),
     ]
 
     @dataclass
@@ -76,8 +78,16 @@ class PromptArea(TextArea):
             tab_behavior="focus",
             show_line_numbers=False,
             compact=True,
-            placeholder="Message — Enter to send, ctrl+j for a new line, ctrl+o to attach a file",
+            placeholder=(
+                f"Message — {key_label('prompt.send').capitalize()} to send, "
+                f"{key_label('prompt.newline')} for a new line, "
+                f"{key_label('prompt.attach')} to attach"
+            ),
         )
+        self._history: list[str] = []
+        self._recalled: int | None = None
+        """Where in _history alt+up has stepped to; None while editing the draft."""
+        self._draft = ""
 
     # Priority bindings run as soon as the app sees the key, while characters typed just before
     # may still wait in this widget's queue (fast typing, a terminal multiplexer). Acting through
@@ -96,13 +106,14 @@ class PromptArea(TextArea):
         super().action_cursor_up(select)
 
     def _submit(self) -> None:
+        """Offer the text; it stays until the screen takes it (a refused send changes nothing).
+        With files attached the text may be empty."""
         if self.text.strip() or self.can_send_empty:
             self.submit_now()
 
     def submit_now(self) -> None:
-        """Send what the prompt holds, as Enter does."""
+        """Offer what the prompt holds, as Enter does."""
         self.post_message(self.Submitted(self, self.text))
-        self.clear()
 
     async def _on_paste(self, event: events.Paste) -> None:
         path = dropped_path(event.text, Path.cwd())
@@ -112,6 +123,37 @@ class PromptArea(TextArea):
         event.prevent_default()
         event.stop()
         self.post_message(self.PathPasted(self, path, event.text))
+
+    def use_history(self, prompts: list[str]) -> None:
+        """The prompts sent before (oldest first) that alt+up and alt+down step through."""
+        self._history = prompts
+
+    def action_recall(self, step: int) -> None:
+        """Step to an earlier (-1) or later (+1) prompt; past the newest, the draft comes back."""
+        history = self._history
+        if not history:
+            return
+        if self._recalled is None:
+            if step > 0:
+                return
+            self._draft, index = self.text, len(history) - 1
+        else:
+            index = self._recalled + step
+        if index < 0:
+            return
+        if index >= len(history):
+            self._recalled, text = None, self._draft
+        else:
+            self._recalled, text = index, history[index]
+        self.text = text
+        self.move_cursor(self.document.end)
+
+    def take(self, sent: str) -> None:
+        """Remove `sent` from the prompt once it is sent, keeping what was typed after it."""
+        if self.text.startswith(sent):
+            self.text = self.text[len(sent) :].lstrip("\n")
+            self.move_cursor(self.document.end)
+        self._recalled = None
 
     def on_text_area_changed(self) -> None:
         lines = min(MAX_LINES, max(1, self.wrapped_document.height))
