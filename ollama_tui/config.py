@@ -23,7 +23,14 @@ import platformdirs
 
 from ollama_tui.chat.conversation import MemoryStrategy
 from ollama_tui.chat.intake import DEFAULT_MAX_IMAGE_SIDE, DEFAULT_MAX_TEXT_BYTES, AttachLimits
-from ollama_tui.chat.options import OPTION_SPECS, Options, OptionSpec
+from ollama_tui.chat.options import (
+    MAX_STOP_LENGTH,
+    MAX_STOP_SEQUENCES,
+    OPTION_SPECS,
+    Options,
+    OptionSpec,
+    stop_sequences,
+)
 from ollama_tui.keymap import COMMANDS, is_command, is_key_list
 from ollama_tui.ollama.host import DEFAULT_HOST, parse_ollama_host
 from ollama_tui.sanitize import sanitize
@@ -254,7 +261,18 @@ def _option(spec: OptionSpec) -> _Check:
     return check
 
 
+def _stop(value: object) -> tuple[str, ...]:
+    sequences = stop_sequences(value)
+    if sequences is None:
+        raise InvalidValue(
+            f"an array of 1 to {MAX_STOP_SEQUENCES} non-empty strings "
+            f"(each at most {MAX_STOP_LENGTH} characters)"
+        )
+    return sequences
+
+
 OPTION_CHECKS: dict[str, _Check] = {spec.name: _option(spec) for spec in OPTION_SPECS}
+OPTION_CHECKS["stop"] = _stop
 
 # Tables and their keys; "" is the top level. Key names match the Settings attributes.
 _SCHEMA: dict[str, dict[str, _Check]] = {

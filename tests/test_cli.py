@@ -109,6 +109,7 @@ class FakeApp:
     settings: Settings
     runs: list[bool] = field(default_factory=list)
     return_code: int | None = None
+    crash: str | None = None
 
     def run(self) -> None:
         self.runs.append(True)

@@ -338,9 +338,15 @@ _TOP_KEYS = (
             "ca_bundle, api_key, headers)",
         ),
         (
-            "[defaults]\nmin_p = 0.1",
-            "defaults.min_p: unknown key (known: system_prompt, memory, temperature, top_p, top_k, "
-            "num_ctx, num_predict, repeat_penalty, seed)",
+            "[defaults]\nmirostat = 1",
+            "defaults.mirostat: unknown key (known: system_prompt, memory, temperature, top_p, "
+            "top_k, min_p, num_ctx, num_predict, repeat_penalty, seed, stop)",
+        ),
+        ("[defaults]\nmin_p = 1.5", "defaults.min_p: expected a number from 0 to 1, got 1.5"),
+        (
+            '[defaults]\nstop = ["ok", ""]',
+            "defaults.stop: expected an array of 1 to 16 non-empty strings (each at most 200 "
+            "characters), got an array",
         ),
         ("ui = true", "ui: expected a table ([ui]), got true"),
         ("[[ui]]\nshow_sidebar = true", "ui: expected a table ([ui]), got an array"),

@@ -37,6 +37,7 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
     OptionSpec("temperature", "Temperature", float, 0, 2, "higher is more creative"),
     OptionSpec("top_p", "Top P", float, 0, 1, "nucleus sampling cut-off"),
     OptionSpec("top_k", "Top K", int, 1, None, "sample from the K likeliest tokens"),
+    OptionSpec("min_p", "Min P", float, 0, 1, "drop tokens less likely than this share of the top"),
     OptionSpec("num_ctx", "Context", int, 256, None, "tokens the model remembers"),
     OptionSpec("num_predict", "Max tokens", int, -2, None, "-1 no limit, -2 fill context"),
     OptionSpec("repeat_penalty", "Repeat pen.", float, 0, 2, "above 1 discourages repeats"),
@@ -55,12 +56,18 @@ class Options:
     seed: int | None = None
     num_predict: int | None = None
     repeat_penalty: float | None = None
+    min_p: float | None = None
+    stop: tuple[str, ...] | None = None
+    """Stop sequences: the reply ends before the first of them (as `/set parameter stop`)."""
 
-    def to_request(self) -> dict[str, int | float]:
+    def to_request(self) -> dict[str, int | float | list[str]]:
         """The `options` object for /api/chat: only the values that are set."""
-        return {
-            f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None
-        }
+        request: dict[str, int | float | list[str]] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is not None:
+                request[f.name] = list(value) if f.name == "stop" else value
+        return request
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Options:
@@ -68,10 +75,65 @@ class Options:
         values: dict[str, Any] = {}
         for f in fields(cls):
             value = data.get(f.name)
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                continue
-            values[f.name] = int(value) if str(f.type).startswith("int") else float(value)
+            if f.name == "stop":
+                values["stop"] = stop_sequences(value)
+            elif isinstance(value, int | float) and not isinstance(value, bool):
+                values[f.name] = int(value) if str(f.type).startswith("int") else float(value)
         return cls(**values)
+
+
+MAX_STOP_SEQUENCES = 16
+MAX_STOP_LENGTH = 200
+STOP_HELP = "stop sequences, separated by commas; \\n is a new line, \\, a comma, \\\\ a backslash"
+
+
+def stop_sequences(value: object) -> tuple[str, ...] | None:
+    """Saved or configured stop sequences, when they are a list of a few non-empty strings."""
+    if not isinstance(value, list | tuple) or not value or len(value) > MAX_STOP_SEQUENCES:
+        return None
+    if not all(isinstance(item, str) and 0 < len(item) <= MAX_STOP_LENGTH for item in value):
+        return None
+    return tuple(value)
+
+
+_STOP_ESCAPES = {"n": "\n", "t": "\t", ",": ",", "\\": "\\"}
+
+
+def parse_stop(text: str) -> tuple[str, ...] | None:
+    """What the user typed in the Stop field: None when empty; ValueError when malformed."""
+    sequences: list[str] = []
+    current: list[str] = []
+    characters = iter(text)
+    for character in characters:
+        if character == "\\":
+            escaped = next(characters, "")
+            if escaped not in _STOP_ESCAPES:
+                raise ValueError(
+                    f"unknown escape \\{escaped}" if escaped else "a lone \\ at the end"
+                )
+            current.append(_STOP_ESCAPES[escaped])
+        elif character == ",":
+            sequences.append("".join(current).strip(" "))
+            current = []
+        else:
+            current.append(character)
+    sequences.append("".join(current).strip(" "))
+    kept = [sequence for sequence in sequences if sequence]
+    if not kept:
+        return None
+    if len(kept) > MAX_STOP_SEQUENCES:
+        raise ValueError(f"at most {MAX_STOP_SEQUENCES} sequences")
+    if any(len(sequence) > MAX_STOP_LENGTH for sequence in kept):
+        raise ValueError(f"a sequence of at most {MAX_STOP_LENGTH} characters")
+    return tuple(kept)
+
+
+def format_stop(stop: tuple[str, ...] | None) -> str:
+    """Stop sequences as the Stop field shows them (parse_stop reads it back)."""
+    if not stop:
+        return ""
+    escape = {"\n": "\\n", "\t": "\\t", ",": "\\,", "\\": "\\\\"}
+    return ", ".join("".join(escape.get(c, c) for c in sequence) for sequence in stop)
 
 
 _DURATION = re.compile(r"-?((\d+(\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h))+|-?\d+")

@@ -7,10 +7,13 @@ import logging
 from pathlib import Path
 
 import pytest
-from textual.widgets import OptionList, Select, Static
+from textual.widgets import Input, OptionList, Select, Static
+from textual.widgets._footer import FooterKey
 
 from ollama_tui.logs import configure_logging
 from ollama_tui.ui import app as app_module
+from ollama_tui.ui.app import OllamaTUI
+from ollama_tui.ui.screens.help import HelpScreen
 from ollama_tui.ui.screens.models import ModelsScreen
 from ollama_tui.ui.screens.picker import PickerScreen
 from ollama_tui.ui.widgets.status_bar import Connection
@@ -249,3 +252,64 @@ async def test_earlier_prompts_come_back_with_alt_up_across_conversations_and_re
         again.chat.prompt.focus()
         await pilot.press("alt+up")
         assert again.chat.prompt.text == "kept"
+
+
+async def test_stop_sequences_and_min_p_from_the_panel_reach_the_server_and_are_saved(
+    fake_ollama: FakeOllama, build_app: MakeApp, data_dir: Path
+) -> None:
+    app = build_app(fake_ollama.url)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await connected(pilot, app)
+        panel = app.chat.parameters
+        await wait_until(pilot, lambda: bool(panel.query("#stop")))
+        panel.query_one("#min_p", Input).value = "0.05"
+        stop = panel.query_one("#stop", Input)
+        stop.value = r"a\q"
+        await wait_until(pilot, lambda: panel.query_one("#stop-note").display)
+        assert "Stop" in panel.invalid_fields
+        stop.value = r"###, \n\nUser\, then"
+        await wait_until(pilot, lambda: app.chat.conversation.options.stop is not None)
+        assert panel.invalid_fields == []
+        await send(pilot, app, "hello")
+        await settle(pilot, app)
+        options = fake_ollama.chat_requests()[-1]["options"]
+        assert options["min_p"] == 0.05
+        assert options["stop"] == ["###", "\n\nUser, then"]
+
+    again = build_app(fake_ollama.url)
+    async with again.run_test(size=(140, 45)) as pilot:
+        await connected(pilot, again)
+        panel = again.chat.parameters
+        await wait_until(pilot, lambda: bool(panel.query("#stop")))
+        assert again.chat.conversation.options.stop == ("###", "\n\nUser, then")
+        await wait_until(pilot, lambda: panel.query_one("#stop", Input).value != "")
+        assert panel.query_one("#stop", Input).value == r"###, \n\nUser\, then"
+        assert panel.query_one("#min_p", Input).value == "0.05"
+
+
+async def test_each_screen_shows_its_own_keys_in_the_room_there_is(
+    fake_ollama: FakeOllama, build_app: MakeApp
+) -> None:
+    def shown(app: OllamaTUI) -> list[str]:
+        """Keys whose footer entry is wholly on screen, left of the palette's key."""
+        limit = app.size.width - len(" ^p palette ")
+        return [k.key for k in app.screen.query(FooterKey) if 0 < k.region.right <= limit]
+
+    app = build_app(fake_ollama.url)
+    async with app.run_test(size=(80, 30)) as pilot:
+        await connected(pilot, app)
+        await pilot.pause()
+        assert {"ctrl+q", "f1", "ctrl+l", "f3", "ctrl+n"} <= set(shown(app))
+        await send(pilot, app, "hi")
+        await settle(pilot, app)
+        await pilot.press("ctrl+up")
+        await pilot.pause()
+        assert {"c", "e", "r", "escape", "ctrl+q", "f1"} <= set(shown(app))
+        await pilot.press("escape", "ctrl+l")
+        await wait_until(pilot, lambda: isinstance(app.screen, PickerScreen))
+        await pilot.pause()
+        assert shown(app) == ["escape"]  # the picker's, not the prompt's Send and Newline
+        await pilot.press("escape", "f1")
+        await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        await pilot.pause()
+        assert shown(app) == ["escape"]

@@ -66,17 +66,19 @@ class ChatScreen(ConversationCommands, MessageCommands, AttachmentCommands):
         # Quit is the app's, for every screen; bound here too, first, so the footer keeps
         # showing it before the chat page's keys.
         _binding("app.quit", "app.quit", "Quit", priority=True),
+        # Help and the models next: at 80 columns the footer has room for about eight keys.
+        _binding("app.help", "app.help", "Help"),
         _binding("reply.stop", "stop_reply", "Stop"),
-        _binding("reply.retry", "retry", "Retry"),
+        _binding("model.pick", "pick_model", "Model"),
+        _binding("models.open", "open_models", "Models"),
         _binding("conversation.new", "new_conversation", "New"),
         _binding("conversation.rename", "rename_conversation", "Rename", show=False),
         # Inputs use ctrl+f for "delete word"; finding matters more here.
         _binding("conversation.search", "search", "Search", priority=True),
-        _binding("model.pick", "pick_model", "Model"),
         _binding("prompt.attach", "attach", "Attach", show=False),
-        _binding("models.open", "open_models", "Models"),
         _binding("sidebar.toggle", "toggle_sidebar", "Chats"),
         _binding("parameters.toggle", "toggle_parameters", "Params"),
+        _binding("reply.retry", "retry", "Retry"),
         _binding("messages.up", "scroll_messages(-1)", "Scroll up", show=False, priority=True),
         _binding("messages.down", "scroll_messages(1)", "Scroll down", show=False, priority=True),
         _binding("messages.focus", "focus_messages", "Messages", show=False),

@@ -7,7 +7,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Static
+from textual.widgets import Footer, Static
 
 
 class HelpScreen(ModalScreen[None]):
@@ -37,3 +37,4 @@ class HelpScreen(ModalScreen[None]):
                 ),
                 id="help-footnote",
             )
+        yield Footer()  # this dialog's keys, not those of the page beneath

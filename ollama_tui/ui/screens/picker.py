@@ -11,7 +11,7 @@ from textual.containers import Vertical
 from textual.content import Content
 from textual.fuzzy import FuzzySearch
 from textual.screen import ModalScreen
-from textual.widgets import Input, OptionList
+from textual.widgets import Footer, Input, OptionList
 from textual.widgets.option_list import Option
 
 from ollama_tui.ollama import ModelSummary
@@ -72,6 +72,7 @@ class PickerScreen(ModalScreen[str | None]):
             dialog.border_subtitle = "Enter choose · escape cancel"
             yield Input(placeholder=self._hint, id="picker-query", compact=True)
             yield OptionList(id="picker-options", markup=False)
+        yield Footer()  # this dialog's keys, not those of the page beneath
 
     def on_mount(self) -> None:
         self._show("")

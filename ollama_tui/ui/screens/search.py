@@ -8,7 +8,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Input, OptionList, Static
+from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ollama_tui.chat.search import SearchError, SearchHit, SearchIndex
@@ -47,6 +47,7 @@ class SearchScreen(ModalScreen[tuple[str, str | None] | None]):
             yield Input(placeholder="words from a title or a message", id="search-query")
             yield Static("", id="search-status")
             yield OptionList(id="search-results", markup=False)
+        yield Footer()  # this dialog's keys, not those of the page beneath
 
     @on(Input.Changed, "#search-query")
     def _query_changed(self, event: Input.Changed) -> None:

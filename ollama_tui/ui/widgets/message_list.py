@@ -108,11 +108,11 @@ class MessageList(VerticalScroll):
         _message_binding("message.older_version", "version(-1)", "Older version", False),
         _message_binding("message.newer_version", "version(1)", "Newer version", False),
         _message_binding("message.copy", "copy", "Copy", True),
-        _message_binding("message.copy_code", "copy_code", "Copy code", True),
+        _message_binding("message.copy_code", "copy_code", "Copy code", False),
         _message_binding("message.edit", "edit", "Edit", True),
         _message_binding("message.regenerate", "regenerate(False)", "Regenerate", True),
         _message_binding("message.regenerate_with", "regenerate(True)", "With model", False),
-        _message_binding("message.delete", "delete", "Delete", True),
+        _message_binding("message.delete", "delete", "Delete", False),
         _message_binding("message.leave", "leave", "Back", True),
     ]
 

@@ -16,7 +16,15 @@ from textual.widget import Widget
 from textual.widgets import Input, Label, Select, Static, TextArea
 
 from ollama_tui.chat.conversation import Conversation, MemoryStrategy
-from ollama_tui.chat.options import OPTION_SPECS, Options, OptionSpec, is_keep_alive
+from ollama_tui.chat.options import (
+    OPTION_SPECS,
+    STOP_HELP,
+    Options,
+    OptionSpec,
+    format_stop,
+    is_keep_alive,
+    parse_stop,
+)
 from ollama_tui.ui.inert import inert
 
 P = ParamSpec("P")
@@ -167,6 +175,14 @@ class ParameterPanel(VerticalScroll, can_focus=False):
             label = Label(spec.label, classes="option-label")
             fields.append(Horizontal(label, field, classes="option-row"))
             fields.append(Static("", id=f"{spec.name}-note", classes="note"))
+        stop = Input(
+            id="stop",
+            placeholder="default",
+            compact=True,
+            tooltip=f"The reply ends before any of these: {STOP_HELP}; empty = the model's own",
+        )
+        fields.append(Horizontal(Label("Stop", classes="option-label"), stop, classes="option-row"))
+        fields.append(Static("", id="stop-note", classes="note"))
         return fields
 
     @_once_fields_exist
@@ -180,6 +196,8 @@ class ParameterPanel(VerticalScroll, can_focus=False):
                 field.value = "" if value is None else f"{value:g}"
                 field.remove_class("-invalid")
                 self._show_note(spec, None)
+            self.query_one("#stop", Input).value = format_stop(conversation.options.stop)
+            self._show_stop_problem(None)
             self.query_one("#system-prompt", TextArea).text = conversation.system_prompt
             self.query_one("#memory-select", Select).value = conversation.memory
             self.query_one("#keep-alive", Input).value = conversation.keep_alive
@@ -266,6 +284,26 @@ class ParameterPanel(VerticalScroll, can_focus=False):
         note.update(Content.styled(f"✗ {KEEP_ALIVE_HELP}; not sent", "$error"))
         self.post_message(self.KeepAliveChanged(event.value.strip() if valid else ""))
 
+    @on(Input.Changed, "#stop")
+    def _stop_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        try:
+            stop = parse_stop(event.value)
+        except ValueError as problem:
+            self._show_stop_problem(str(problem))
+            stop = None
+        else:
+            self._show_stop_problem(None)
+        if self._options.stop != stop:
+            self._options = replace(self._options, stop=stop)
+            self.post_message(self.OptionsChanged(replace(self._options)))
+
+    def _show_stop_problem(self, problem: str | None) -> None:
+        note = self.query_one("#stop-note", Static)
+        note.set_class(problem is not None, "-invalid")
+        note.update(Content.styled(f"✗ {problem}; not sent", "$error") if problem else "")
+        note.display = problem is not None
+
     @on(Input.Changed)
     def _option_changed(self, event: Input.Changed) -> None:
         event.stop()
@@ -308,4 +346,6 @@ class ParameterPanel(VerticalScroll, can_focus=False):
         ]
         if self.query_one("#keep-alive-note", Static).has_class("-invalid"):
             invalid.append("Keep loaded")
+        if self.query_one("#stop-note", Static).has_class("-invalid"):
+            invalid.append("Stop")
         return invalid

@@ -22,12 +22,21 @@ class PromptArea(TextArea):
     """A multi-line prompt that grows with its text up to a few lines."""
 
     BINDINGS = [
-        Binding(default_keys("prompt.send"), "submit", "Send", priority=True, id="prompt.send"),
+        # Send and new line are in the placeholder; the footer keeps its room for the rest.
+        Binding(
+            default_keys("prompt.send"),
+            "submit",
+            "Send",
+            show=False,
+            priority=True,
+            id="prompt.send",
+        ),
         Binding(
             default_keys("prompt.newline"),
             "newline",
             "Newline",
             key_display="^j",
+            show=False,
             priority=True,
             id="prompt.newline",
         ),
