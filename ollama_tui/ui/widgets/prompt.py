@@ -87,10 +87,9 @@ class PromptArea(TextArea):
             tab_behavior="focus",
             show_line_numbers=False,
             compact=True,
-            placeholder=(
-                f"Message — {key_label('prompt.send').capitalize()} to send, "
-                f"{key_label('prompt.newline')} for a new line, "
-                f"{key_label('prompt.attach')} to attach"
+            placeholder=(  # short enough to show whole beside both panels at 120 columns
+                f"{key_label('prompt.send').capitalize()} sends · "
+                f"{key_label('prompt.newline')} new line · {key_label('prompt.attach')} attach"
             ),
         )
         self._history: list[str] = []
