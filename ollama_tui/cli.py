@@ -303,13 +303,12 @@ def list_conversations(settings: Settings, *, as_json: bool = False) -> int:
         summaries = store.list()
     except OSError as error:
         return _fail(f"cannot read {store.folder}: {error.strerror or error}")
-    for path in store.set_aside:
-        print(f"ollama-tui: a damaged file was moved to {path}", file=sys.stderr)
+    for notice in store.take_notices():
+        _warn(notice)
     if as_json:
-        sys.stdout.write(dump_json([asdict(summary) for summary in summaries]))
-        return 0
+        return _output(dump_json([asdict(summary) for summary in summaries]))
     if not summaries:
-        print(f"ollama-tui: no saved conversations in {settings.data_dir}", file=sys.stderr)
+        _warn(f"no saved conversations in {settings.data_dir}")
         return 0
     rows = [
         (
@@ -325,6 +324,7 @@ def list_conversations(settings: Settings, *, as_json: bool = False) -> int:
     widths = [max(_cells(row[column]) for row in [header, *rows]) for column in range(4)]
     width = _terminal_width()
     title_room = max(width - sum(widths) - 2 * 4, 10) if width else None
+    lines = []
     for row in [header, *rows]:
         cells = [
             _pad(row[0], widths[0]),
@@ -333,28 +333,33 @@ def list_conversations(settings: Settings, *, as_json: bool = False) -> int:
             _pad(row[3], widths[3]),
             _fit(row[4], title_room) if title_room else row[4],
         ]
-        print("  ".join(cells).rstrip())
-    return 0
+        lines.append("  ".join(cells).rstrip() + "\n")
+    return _output("".join(lines))
 
 
 def export_conversation(
     settings: Settings, conversation_id: str, kind: ExportFormat, output: Path | None
 ) -> int:
-    """`ollama-tui export`: Markdown or JSON to stdout, or atomically to a private file."""
+    """`ollama-tui export`: Markdown or JSON to stdout or to a file (see `write_export`).
+
+    A conversation that cannot be read exits 2; an output that cannot be written exits 1.
+    """
     store = ConversationStore(settings.data_dir)
     if not is_valid_id(conversation_id) or not store.path_of(conversation_id).is_file():
         shown = one_line(conversation_id, 80)
         return _fail(f"no conversation with id '{shown}' (see ollama-tui list)")
     try:
         conversation = store.load(conversation_id)
-        if output is None:
-            sys.stdout.write(export_text(conversation, kind, store.attachments))
-        else:
-            write_export(conversation, output, kind, store.attachments)
-            print(f"wrote {one_line(str(output), 1000)}")
-    except (StoreError, TransferError) as error:
+    except StoreError as error:
         return _fail(str(error))
-    return 0
+    if output is None:
+        return _output(export_text(conversation, kind, store.attachments))
+    try:
+        write_export(conversation, output, kind, store.attachments)
+    except TransferError as error:
+        _warn(str(error))
+        return 1
+    return _output(f"wrote {one_line(str(output), 1000)}\n")
 
 
 def import_conversation(settings: Settings, path: Path) -> int:
@@ -363,8 +368,7 @@ def import_conversation(settings: Settings, path: Path) -> int:
         conversation = import_file(path, ConversationStore(settings.data_dir))
     except TransferError as error:
         return _fail(str(error))
-    print(f"{conversation.id}  {one_line(conversation.title)}")
-    return 0
+    return _output(f"{conversation.id}  {one_line(conversation.title)}\n")
 
 
 def serve_in_browser(args: argparse.Namespace, settings: Settings) -> int:
@@ -404,8 +408,29 @@ def serve_in_browser(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _fail(message: str) -> int:
-    print(f"ollama-tui: {message}", file=sys.stderr)
+    _warn(message)
     return 2
+
+
+def _warn(message: str) -> None:
+    """One line on stderr; the message may name files or values, so it is made inert."""
+    print(f"ollama-tui: {one_line(message, 2000)}", file=sys.stderr)
+
+
+def _output(text: str) -> int:
+    """Write a command's result to stdout: 0, or 1 with one line when it cannot be written
+    (a full disk, a closed pipe)."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except OSError as error:
+        # Nothing more can reach stdout; point it at /dev/null so the exit does not fail again.
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        _warn(f"could not write the output: {error.strerror or error}")
+        return 1
+    return 0
 
 
 def _terminal_width() -> int | None:

@@ -23,6 +23,7 @@ import platformdirs
 
 from ollama_tui.chat.conversation import MemoryStrategy
 from ollama_tui.chat.intake import DEFAULT_MAX_IMAGE_SIDE, DEFAULT_MAX_TEXT_BYTES, AttachLimits
+from ollama_tui.chat.migrations import FormatError
 from ollama_tui.chat.options import (
     MAX_STOP_LENGTH,
     MAX_STOP_SEQUENCES,
@@ -31,6 +32,7 @@ from ollama_tui.chat.options import (
     OptionSpec,
     stop_sequences,
 )
+from ollama_tui.chat.validation import clean_tree
 from ollama_tui.keymap import COMMANDS, is_command, is_key_list
 from ollama_tui.ollama.host import DEFAULT_HOST, parse_ollama_host
 from ollama_tui.sanitize import sanitize
@@ -58,7 +60,8 @@ class ConfigError(Exception):
     """A settings problem, described in one line the user can act on."""
 
     def __init__(self, message: str) -> None:
-        super().__init__(" ".join(message.splitlines()))
+        # Key names and values come from the file: no control character reaches the terminal.
+        super().__init__(" ".join(sanitize(message).splitlines()))
 
 
 @dataclass
@@ -440,9 +443,13 @@ def _read_document(path: Path, *, required: bool) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise ConfigError(f"config error in {path}: not valid UTF-8 text") from None
     try:
-        return tomllib.loads(text)
+        # Numbers are checked key by key below, with messages naming the key.
+        return clean_tree(tomllib.loads(text), finite=False)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"config error in {path}: invalid TOML: {error}") from None
+    except (RecursionError, FormatError) as error:
+        reason = str(error) if isinstance(error, FormatError) else "nested too deeply"
+        raise ConfigError(f"config error in {path}: {reason}") from None
 
 
 def _host_from(source: str, value: str) -> str:

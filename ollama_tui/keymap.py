@@ -146,7 +146,13 @@ def keys_of(command_id: str) -> str:
     return _in_force.get(command_id, default_keys(command_id))
 
 
+_SPELLED = {"enter": "Enter", "delete": "Delete", "pageup": "PageUp", "pagedown": "PageDown"}
+"""Keys that texts spell as on the keyboard; the others as Textual names them ("ctrl+l")."""
+
+
 def key_label(command_id: str) -> str:
-    """The key a text names for a command: the first one bound now, function keys as "F5"."""
+    """The key a text names for a command: the first one bound now ("F5", "Enter", "ctrl+l")."""
     first = keys_of(command_id).split(",")[0]
-    return first.upper() if re.fullmatch(r"f\d+", first) else first
+    if re.fullmatch(r"f\d+", first):
+        return first.upper()
+    return _SPELLED.get(first, first)

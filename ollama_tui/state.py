@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from ollama_tui.atomic import write_atomic
+from ollama_tui.chat.migrations import FormatError
+from ollama_tui.chat.validation import clean_tree
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +35,9 @@ def read_state(path: Path) -> dict[str, Any]:
         log.warning("state file %s ignored: larger than %d bytes", path, MAX_STATE_BYTES)
         return {}
     try:
-        return tomllib.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError) as error:
+        # Shown in the app (a model's name, a theme): cleaned like everything read from disk.
+        return clean_tree(tomllib.loads(data.decode("utf-8")), finite=False)
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError, FormatError) as error:
         log.warning("state file %s ignored: %s", path, error)
         return {}
 

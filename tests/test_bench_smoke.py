@@ -108,3 +108,9 @@ def test_attach(tmp_path: Path) -> None:
         assert 0 < run["first_byte"] <= run["last_byte"]
         assert run["request_kb"] > run["stored_kb"]  # the image went, base64-encoded
     assert positive(document["to_chip"]) and positive(document["first_byte"])
+
+
+def test_summary_requests(tmp_path: Path) -> None:
+    figures = run_quick("summary_requests", tmp_path)["figures"]
+    assert figures["summary requests"] > 0 and figures["most rounds in one send"] == 1
+    assert figures["largest summary request"] <= figures["budget (num_ctx - reply reserve)"]

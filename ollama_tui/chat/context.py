@@ -8,10 +8,18 @@ prompt_eval_count. Planning never changes a conversation; only `apply_summary` s
 How the app sends a message under the conversation's memory strategy::
 
     plan = plan_request(conversation, num_ctx=..., reserve=..., estimator_for_model=...)
-    while plan.needs_summary:                     # SUMMARY only; usually zero or one round
-        text = <non-streamed /api/chat with plan.summary_request()>   # on error: WINDOW
+    while plan.needs_summary:                     # SUMMARY only; zero or one round normally
+        text = plan.previous_summary.text if plan.previous_summary else None
+        for part in plan.summary_parts():         # one part unless a message is very long
+            answer = <non-streamed /api/chat with plan.fold_request(text, part),
+                      options num_ctx=plan.num_ctx, num_predict=plan.summary_tokens>
+            text = plan.fit_summary(answer)       # on error: WINDOW
         apply_summary(conversation, text, plan.needs_summary, model)
         plan = plan_request(...)                  # same arguments
+
+Every summarising request fits num_ctx with room for `summary_tokens`, the summary it asks for
+(sent as num_predict); a summary that still comes back longer (by this module's estimate) is
+cut to that length before it is used, so no later request grows with it.
     if not plan.fits: <warn; for FULL offer WINDOW and SUMMARY>
     <send plan.messages with request_options(conversation.options, plan.num_ctx)>
     calibration.observe(model, plan.messages, prompt_eval_count)   # when the reply is done
@@ -22,7 +30,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +44,7 @@ from ollama_tui.chat.conversation import (
     Summary,
 )
 from ollama_tui.chat.options import Options
+from ollama_tui.chat.validation import parse_json
 
 MESSAGE_OVERHEAD = 4
 """Tokens the chat template adds around each message (role header, separators)."""
@@ -46,6 +55,12 @@ SUMMARY_PREFIX = "Summary of the earlier conversation:\n"
 KEEP_FRACTION = 0.5
 """After summarising, the turns kept verbatim fill at most this share of the room left, so the
 next turns fit without summarising again at once."""
+
+MIN_FOLD = 64
+"""Fewest tokens of transcript worth a summarising request; with less room (a tiny num_ctx)
+summary memory sends the latest turns that fit, as window memory does."""
+FOLD_SLACK = 8
+"""Tokens kept spare in a summarising request for rounding where its parts are joined."""
 
 MIN_FACTOR, MAX_FACTOR = 0.5, 3.0
 MIN_RATIO, MAX_RATIO = 0.25, 4.0
@@ -185,7 +200,7 @@ class Calibration:
     def load(cls, path: Path) -> Calibration:
         """Read the calibration file; a missing or damaged one gives an empty calibration."""
         try:
-            return cls.from_dict(json.loads(path.read_bytes()))
+            return cls.from_dict(parse_json(path.read_bytes()))
         except (OSError, ValueError):
             return cls()
 
@@ -259,14 +274,49 @@ class ContextPlan:
     """The images to send with `messages[i]`, by i (see attachments.with_images)."""
     image_tokens: int
     """The uncalibrated estimate of those images, for `Calibration.observe`."""
+    summary_tokens: int = 0
+    """The longest summary wanted, in tokens: num_predict of the summarising requests."""
+    fold_cap: int = 0
+    """Uncalibrated tokens of transcript one summarising request may carry."""
+    estimator: TokenEstimator = field(default_factory=TokenEstimator, repr=False, compare=False)
 
-    def summary_request(self) -> list[dict[str, str]]:
-        """The messages of the non-streamed /api/chat call that folds `needs_summary` in."""
+    def summary_parts(self) -> list[str]:
+        """The transcript of `needs_summary` in parts that each fit one summarising request:
+        whole messages where they fit, a message too long for one request cut between words."""
         if not self.needs_summary:
             raise ValueError("nothing to summarise")
-        return summary_request(
-            self.previous_summary, self.needs_summary, max_words=self.summary_words
-        )
+        cap = max(self.fold_cap, 1)
+        parts: list[str] = []
+        current: list[str] = []
+        used = 0
+        for message in self.needs_summary:
+            speaker = "User" if message.role is Role.USER else "Assistant"
+            for piece in _pieces(f"{speaker}: {message.content}", cap, self.estimator):
+                cost = self.estimator._raw_message(piece)
+                if current and used + cost > cap:
+                    parts.append("\n\n".join(current))
+                    current, used = [], 0
+                current.append(piece)
+                used += cost
+        parts.append("\n\n".join(current))
+        return parts
+
+    def fold_request(self, so_far: str | None, part: str) -> list[dict[str, str]]:
+        """One summarising request: the summary so far (cut to `summary_tokens` if longer) and
+        one part of the transcript."""
+        previous = self.fit_summary(so_far) if so_far else None
+        return _summary_messages(previous, part, self.summary_words)
+
+    def fit_summary(self, text: str) -> str:
+        """`text` cut between words to at most `summary_tokens` by this plan's estimate."""
+        text = text.strip()
+        allowance = self.estimator._raw_limit(self.summary_tokens)
+        return _cut(text, allowance, self.estimator) if text else text
+
+    def summary_request(self) -> list[dict[str, str]]:
+        """The first summarising request: the only one when `summary_parts` has one part."""
+        previous = self.previous_summary.text if self.previous_summary else None
+        return self.fold_request(previous, self.summary_parts()[0])
 
 
 def plan_request(
@@ -346,11 +396,21 @@ def plan_request(
             summary_words=words,
             images=images,
             image_tokens=sum(picture_costs[start:]),
+            summary_tokens=estimator._scale(_raw_summary_tokens(words)),
+            fold_cap=fold_cap,
+            estimator=estimator,
         )
+
+    # What one summarising request may carry besides its instructions and the summary so far,
+    # leaving room in num_ctx for the summary it writes (and within the budget, as any request).
+    allowance = _raw_summary_allowance(words)
+    fold_limit = min(limit, estimator._raw_limit(num_ctx - estimator._scale(allowance)))
+    fixed = estimator._raw_request(_summary_messages("", "", words))
+    fold_cap = fold_limit - fixed - _raw_summary_tokens(words) - FOLD_SLACK
 
     if strategy is MemoryStrategy.FULL or head_raw + sum(costs) <= limit:
         return plan(0)
-    if strategy is MemoryStrategy.WINDOW:
+    if strategy is MemoryStrategy.WINDOW or fold_cap < MIN_FOLD:
         return plan(_window_start(roles, costs, 0, limit - head_raw))
 
     if previous and head_raw + summary_raw + sum(costs[covered:]) <= limit:
@@ -365,19 +425,54 @@ def plan_request(
     room = limit - head_raw - (summary_raw if use_previous else 0)
     start = _window_start(roles, costs, covered if use_previous else 0, room)
 
-    # Room for the summary to come: the current one, or one of the length asked for.
-    allowance = max(summary_raw, _raw_summary_allowance(words))
+    # Everything older than the turns kept is folded in this round, in as many bounded
+    # requests as it takes (`summary_parts`), so one round per send is enough.
     keep = _window_start(roles, costs, covered, int((limit - head_raw - allowance) * KEEP_FRACTION))
-    # The summarising call must fit too, with room left for the summary it writes.
-    fold_limit = min(limit, estimator._raw_limit(num_ctx - estimator._scale(allowance)))
-    fold_cap = fold_limit - estimator._raw_request(summary_request(previous, [], max_words=words))
-    fold_end = _fold_end(roles, costs, covered, min(keep, len(history)), fold_cap)
-    return plan(start, previous if use_previous else None, history[covered:fold_end])
+    return plan(
+        start, previous if use_previous else None, history[covered : min(keep, len(history))]
+    )
+
+
+def _raw_summary_tokens(words: int) -> int:
+    """Uncalibrated tokens of a summary of `words` words (about 1.5 tokens a word)."""
+    return math.ceil(words * 1.5)
 
 
 def _raw_summary_allowance(words: int) -> int:
-    """Uncalibrated tokens of a summary message of `words` words (about 1.5 tokens a word)."""
-    return MESSAGE_OVERHEAD + estimate_text_tokens(SUMMARY_PREFIX) + math.ceil(words * 1.5)
+    """Uncalibrated tokens of the message carrying a summary of `words` words."""
+    return MESSAGE_OVERHEAD + estimate_text_tokens(SUMMARY_PREFIX) + _raw_summary_tokens(words)
+
+
+def _cut(text: str, raw_limit: int, estimator: TokenEstimator) -> str:
+    """The longest start of `text`, cut between words, whose raw estimate is within
+    `raw_limit` ("…" marks the cut)."""
+    if estimate_text_tokens(text) <= raw_limit:
+        return text
+    words = text.split(" ")
+    low, high = 0, len(words)
+    while low < high:  # the most words that fit, by bisection
+        middle = (low + high + 1) // 2
+        if estimate_text_tokens(" ".join(words[:middle]) + " …") <= raw_limit:
+            low = middle
+        else:
+            high = middle - 1
+    if low == 0:
+        return text[: max(raw_limit, 1)] + " …"  # one "word" longer than the limit
+    return " ".join(words[:low]) + " …"
+
+
+def _pieces(text: str, cap: int, estimator: TokenEstimator) -> list[str]:
+    """`text` in consecutive pieces of at most `cap` raw tokens each, cut between words."""
+    pieces: list[str] = []
+    while estimator._raw_message(text) > cap:
+        head = _cut(text, cap - MESSAGE_OVERHEAD - 1, estimator).removesuffix(" …")
+        if not head:
+            head = text[: max(cap, 1)]
+        pieces.append(head)
+        text = text[len(head) :].lstrip()
+    if text:
+        pieces.append(text)
+    return pieces
 
 
 def _matching_summary(
@@ -411,27 +506,6 @@ def _window_start(roles: list[Role], costs: list[int], low: int, room: int) -> i
     return start
 
 
-def _fold_end(roles: list[Role], costs: list[int], low: int, high: int, cap: int) -> int:
-    """The end of the next stretch to summarise: whole turns from `low` within `cap` tokens;
-    of a first turn too long for `cap`, as many of its messages as fit, but at least one."""
-    end, used = low, 0
-    while end < high:
-        stop = end + 1
-        while stop < high and roles[stop] is not Role.USER:
-            stop += 1
-        turn = sum(costs[end:stop])
-        if used + turn > cap:
-            break
-        used += turn
-        end = stop
-    if end == low < high:
-        end, used = low + 1, costs[low]
-        while end < high and roles[end] is not Role.USER and used + costs[end] <= cap:
-            used += costs[end]
-            end += 1
-    return end
-
-
 SUMMARY_INSTRUCTIONS = (
     "You keep a running summary of a conversation between a user and an assistant. Update the "
     "summary with the new part of the conversation. Keep facts, names, numbers, decisions, code "
@@ -453,9 +527,13 @@ def summary_request(
         f"{'User' if message.role is Role.USER else 'Assistant'}: {message.request_content()}"
         for message in new_messages
     )
-    so_far = previous.text if previous else "(none yet)"
+    return _summary_messages(previous.text if previous else None, transcript, max_words)
+
+
+def _summary_messages(so_far: str | None, transcript: str, words: int) -> list[dict[str, str]]:
+    so_far = so_far or "(none yet)"
     return [
-        {"role": "system", "content": SUMMARY_INSTRUCTIONS.format(words=max_words)},
+        {"role": "system", "content": SUMMARY_INSTRUCTIONS.format(words=words)},
         {
             "role": "user",
             "content": f"Summary so far:\n{so_far}\n\nNew part of the conversation:\n\n"

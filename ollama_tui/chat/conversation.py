@@ -6,16 +6,14 @@ Textual or HTTP: the app fills it from stream events, the store persists it.
 
 from __future__ import annotations
 
-import json
 import re
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from ollama_tui.chat.attachments import Attachment, attachments_from, content_with_files
+from ollama_tui.chat.attachments import Attachment
+from ollama_tui.chat.message import Message, MessageState, Role, compact_json, new_id, now_iso
 from ollama_tui.chat.migrations import SCHEMA_VERSION, FormatError, migrate
 from ollama_tui.chat.options import Options
 from ollama_tui.sanitize import sanitize
@@ -26,39 +24,12 @@ UNTITLED = "New conversation"
 _ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
-class Role(StrEnum):
-    USER = "user"
-    ASSISTANT = "assistant"
-
-
 class MemoryStrategy(StrEnum):
     """What of a long conversation is sent when it no longer fits the context window."""
 
     FULL = "full"
     WINDOW = "window"
     SUMMARY = "summary"
-
-
-class MessageState(StrEnum):
-    """Where a message stands: UNSENT is a user message the server never got; only COMPLETE
-    replies are the model's whole answer."""
-
-    COMPLETE = "complete"
-    UNSENT = "unsent"
-    STREAMING = "streaming"
-    CANCELLED = "cancelled"
-    FAILED = "failed"
-    INTERRUPTED = "interrupted"
-
-
-def now_iso() -> str:
-    """The current UTC time as an ISO 8601 string, to the millisecond."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
-
-
-def new_id() -> str:
-    """A fresh random identifier, safe as a file name."""
-    return uuid.uuid4().hex[:16]
 
 
 def is_valid_id(value: str) -> bool:
@@ -73,182 +44,6 @@ def title_from(text: str) -> str:
         if line:
             return line if len(line) <= TITLE_LIMIT else line[: TITLE_LIMIT - 1] + "…"
     return UNTITLED
-
-
-@dataclass
-class Message:
-    """One turn: what the user typed, or what a model answered (with how it ended)."""
-
-    role: Role
-    content: str
-    model: str | None = None
-    thinking: str = ""
-    state: MessageState = MessageState.COMPLETE
-    error: str | None = None
-    done_reason: str | None = None
-    stats: dict[str, int] = field(default_factory=dict)
-    versions: list[Message] = field(default_factory=list)
-    """The other versions of this message (regenerated replies, edited prompts) in the order
-    they were written; this one stands among them at `version_position`. Never sent."""
-    version_index: int | None = None
-    """Where this message stands among its versions; None = after all of them (the newest)."""
-    following: list[Message] = field(default_factory=list)
-    """On a version not shown: the messages that came after it, i.e. the rest of its branch."""
-    attachments: list[Attachment] = field(default_factory=list)
-    """Files attached to a user's message, in the order they were attached."""
-    id: str = field(default_factory=new_id)
-    created_at: str = field(default_factory=now_iso)
-
-    def to_dict(self) -> dict[str, Any]:
-        data = self._own_dict()
-        if self.versions:
-            data["versions"] = [version.to_dict() for version in self.versions]
-        if self.following:
-            data["following"] = [message.to_dict() for message in self.following]
-        return data
-
-    def _own_dict(self) -> dict[str, Any]:
-        """Every saved field but the other versions and the rest of the branch."""
-        data: dict[str, Any] = {
-            "id": self.id,
-            "role": self.role.value,
-            "content": self.content,
-            "created_at": self.created_at,
-            "state": self.state.value,
-        }
-        if self.model:
-            data["model"] = self.model
-        if self.thinking:
-            data["thinking"] = self.thinking
-        if self.error:
-            data["error"] = self.error
-        if self.done_reason:
-            data["done_reason"] = self.done_reason
-        if self.stats:
-            data["stats"] = dict(self.stats)
-        if self.version_index is not None:
-            data["version_index"] = self.version_index
-        if self.attachments:
-            data["attachments"] = [attachment.to_dict() for attachment in self.attachments]
-        return data
-
-    def to_json(self) -> str:
-        """The message as compact JSON, encoded again only when something in it changed.
-
-        Saving a long conversation re-encodes only the messages that changed (usually the
-        last), not all of them. The cache is checked by equality of every saved field, so a
-        change is never missed.
-        """
-        key = self._json_key()
-        cached: tuple[tuple[object, ...], str] | None = self.__dict__.get("_json_cache")
-        if cached is not None and cached[0] == key:
-            return cached[1]
-        text = _compact(self._own_dict())[:-1]
-        if self.versions:
-            text += ',"versions":[' + ",".join(v.to_json() for v in self.versions) + "]"
-        if self.following:
-            text += ',"following":[' + ",".join(m.to_json() for m in self.following) + "]"
-        text += "}"
-        self.__dict__["_json_cache"] = (key, text)
-        return text
-
-    def _json_key(self) -> tuple[object, ...]:
-        return (
-            self.id,
-            self.role,
-            self.content,
-            self.created_at,
-            self.state,
-            self.model,
-            self.thinking,
-            self.error,
-            self.done_reason,
-            tuple(self.stats.items()) if self.stats else (),
-            self.version_index,
-            tuple([version._json_key() for version in self.versions]) if self.versions else (),
-            tuple([message._json_key() for message in self.following]) if self.following else (),
-            tuple([attachment.key() for attachment in self.attachments]),
-        )
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Message:
-        try:
-            state = MessageState(data.get("state", MessageState.COMPLETE))
-            if state is MessageState.STREAMING:
-                # Saved while a reply was arriving and never finished: the app stopped mid-reply.
-                state = MessageState.INTERRUPTED
-            stats = data.get("stats") or {}
-            return cls(
-                id=str(data["id"]),
-                role=Role(data["role"]),
-                content=str(data["content"]),
-                created_at=str(data["created_at"]),
-                model=data.get("model"),
-                thinking=str(data.get("thinking", "")),
-                state=state,
-                error=data.get("error"),
-                done_reason=data.get("done_reason"),
-                stats={k: v for k, v in stats.items() if isinstance(v, int)},
-                versions=[cls.from_dict(item) for item in data.get("versions", [])],
-                version_index=_version_index_from(data.get("version_index")),
-                following=[cls.from_dict(item) for item in data.get("following", [])],
-                attachments=attachments_from(data.get("attachments")),
-            )
-        except (KeyError, ValueError, TypeError, AttributeError) as error:
-            raise FormatError(f"bad message: {error}") from error
-
-    def request_content(self) -> str:
-        """The text the model reads: the content, then each attached text file as a block."""
-        return content_with_files(self.content, self.attachments)
-
-    @property
-    def is_reply_in_progress(self) -> bool:
-        return self.state is MessageState.STREAMING
-
-    def fill(self, content: str, thinking: str) -> None:
-        """Take the text of a reply as received so far."""
-        self.content, self.thinking = content, thinking
-
-    def end(self, state: MessageState, error: str | None = None) -> None:
-        """Settle how the message stands (and why, for a failure or an unsent message)."""
-        self.state, self.error = state, error
-
-    def record_done(self, done_reason: str | None, stats: dict[str, int]) -> None:
-        """Keep why the model stopped and the server's counts and timings."""
-        self.done_reason, self.stats = done_reason, stats
-
-    @property
-    def version_position(self) -> int:
-        """Where this message stands among its versions, from 0 (the first written)."""
-        if self.version_index is None:
-            return len(self.versions)
-        return min(self.version_index, len(self.versions))
-
-    @property
-    def version_count(self) -> int:
-        return len(self.versions) + 1
-
-    def all_versions(self) -> list[Message]:
-        """Every version of this message, this one included, in the order they were written."""
-        position = self.version_position
-        return [*self.versions[:position], self, *self.versions[position:]]
-
-    def ids(self) -> set[str]:
-        """The ids of this message, of its other versions and of their branches."""
-        found = {self.id}
-        for message in [*self.versions, *self.following]:
-            found |= message.ids()
-        return found
-
-
-def _compact(value: dict[str, Any]) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-def _version_index_from(value: Any) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        return None
-    return value
 
 
 def _detached(message: Message) -> Message:
@@ -354,6 +149,9 @@ class Conversation:
     keep_alive: str = ""
     """How long Ollama keeps the model loaded after a reply: seconds ("300", "-1" = forever) or
     a Go duration ("10m", "1h30m"); "" = the server's default."""
+    deleted: set[str] = field(default_factory=set)
+    """Ids of messages deleted here, so a merge with another writer's copy that still holds
+    them deletes them there too instead of bringing them back."""
 
     @property
     def has_title(self) -> bool:
@@ -444,6 +242,7 @@ class Conversation:
         anything removed goes too.
         """
         position = self.position_of(message)
+        self.deleted.add(message.id)
         if self.summary is not None:
             removed = [m.id for m in self.messages[position:]]
             if self.summary.covers_until in removed:
@@ -479,16 +278,23 @@ class Conversation:
     def merge_from(self, other: Conversation) -> int:
         """Fold in the messages another writer saved to the same conversation.
 
-        Every message of either side is kept. For a message both sides hold, the finished
-        or longer version wins, and a reply this side is still streaming always stays as is.
-        Returns how many messages came from `other` alone.
+        Every message of either side is kept, except those either side deleted. For a message
+        both sides hold, the finished or longer version wins, and a reply this side is still
+        streaming always stays as is. Returns how many messages came from `other` alone or
+        were deleted there.
         """
+        removed = 0
+        for message in [m for m in self.messages if m.id in other.deleted - self.deleted]:
+            if not message.is_reply_in_progress:
+                self.remove_message(message)
+                removed += 1
+        self.deleted |= other.deleted
         ours = {message.id: index for index, message in enumerate(self.messages)}
         elsewhere = set().union(*(message.ids() for message in self.messages)) - ours.keys()
         added = 0
         for theirs in other.messages:
-            if theirs.id in elsewhere:
-                continue  # on a branch this side has set aside (another version is shown)
+            if theirs.id in elsewhere or theirs.id in self.deleted:
+                continue  # on a branch this side has set aside, or deleted here
             index = ours.get(theirs.id)
             if index is None:
                 self.messages.append(theirs)
@@ -498,7 +304,7 @@ class Conversation:
         if added:
             self.messages.sort(key=lambda message: message.created_at)
             self.updated_at = max(self.updated_at, other.updated_at)
-        return added
+        return added + removed
 
     def drop_unsent_reply(self, reply: Message, error: str) -> Message:
         """The server was never reached: remove the empty `reply` and mark the user's message
@@ -595,12 +401,14 @@ class Conversation:
             data["pinned"] = True
         if self.keep_alive:
             data["keep_alive"] = self.keep_alive
+        if self.deleted:
+            data["deleted"] = sorted(self.deleted)
         return data
 
     def to_json(self) -> str:
         """`to_dict()` as compact JSON (the C encoder serves only dumps without indent), with
         each message's JSON cached between saves."""
-        head = _compact(self._settings_dict())[:-1]
+        head = compact_json(self._settings_dict())[:-1]
         body = ",".join(message.to_json() for message in self.messages)
         return f'{head},"messages":[{body}]}}'
 
@@ -640,6 +448,7 @@ class Conversation:
                 pinned=data.get("pinned") is True,
                 keep_alive=str(data.get("keep_alive") or ""),
                 summary=_summary_from(data.get("summary")),
+                deleted={item for item in data.get("deleted") or [] if isinstance(item, str)},
             )
         except (KeyError, TypeError, AttributeError) as error:
             raise FormatError(f"bad conversation: {error}") from error

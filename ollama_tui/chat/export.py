@@ -11,8 +11,9 @@ characters, which are removed (Markdown) or escaped (JSON) so that `cat` on an e
 from __future__ import annotations
 
 import json
+import os
 import re
-from dataclasses import replace
+import stat
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -33,6 +34,11 @@ from ollama_tui.chat.conversation import (
     new_id,
 )
 from ollama_tui.chat.store import ConversationStore, StoreError
+from ollama_tui.chat.validation import (
+    MAX_IMPORT_BYTES,
+    conversation_from_document,
+    parse_json,
+)
 from ollama_tui.sanitize import one_line, sanitize
 
 ExportFormat = Literal["md", "json"]
@@ -167,8 +173,11 @@ def write_export(
     kind: ExportFormat,
     attachments: AttachmentStore | None = None,
 ) -> None:
-    """Write an export atomically, private (0600); raise TransferError when it cannot be.
+    """Write an export where the user pointed; raise TransferError when it cannot be.
 
+    A regular file (new or existing) is written atomically and private (0600). A symbolic
+    link is followed: its target is written, as an editor would, and the link stays. A FIFO
+    or a device (`/dev/stdout`, a pipe someone reads) is written through, never replaced.
     A Markdown export of a conversation with attachments copies them (when `attachments` is
     given) into the folder `<name>.files` beside it; a missing one stays a link to nothing.
     """
@@ -179,8 +188,13 @@ def write_export(
         _copy_attachments(files, folder, attachments)
     else:
         text = export_text(conversation, kind, attachments)
+    data = text.encode("utf-8")
     try:
-        write_atomic(path, text.encode("utf-8"), mode=0o600)
+        target = path.resolve() if path.is_symlink() else path
+        if target.exists() and not stat.S_ISREG(target.stat().st_mode):
+            _write_through(target, data)
+        else:
+            write_atomic(target, data, mode=0o600)
     except OSError as error:
         raise TransferError(f"could not write {path}: {error.strerror or error}") from error
 
@@ -198,6 +212,13 @@ def _copy_attachments(files: list[Attachment], folder: Path, store: AttachmentSt
         raise TransferError(f"could not write {folder}: {error.strerror or error}") from error
 
 
+def _write_through(path: Path, data: bytes) -> None:
+    """Write to something that is not a regular file (a FIFO, a device) as it is."""
+    fd = os.open(path, os.O_WRONLY)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+
+
 def suggested_file_name(conversation: Conversation, kind: ExportFormat) -> str:
     """A file name for an export: the title made safe for any file system, and part of the id."""
     slug = re.sub(r"[^\w]+", "-", conversation.title.lower()).strip("-_")[:40].rstrip("-_")
@@ -209,15 +230,15 @@ def import_json(text: str, store: ConversationStore, *, source: str = "JSON") ->
 
     The document may be of an older schema version. An existing conversation is never
     overwritten: if the id is taken (also by one in the trash), the import gets a new id.
-    Text is cleaned of terminal control characters, as everything from outside is.
-    `source` names the input in error messages.
+    It is read through the same checks as the files of the data folder (every field's type
+    and range, terminal control characters removed). `source` names the input in errors.
     """
     try:
-        document = json.loads(text)
-    except ValueError as error:
-        raise TransferError(f"cannot import {source}: not JSON ({error})") from error
+        document = parse_json(text)  # everything cleaned: an import comes from outside
+    except FormatError as error:
+        raise TransferError(f"cannot import {source}: {error}") from error
     try:
-        conversation = _cleaned(Conversation.from_dict(document))
+        conversation = conversation_from_document(document)
     except FormatError as error:
         raise TransferError(
             f"cannot import {source}: not an ollama-tui conversation ({error})"
@@ -233,9 +254,17 @@ def import_json(text: str, store: ConversationStore, *, source: str = "JSON") ->
 
 
 def import_file(path: Path, store: ConversationStore) -> Conversation:
-    """`import_json` on the contents of a file; TransferError names the file."""
+    """`import_json` on the contents of a file, read up to MAX_IMPORT_BYTES; TransferError
+    names the file."""
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_IMPORT_BYTES + 1)
+        if len(raw) > MAX_IMPORT_BYTES:
+            limit = MAX_IMPORT_BYTES // (1024 * 1024)
+            raise TransferError(
+                f"cannot import {path}: larger than {limit} MB, which no conversation export is"
+            )
+        text = raw.decode("utf-8-sig")
     except OSError as error:
         raise TransferError(f"cannot import {path}: {error.strerror or error}") from error
     except UnicodeDecodeError as error:
@@ -246,25 +275,3 @@ def import_file(path: Path, store: ConversationStore) -> Conversation:
 def _id_taken(store: ConversationStore, conversation_id: str) -> bool:
     path = store.path_of(conversation_id)
     return path.exists() or (store.trash_folder / path.name).exists()
-
-
-def _cleaned(conversation: Conversation) -> Conversation:
-    """The conversation with terminal control characters removed from all of its text."""
-
-    def message(item: Message) -> Message:
-        return replace(
-            item,
-            content=sanitize(item.content),
-            thinking=sanitize(item.thinking),
-            model=sanitize(item.model) if item.model else item.model,
-            error=one_line(item.error, 2000) if item.error else item.error,
-            versions=[message(version) for version in item.versions],
-            following=[message(later) for later in item.following],
-        )
-
-    conversation.model = sanitize(conversation.model)
-    conversation.system_prompt = sanitize(conversation.system_prompt)
-    conversation.messages = [message(item) for item in conversation.messages]
-    if conversation.summary is not None:
-        conversation.summary.text = sanitize(conversation.summary.text)
-    return conversation

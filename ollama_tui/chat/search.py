@@ -36,6 +36,9 @@ from ollama_tui.chat.store import ConversationStore, StoreError
 from ollama_tui.sanitize import sanitize
 
 INDEX_FILE = "search.sqlite3"
+LOCK_WAIT = 0.25
+"""Seconds to wait for another process's lock on the index before giving up (the app tries
+again later); a write by another ollama-tui takes milliseconds."""
 SCHEMA_VERSION = 1
 """Stored as PRAGMA user_version; an index of another version is rebuilt, not migrated."""
 
@@ -159,7 +162,9 @@ class SearchIndex:
             hits: list[SearchHit] = []
             title_snippets: dict[str, str] = {}
             for conversation_id, message_id, role, rowid, title, updated_at in rows:
-                snippet, highlights = make_snippet(plain_text(texts.get(rowid, "")), parsed)
+                # The index file is read like every other file: its text is made inert.
+                text = sanitize(texts.get(rowid, ""))
+                snippet, highlights = make_snippet(plain_text(text), parsed)
                 if message_id is None:
                     title_snippets[conversation_id] = snippet
                 elif title_snippets.get(conversation_id) == snippet:
@@ -168,8 +173,8 @@ class SearchIndex:
                     SearchHit(
                         conversation_id=conversation_id,
                         message_id=message_id,
-                        role=Role(role) if role else None,
-                        title=title,
+                        role=Role(role) if role in _ROLES else None,
+                        title=sanitize(title),
                         snippet=snippet,
                         highlights=highlights,
                         updated_at=updated_at,
@@ -268,7 +273,7 @@ class SearchIndex:
             self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
             os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))  # private from the start
             connection = sqlite3.connect(
-                self.path, timeout=5.0, isolation_level=None, check_same_thread=False
+                self.path, timeout=LOCK_WAIT, isolation_level=None, check_same_thread=False
             )
             try:
                 _prepare(connection)
@@ -388,6 +393,9 @@ def make_snippet(
         (max(a, start) + shift, min(b, end) + shift) for a, b in ranges if a < end and b > start
     ]
     return prefix + body[start:end] + ("…" if cut_after else ""), highlights
+
+
+_ROLES = {role.value for role in Role}
 
 
 def _fold(word: str) -> str:

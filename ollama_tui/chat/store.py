@@ -6,6 +6,11 @@ Layout under the data dir::
     index.json                summaries keyed by id, each with the size, mtime and inode of its
                               file, and the conversations folder's own stat (see below)
     damaged/                  files that could not be read, moved aside (never deleted)
+    trash/                    conversations moved to the trash, restorable
+
+Every file is read through `chat.validation` (types, ranges, depth, control characters). A
+conversation file that is a symbolic link is not followed: it is reported and left in place,
+so a link planted in the folder can neither be read nor make a save overwrite its target.
 
 The index is only a cache, rebuilt from the files whenever it cannot be trusted, so a crash
 between a save and an index write costs nothing. It is trusted in one of two ways:
@@ -28,6 +33,7 @@ store knows of, i.e. no other process changed it meanwhile.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import time
@@ -46,6 +52,7 @@ except ImportError:  # Windows: no advisory locks; atomic writes still hold
     fcntl = None  # type: ignore[assignment]
 from ollama_tui.chat.conversation import Conversation, is_valid_id
 from ollama_tui.chat.migrations import FormatError
+from ollama_tui.chat.validation import conversation_from_json, parse_json
 
 INDEX_VERSION = 4
 """4: entries are rows (see `_entry_of`) and the folder's stat is recorded; 3 is still read."""
@@ -144,7 +151,17 @@ class ConversationStore:
         """The version of each file this store last read or wrote, to notice other writers."""
         self._index_dirty = False
         self.set_aside: list[Path] = []
-        """Files moved to the damaged folder since the store was opened, for the app to report."""
+        """Files moved to the damaged folder since the store was opened."""
+        self._notices: list[str] = []
+        self._reported: set[Path] = set()
+        """Unreadable files left in place that were already reported, so each is told once."""
+        self._trashed_elsewhere: set[str] = set()
+
+    def take_notices(self) -> list[str]:
+        """What the user should be told since the last call (files set aside or left unread,
+        conversations trashed by another process), one line each."""
+        notices, self._notices = self._notices, []
+        return notices
 
     def _ensure_folders(self) -> None:
         for folder in (self.data_dir, self.folder):
@@ -233,6 +250,8 @@ class ConversationStore:
         try:
             self._ensure_folders()
             with _exclusive(self._lock_path):
+                if self._trashed_by_another(path, conversation):
+                    path = self.trash_folder / path.name
                 merged = self._merge_newer_file(path, conversation)
                 data = conversation.to_json()
                 self._folder_stamp = None
@@ -244,21 +263,58 @@ class ConversationStore:
                 f"could not save '{conversation.title}' to {path}: {reason}"
             ) from error
         self._seen[conversation.id] = stamp
-        self._summaries[conversation.id] = (ConversationSummary.of(conversation), stamp)
-        self._index_dirty = True
+        if path.parent == self.folder:
+            self._summaries[conversation.id] = (ConversationSummary.of(conversation), stamp)
+            self._index_dirty = True
         return merged
 
+    def _trashed_by_another(self, path: Path, conversation: Conversation) -> bool:
+        """Whether another process moved this conversation (read or written here) to the trash.
+
+        Its saves then go to the trash copy, merged, so the deletion holds, nothing typed here
+        is lost, and restoring brings both back; the user is told once.
+        """
+        if conversation.id not in self._seen or path.exists():
+            return False
+        if not (self.trash_folder / path.name).exists():
+            return False
+        if conversation.id not in self._trashed_elsewhere:
+            self._trashed_elsewhere.add(conversation.id)
+            self._summaries.pop(conversation.id, None)
+            self._index_dirty = True
+            self._notices.append(
+                f"'{conversation.title}' was moved to the trash by another ollama-tui; your "
+                "changes are saved with it there (ctrl+p → Restore deleted conversation)."
+            )
+        return True
+
     def _merge_newer_file(self, path: Path, conversation: Conversation) -> int:
+        """Merge another writer's version of the file into `conversation`.
+
+        A version that cannot be read (a newer schema, a hand edit with a typo) is moved to
+        the damaged folder first, so the save never destroys it; if it cannot be moved, the
+        save is refused (OSError) and the conversation stays in memory.
+        """
         try:
-            current = _Stamp.of(path.stat())
+            current = _Stamp.of(path.lstat())
         except FileNotFoundError:
             return 0
         if self._seen.get(conversation.id) == current:
             return 0
         try:
-            theirs = Conversation.from_dict(json.loads(path.read_bytes()))
-        except (ValueError, FormatError):
-            return 0  # unreadable: our complete copy replaces it
+            theirs = conversation_from_json(_read_file(path))
+        except OSError as error:
+            if error.errno != errno.ELOOP:
+                raise
+            raise OSError(errno.ELOOP, "it is a symbolic link, which is not followed") from None
+        except (ValueError, FormatError) as error:
+            if self._set_aside(path, str(error)) == path:
+                raise OSError(
+                    errno.EEXIST,
+                    "it holds an unreadable version that could not be "
+                    "moved aside, so it was not overwritten",
+                ) from None
+            return 0
         return conversation.merge_from(theirs)
 
     def delete(self, conversation_id: str) -> None:
@@ -281,8 +337,8 @@ class ConversationStore:
         summaries = []
         for path in self.trash_folder.glob("*.json"):
             try:
-                conversation = Conversation.from_dict(json.loads(path.read_bytes()))
-            except (OSError, ValueError, FormatError):
+                conversation = conversation_from_json(_read_file(path))
+            except (OSError, ValueError):
                 continue
             summaries.append(ConversationSummary.of(conversation))
         return sorted(summaries, key=lambda summary: summary.updated_at, reverse=True)
@@ -298,6 +354,7 @@ class ConversationStore:
             os.replace(source, target)
         except OSError as error:
             raise StoreError(f"could not restore {source.name}: {error.strerror}") from error
+        self._trashed_elsewhere.discard(conversation_id)
         conversation = self.load(conversation_id)
         self._summaries[conversation_id] = (
             ConversationSummary.of(conversation),
@@ -405,7 +462,7 @@ class ConversationStore:
     ) -> tuple[dict[str, tuple[ConversationSummary, _Stamp]], _FolderStamp | None]:
         """The cached entries and the folder stat recorded with them; nothing if unreadable."""
         try:
-            document = json.loads(self._index_path.read_bytes())
+            document = parse_json(self._index_path.read_bytes())
             version = document.get("version")
             if version not in (3, INDEX_VERSION):
                 return {}, None
@@ -423,36 +480,61 @@ class ConversationStore:
 
     def _read(self, path: Path) -> Conversation:
         try:
-            stamp = _Stamp.of(path.stat())
-            raw = path.read_bytes()
+            stamp = _Stamp.of(path.lstat())
+            raw = _read_file(path)
         except FileNotFoundError as error:
             raise StoreError(f"conversation file {path.name} no longer exists") from error
         except OSError as error:
+            if error.errno == errno.ELOOP:
+                self._left_in_place(path, "it is a symbolic link, which is not followed")
+                raise StoreError(
+                    f"{path} is a symbolic link, which is not followed; replace the link "
+                    "with the file itself to open it"
+                ) from error
             raise StoreError(f"could not read {path}: {error.strerror or error}") from error
         try:
-            conversation = Conversation.from_dict(json.loads(raw))
+            conversation = conversation_from_json(raw)
             if f"{conversation.id}.json" != path.name:
                 raise FormatError(f"id {conversation.id!r} does not match the file name")
         except (ValueError, FormatError) as error:
-            moved = self._set_aside(path)
+            moved = self._set_aside(path, str(error))
+            if moved == path:
+                raise StoreError(
+                    f"{path} is damaged ({error}); it could not be moved aside and was left "
+                    "in place"
+                ) from error
             raise StoreError(f"{path.name} is damaged ({error}); moved to {moved}") from error
         self._seen[conversation.id] = stamp
         return conversation
 
-    def _set_aside(self, path: Path) -> Path:
-        """Move an unreadable file to the damaged folder under a name that never overwrites."""
-        self.damaged_folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    def _set_aside(self, path: Path, reason: str) -> Path:
+        """Move an unreadable file to the damaged folder under a name that never overwrites,
+        and tell the user. Returns where it is now: `path` itself if it could not be moved (a
+        read-only folder), in which case it stays where it is, reported once."""
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-        target = self.damaged_folder / f"{path.stem}.{stamp}{path.suffix}"
         try:
+            self.damaged_folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            target = self.damaged_folder / f"{path.stem}.{stamp}{path.suffix}"
+            suffix = 1
+            while target.exists() or target.is_symlink():
+                target = self.damaged_folder / f"{path.stem}.{stamp}-{suffix}{path.suffix}"
+                suffix += 1
             self._folder_stamp = None
-            os.replace(path, target)
-        except OSError:
+            os.rename(path, target)
+        except OSError as error:
+            self._left_in_place(path, f"{reason}; not moved aside: {error.strerror or error}")
             return path
         self.set_aside.append(target)
+        self._notices.append(f"{path.name} could not be read ({reason}); moved to {target}")
         self._summaries.pop(path.stem, None)
         self._index_dirty = True
         return target
+
+    def _left_in_place(self, path: Path, reason: str) -> None:
+        """Report, once, a file that cannot be read and stays where it is."""
+        if path not in self._reported:
+            self._reported.add(path)
+            self._notices.append(f"{path} could not be read ({reason}); left where it is")
 
 
 def _entry_of(conversation_id: str, item: Any) -> tuple[ConversationSummary, _Stamp]:
@@ -483,6 +565,13 @@ def _entry_of(conversation_id: str, item: Any) -> tuple[ConversationSummary, _St
         raise TypeError(f"index entry {conversation_id!r} is malformed")
     summary = ConversationSummary(conversation_id, title, updated_at, model, message_count, pinned)
     return summary, _Stamp(size, mtime_ns, inode)
+
+
+def _read_file(path: Path) -> bytes:
+    """The bytes of a file, never through a symbolic link (OSError ELOOP for one)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    with os.fdopen(fd, "rb") as handle:
+        return handle.read()
 
 
 TEMPORARY_MAX_AGE = 60.0

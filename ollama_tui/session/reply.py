@@ -235,11 +235,14 @@ class ReplyRun:
             count = len(request.needs_summary)
             report(Note(f"summarising {count} earlier messages to fit the context…"))
             model = session.settings.summary_model or conversation.model
+            options = {"num_ctx": request.num_ctx, "num_predict": request.summary_tokens}
+            text = request.previous_summary.text if request.previous_summary else None
             try:
-                answer = await self.client.chat_once(
-                    model, request.summary_request(), options={"num_ctx": request.num_ctx}
-                )
-                apply_summary(conversation, answer.content, request.needs_summary, model)
+                for part in request.summary_parts():
+                    messages = request.fold_request(text, part)
+                    answer = await self.client.chat_once(model, messages, options=options)
+                    text = request.fit_summary(answer.content)
+                apply_summary(conversation, text or "", request.needs_summary, model)
             except (OllamaError, ValueError) as error:
                 report(
                     Notice(

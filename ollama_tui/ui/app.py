@@ -23,14 +23,16 @@ from ollama_tui.keymap import (
     use_keymap,
 )
 from ollama_tui.logs import current_log_path
-from ollama_tui.sanitize import one_line
+from ollama_tui.sanitize import one_line, sanitize
 from ollama_tui.session import Notice, Session
 from ollama_tui.ui.commands import chat_commands
 from ollama_tui.ui.screens.chat import ChatScreen
+from ollama_tui.ui.screens.confirm import ConfirmScreen
 from ollama_tui.ui.screens.help import HelpScreen
 from ollama_tui.ui.screens.models import ModelsScreen
 
 if TYPE_CHECKING:
+    from textual.notifications import SeverityLevel
     from textual.widgets import Markdown
 
 
@@ -70,6 +72,59 @@ class OllamaTUI(App[None]):
     def show_notice(self, notice: Notice) -> None:
         """Show what the session reports, never as markup."""
         self.notify(notice.text, title=notice.title, severity=notice.severity, markup=False)
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Every notice is plain text: notices name files, folders, titles and server errors,
+        none of which may be read as markup (`[@click=…]` in a folder name would be an action)
+        or reach the terminal with control characters. `markup` is accepted and ignored."""
+        super().notify(
+            sanitize(message),
+            title=sanitize(title),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
+        )
+
+    async def action_quit(self) -> None:
+        """Quit, after saving what is not saved yet; if that fails, ask first."""
+        if isinstance(self.screen, ConfirmScreen) and self.screen.id == "quit-unsaved":
+            return  # already asking
+        library = self.session.library
+        library.save_unsaved(skip=set(self.chat.replies))
+        if not library.unsaved:
+            self.exit()
+            return
+        where = "; ".join(
+            f"“{one_line(conversation.title, 60)}”: {reason}"
+            for conversation, reason in library.unsaved.values()
+        )
+        self.push_screen(
+            ConfirmScreen(
+                "Changes not saved",
+                f"{len(library.unsaved)} conversation(s) could not be saved and exist only in "
+                f"this window — {where}. Free some space or fix the folder, then save again; "
+                "quitting now loses those changes.",
+                yes="Quit anyway",
+                no="Save again",
+                danger=True,
+                id="quit-unsaved",
+            ),
+            self._quit_answered,
+        )
+
+    async def _quit_answered(self, quit_anyway: bool | None) -> None:
+        if quit_anyway:
+            self.exit()
+        else:
+            await self.action_quit()
 
     async def on_mount(self) -> None:
         if self.is_web:  # in a browser tab (ollama-tui serve); the driver is known from here

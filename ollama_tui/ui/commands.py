@@ -68,10 +68,9 @@ def chat_commands(chat: ChatScreen) -> Iterable[SystemCommand]:
         "Add a conversation from a JSON export (never overwrites one)",
         chat.action_import_conversation,
     )
-    delete = key_label("sidebar.delete")
     yield SystemCommand(
         "Delete conversation",
-        f"Move the open conversation to the trash ({delete[:1].upper()}{delete[1:]} in the list)",
+        f"Move the open conversation to the trash ({key_label('sidebar.delete')} in the list)",
         chat.action_delete_conversation,
     )
     yield SystemCommand(

@@ -34,7 +34,7 @@ def test_a_save_merges_what_another_app_wrote_and_says_so(tmp_path: Path) -> Non
         "written here",
     ]
     assert ours_notices == [
-        Notice("1 message(s) written by another ollama-tui were merged into 'first'.")
+        Notice("1 message(s) written or deleted by another ollama-tui were merged into 'first'.")
     ]
 
 

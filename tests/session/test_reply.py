@@ -203,6 +203,7 @@ async def test_a_summary_round_comes_before_the_reply(
     summary = conversation.summary
     assert summary is not None and summary.covered_count > 10
     summaries = [r for r in fake_ollama.chat_requests() if r.get("stream") is False]
-    assert summaries and all(r["options"] == {"num_ctx": 2048} for r in summaries)
+    assert summaries and all(r["options"]["num_ctx"] == 2048 for r in summaries)
+    assert all(0 < r["options"]["num_predict"] < 2048 for r in summaries)
     saved = ConversationStore(tmp_path / "data").load(conversation.id)
     assert saved.summary is not None and saved.summary.text == summary.text

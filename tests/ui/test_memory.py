@@ -88,7 +88,11 @@ async def test_summary_memory_summarises_older_turns_and_the_summary_can_be_edit
 
         calls = summary_calls(fake_ollama)
         assert calls, "older turns were summarised"
-        assert all(call["options"] == {"num_ctx": NUM_CTX} for call in calls)
+        estimator = app.session.calibration.estimator(saved.model)
+        for call in calls:
+            assert call["options"]["num_ctx"] == NUM_CTX and call["options"]["num_predict"] > 0
+            size = estimator.request_tokens(call["messages"])
+            assert size + call["options"]["num_predict"] <= NUM_CTX
         # Incremental: each call carries the previous summary and only turns not yet covered.
         covered: set[str] = set()
         for index, call in enumerate(calls):

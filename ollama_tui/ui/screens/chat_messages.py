@@ -24,7 +24,7 @@ class MessageCommands(ChatPage):
         if self.conversation.messages:
             self.message_list.focus()
         else:
-            self.notify("No messages yet: type below and press Enter.")
+            self.notify(f"No messages yet: type below and press {key_label('prompt.send')}.")
 
     @on(PromptArea.UpFromEmpty, "#prompt")
     def _up_from_empty_prompt(self) -> None:

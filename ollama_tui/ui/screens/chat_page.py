@@ -37,7 +37,7 @@ from ollama_tui.ui.collector import quiet_collector
 from ollama_tui.ui.screens.picker import PickerScreen, model_choices
 from ollama_tui.ui.widgets.attachments import AttachmentChips
 from ollama_tui.ui.widgets.memory_marker import MemoryMarker
-from ollama_tui.ui.widgets.message_list import EMPTY_HINT, MessageList
+from ollama_tui.ui.widgets.message_list import MessageList, empty_hint
 from ollama_tui.ui.widgets.message_view import tokens_per_second
 from ollama_tui.ui.widgets.parameter_panel import ParameterPanel
 from ollama_tui.ui.widgets.prompt import PromptArea
@@ -120,9 +120,7 @@ class ChatPage(Screen[None]):
         self._fit_panels(self.app.size.width)
         self._show_host()
         library = self.session.library
-        self.sidebar.set_summaries(library.summaries())
-        for path in library.set_aside:
-            self.notify(f"A damaged conversation file was moved to {path}", severity="warning")
+        self.sidebar.set_summaries(library.summaries())  # damaged files are reported there
         await self.message_list.mount(MemoryMarker("", id="memory-marker"))
         await self.show(self._last_conversation() or self.conversation)
         self.call_after_refresh(self._after_first_frame)
@@ -199,6 +197,7 @@ class ChatPage(Screen[None]):
 
     async def open(self, conversation_id: str) -> None:
         """Show a saved conversation (or the live copy of one whose reply is streaming)."""
+        self.session.library.save_unsaved(skip=set(self.replies))
         run = self.replies.get(conversation_id)
         if run is not None:
             await self.show(run.conversation)
@@ -424,7 +423,7 @@ class ChatPage(Screen[None]):
                 "llama3.2 (2 GB) is a good first model. Or, in a terminal: ollama pull llama3.2"
             )
         else:
-            self.message_list.set_hint(EMPTY_HINT)
+            self.message_list.set_hint(empty_hint())
             return
         self.message_list.set_hint(Content.assemble((f"{title}\n\n", "bold"), text))
 

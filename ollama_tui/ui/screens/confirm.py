@@ -58,9 +58,16 @@ class ConfirmScreen(ModalScreen[bool]):
     ]
 
     def __init__(
-        self, title: str, question: str, *, yes: str = "Yes", no: str = "No", danger: bool = False
+        self,
+        title: str,
+        question: str,
+        *,
+        yes: str = "Yes",
+        no: str = "No",
+        danger: bool = False,
+        id: str | None = None,
     ) -> None:
-        super().__init__(classes="-danger" if danger else None)
+        super().__init__(classes="-danger" if danger else None, id=id)
         self._title = title
         self._question = question
         self._yes = yes

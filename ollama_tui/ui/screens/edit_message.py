@@ -10,6 +10,7 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from ollama_tui.keymap import key_label
 from ollama_tui.sanitize import sanitize
 from ollama_tui.ui.widgets.prompt import PromptArea
 
@@ -57,7 +58,10 @@ class EditMessageScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="edit-dialog") as dialog:
             dialog.border_title = "Edit message"
-            dialog.border_subtitle = "Enter send · ctrl+j new line · escape cancel"
+            dialog.border_subtitle = (
+                f"{key_label('prompt.send')} send · {key_label('prompt.newline')} new line · "
+                "escape cancel"
+            )
             yield Static(Content.styled(self._about, "dim"), id="edit-about")
             yield PromptArea(id="edit-text")
 

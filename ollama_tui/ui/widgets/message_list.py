@@ -20,7 +20,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from ollama_tui.chat.conversation import Conversation, Message, Role
-from ollama_tui.keymap import default_keys
+from ollama_tui.keymap import default_keys, key_label
 from ollama_tui.sanitize import sanitize
 from ollama_tui.ui.widgets.message_view import MessageView
 
@@ -43,11 +43,18 @@ FILL_CHUNK = 12
 """Messages mounted at a time after the first frame, and per scroll to the top, with a frame
 in between, so the prompt answers meanwhile (mounting a message costs ~10–20 ms)."""
 
-EMPTY_HINT = Content.assemble(
-    ("A new conversation\n\n", "bold"),
-    "Type below and press Enter to send.\n",
-    ("ctrl+l model · ctrl+b saved conversations · ctrl+r parameters · F1 all keys", "dim"),
-)
+
+def empty_hint() -> Content:
+    """What an empty conversation shows, naming the keys in force."""
+    keys = (
+        f"{key_label('model.pick')} model · {key_label('sidebar.toggle')} saved conversations · "
+        f"{key_label('parameters.toggle')} parameters · {key_label('app.help')} all keys"
+    )
+    return Content.assemble(
+        ("A new conversation\n\n", "bold"),
+        f"Type below and press {key_label('prompt.send')} to send.\n",
+        (keys, "dim"),
+    )
 
 
 def _size(text: str) -> str:
@@ -157,7 +164,7 @@ class MessageList(VerticalScroll):
         self._window_owner: asyncio.Task[object] | None = None
 
     def compose(self) -> ComposeResult:
-        yield Static(EMPTY_HINT, id="empty-hint")
+        yield Static(empty_hint(), id="empty-hint")
         yield EarlierMessages("")
 
     @_one_at_a_time
@@ -545,7 +552,8 @@ class MessageList(VerticalScroll):
         line.display = self._first_shown > 0
         line.update(
             Content.styled(
-                f"▲ {self._first_shown} earlier messages — scroll up or press PageUp to show them",
+                f"▲ {self._first_shown} earlier messages — scroll up or press "
+                f"{key_label('messages.up')} to show them",
                 "dim italic",
             )
         )

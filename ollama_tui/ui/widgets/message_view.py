@@ -17,6 +17,7 @@ from textual.widget import Widget
 from textual.widgets import Collapsible, Static
 
 from ollama_tui.chat.conversation import Message, MessageState, Role
+from ollama_tui.keymap import key_label
 from ollama_tui.sanitize import sanitize
 from ollama_tui.ui.inert import inert
 
@@ -39,7 +40,6 @@ _STYLED_STATES = (
 view (all blocks of a long reply), so the common streaming → complete step changes none."""
 
 _STATE_NOTES = {
-    MessageState.UNSENT: "not sent · F5 sends it again",
     MessageState.CANCELLED: "stopped",
     MessageState.FAILED: "failed",
     MessageState.INTERRUPTED: "interrupted",
@@ -51,6 +51,13 @@ class AttachmentHost(Protocol):
 
     @property
     def attachment_folder(self) -> Path: ...
+
+
+def _state_note(state: MessageState) -> str:
+    """How the message ended, in a word or two ("" when it ended well)."""
+    if state is MessageState.UNSENT:
+        return f"not sent · {key_label('reply.retry')} sends it again"
+    return _STATE_NOTES.get(state, "")
 
 
 def _markdown() -> ModuleType:
@@ -106,7 +113,7 @@ class MessageView(Vertical):
             parts_user: list[str | tuple[str, str]] = [("You", "bold"), *self._version_note()]
             parts_user.append(("  " + when, "dim"))
             if message.state is MessageState.UNSENT:
-                parts_user.append(("  " + _STATE_NOTES[message.state], "bold $warning"))
+                parts_user.append(("  " + _state_note(message.state), "bold $warning"))
             return Content.assemble(*parts_user)
         parts: list[str | tuple[str, str]] = [
             (sanitize(message.model or "assistant"), "bold $accent"),
@@ -129,7 +136,7 @@ class MessageView(Vertical):
             else:
                 waiting = "waiting for the model (loading it can take a minute)…"
             parts.append(("  " + waiting, "italic $text-muted"))
-        note = _STATE_NOTES.get(message.state)
+        note = _state_note(message.state)
         if note:
             parts.append(("  " + note, "bold $warning"))
         return Content.assemble(*parts)

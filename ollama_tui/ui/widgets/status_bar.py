@@ -8,6 +8,7 @@ from textual.content import Content
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from ollama_tui.keymap import key_label
 from ollama_tui.sanitize import sanitize
 
 WARN_SHARE = 0.85
@@ -53,7 +54,10 @@ class StatusBar(Static):
             (f" {state}", style if self.connection is Connection.UNREACHABLE else "dim"),
             (f"  ⚠ {self.warning}" if self.warning else "", "bold $warning"),
             (" │ ", "dim"),
-            (sanitize(self.model) or "no model — ctrl+l", "bold" if self.model else "$warning"),
+            (
+                sanitize(self.model) or f"no model — {key_label('model.pick')}",
+                "bold" if self.model else "$warning",
+            ),
         ]
         if self.context_used is not None and self.context_size:
             share = self.context_used / self.context_size
