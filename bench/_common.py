@@ -53,13 +53,16 @@ SIZE = (120, 40)
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:
-    """The `fraction` percentile (0..1) by linear interpolation; nan for no values."""
+    """The `fraction` percentile (0..1) by linear interpolation; nan for no values. Values may
+    be infinite (a failure counted as never done): a percentile that reaches one is infinite."""
     if not values:
         return float("nan")
     ordered = sorted(values)
     position = (len(ordered) - 1) * fraction
     low = int(position)
     high = min(low + 1, len(ordered) - 1)
+    if position == low or ordered[low] == ordered[high]:
+        return ordered[low]
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
@@ -69,6 +72,8 @@ def summary(values: Sequence[float]) -> dict[str, float]:
         return {"median": float("nan"), "min": float("nan"), "max": float("nan"), "n": 0}
     return {
         "median": statistics.median(values),
+        "p25": percentile(values, 0.25),
+        "p75": percentile(values, 0.75),
         "min": min(values),
         "max": max(values),
         "n": len(values),
@@ -86,6 +91,20 @@ def fmt(stat: dict[str, float], scale: float = 1.0, digits: int = 0) -> str:
     if stat["min"] == stat["max"]:
         return number(stat["median"])
     return f"{number(stat['median'])} ({number(stat['min'])}–{number(stat['max'])})"
+
+
+def spread(stat: dict[str, float], scale: float = 1.0, digits: int = 0) -> str:
+    """'median [p25–p75] (min–max)': the middle half of the runs, and all of them."""
+    if not stat or stat.get("n", 0) == 0:
+        return "—"
+
+    def number(value: float) -> str:
+        return f"{value * scale:,.{digits}f}"
+
+    return (
+        f"{number(stat['median'])} [{number(stat['p25'])}–{number(stat['p75'])}] "
+        f"({number(stat['min'])}–{number(stat['max'])})"
+    )
 
 
 def print_table(title: str, headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:

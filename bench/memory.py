@@ -6,8 +6,10 @@ conversation open.
 Method. The library (10,000 conversations of 4 messages, plus one of 2,000 messages, the newest)
 is written with ConversationStore and its index built. Each run is a fresh process: the app
 (make_app, headless run_test() at 120x40, no server) starts; its RSS is read from /proc once the
-sidebar is filled ("library"), then the long conversation is opened from the sidebar and RSS is
-read again once the screen has settled ("open"); VmHWM gives the peak. A run with an empty
+sidebar holds every conversation and the screen has settled ("library"), then the long
+conversation is opened from the sidebar and RSS is read again once its last message is shown
+and the screen has settled ("open"); a run that never gets there is an error, not a figure.
+VmHWM gives the peak. A run with an empty
 library gives the baseline of Python + Textual + the app.
 """
 
@@ -34,16 +36,31 @@ from _common import (
     print_table,
     rss_mb,
     run_worker,
+    settled,
     summary,
     unused_url,
     write_results,
 )
 
 
-async def one_run(data_dir: str, long_id: str | None) -> dict[str, Any]:
+async def settle(pilot: Any, app: Any, condition: Any, timeout: float) -> bool:
+    """Wait until `condition` holds and the screen has nothing left to lay out or paint, over
+    five looks 50 ms apart (pages of messages mount over a few frames); False on timeout."""
+    deadline = time.monotonic() + timeout
+    calm = 0
+    while calm < 5:
+        if time.monotonic() > deadline:
+            return False
+        await pilot.pause(0.05)
+        calm = calm + 1 if condition() and settled(app.screen) else 0
+    return True
+
+
+async def one_run(data_dir: str, listed: int, long_id: str | None) -> dict[str, Any]:
     app = make_app(Path(data_dir), unused_url())
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause(0.5)
+        if not await settle(pilot, app, lambda: app.chat.sidebar.summary_count == listed, 60):
+            return {"error": f"the sidebar listed {app.chat.sidebar.summary_count} of {listed}"}
         gc.collect()
         library = rss_mb()
         opened = library
@@ -52,10 +69,15 @@ async def one_run(data_dir: str, long_id: str | None) -> dict[str, Any]:
             await pilot.pause()
             app.chat.sidebar.highlight_id(long_id)
             await pilot.press("enter")
-            deadline = time.monotonic() + 30
-            while app.chat.conversation.id != long_id and time.monotonic() < deadline:
-                await pilot.pause(0.05)
-            await pilot.pause(1.0)
+
+            def shown() -> bool:
+                conversation = app.chat.conversation
+                return conversation.id == long_id and (
+                    app.chat.message_list.view_of(conversation.messages[-1]) is not None
+                )
+
+            if not await settle(pilot, app, shown, 60):
+                return {"error": "the long conversation was not shown"}
             gc.collect()
             opened = rss_mb()
         mounted = len(app.chat.message_list.query("MessageView"))
@@ -63,7 +85,7 @@ async def one_run(data_dir: str, long_id: str | None) -> dict[str, Any]:
 
 
 def worker(args: dict[str, Any]) -> None:
-    print(json.dumps(asyncio.run(one_run(args["data_dir"], args["long_id"]))))
+    print(json.dumps(asyncio.run(one_run(args["data_dir"], args["listed"], args["long_id"]))))
 
 
 def main() -> None:
@@ -80,14 +102,17 @@ def main() -> None:
     full = root / "full" / "data"
     long_id = make_library(full, conversations, long_messages=messages)
     cases = []
-    for label, data_dir, conversation_id in (
-        ("empty library", empty, None),
-        (f"{conversations:,} conversations + {messages:,}-message one open", full, long_id),
+    for label, data_dir, listed, conversation_id in (
+        ("empty library", empty, 0, None),
+        (
+            f"{conversations:,} conversations + {messages:,}-message one open",
+            full,
+            conversations + 1,
+            long_id,
+        ),
     ):
-        results = [
-            run_worker(Path(__file__), {"data_dir": str(data_dir), "long_id": conversation_id}, 180)
-            for _ in range(runs)
-        ]
+        job = {"data_dir": str(data_dir), "listed": listed, "long_id": conversation_id}
+        results = [run_worker(Path(__file__), job, 180) for _ in range(runs)]
         good = [r for r in results if "error" not in r]
         case = {
             "case": label,

@@ -2,10 +2,11 @@
 
     .venv/bin/python bench/saving.py [--quick] [--runs N]
 
-Method. A conversation of N messages (20, 200 and 2,000; typical sizes: a question of ~20
-words, a reply of 1–3 paragraphs, a code block in one reply of five) is saved once with
+Method. A conversation of N - 1 messages (N = 20, 200 and 2,000; typical sizes: a question of
+~20 words, a reply of 1–3 paragraphs, a code block in one reply of five) is saved once with
 ConversationStore into a temp data dir. Then, `--runs` times, one message is appended and
-ConversationStore.save() is timed — the call the app makes for your message, at each 2 s
+ConversationStore.save() of the N messages is timed, and the message taken off again (unsaved),
+so every save writes exactly N messages — the call the app makes for your message, at each 2 s
 checkpoint of a streaming reply and at its end (atomic: temp file, fsync, rename, fsync of the
 folder, under the store's lock). Its parts are timed separately on the same conversation:
 Conversation.to_json() as the store calls it (each message's JSON cached; the last message
@@ -56,16 +57,22 @@ def timed(action: Any, runs: int) -> list[float]:
 def measure(messages: int, runs: int) -> dict[str, Any]:
     data_dir = Path(tempfile.mkdtemp(prefix="bench-save-")) / "data"
     store = ConversationStore(data_dir)
-    conversation = long_conversation(messages)
+    conversation = long_conversation(messages - 1)
     store.save(conversation)
     rng = random.Random(3)
-    extra = conversation_messages(runs + 1, rng, start=datetime.now(UTC))
+    extra = conversation_messages(runs, rng, start=datetime.now(UTC))
     saves = []
+    saved_lengths = set()
     for index in range(runs):
+        # Every timed save writes exactly `messages` messages: the one appended is taken off
+        # again (unsaved) before the next is appended.
         conversation.messages.append(extra[index])
+        saved_lengths.add(len(conversation.messages))
         started = time.perf_counter()
         store.save(conversation)
         saves.append(time.perf_counter() - started)
+        conversation.messages.pop()
+    conversation.messages.append(extra[0])
     data = conversation.to_json().encode()
     path = store.path_of(conversation.id)
     last = conversation.messages[-1]
@@ -84,6 +91,7 @@ def measure(messages: int, runs: int) -> dict[str, Any]:
     }
     return {
         "messages": messages,
+        "messages_saved": sorted(saved_lengths),
         "file_kb": len(data) / 1024,
         "save": summary(saves),
         "save_p95": percentile(saves, 0.95),

@@ -1,4 +1,4 @@
-"""Benchmark 4 — search: the full-text index with 1,000 and 10,000 saved conversations.
+"""Benchmark 8 — search: the full-text index with 1,000 and 10,000 saved conversations.
 
     .venv/bin/python bench/search.py [--quick] [--runs N]
 
@@ -173,7 +173,7 @@ def main() -> None:
     )
     median_query = statistics.median(r["query"]["median"] for r in results) * 1000
     print(f"\nmedian query time over all sizes: {median_query:.1f} ms")
-    write_results("search", {"runs": runs, "sizes": results, "update": update})
+    write_results("search", {"quick": args.quick, "runs": runs, "sizes": results, "update": update})
 
 
 if __name__ == "__main__":

@@ -11,8 +11,16 @@ Two methods, each timing a new process from just before it is spawned:
   conversation's title in the sidebar. Includes tmux's own start (~10 ms) and the polling step.
 * headless: a subprocess builds the app with make_app and runs it in `run_test()` at 120x40;
   a hook after each composed frame notes the first one where the sidebar holds every
-  conversation, the prompt has focus and nothing is left to lay out. The subprocess also times
-  its parts (imports, store.list(), sidebar.set_summaries()) for the profile.
+  conversation and the prompt has focus. The subprocess also times its consecutive parts, which
+  add up to its total: Python's start, importing the benchmark's helpers (the store and config,
+  and the fake server's module, which the app itself does not import), importing the app with
+  Textual, make_app, and from there to the first usable frame (of which store.list() and
+  sidebar.set_summaries()).
+
+Runs alternate (`--runs` rounds, 9 by default): each round starts every library with both
+methods, the order reversed every other round, so the load of a shared machine drifts over all
+cases alike. Each figure is the median with the middle half of the runs [p25–p75] and all of
+them (min–max); the parts are those of the median run, so they add up to the figure shown.
 
 The library is written with ConversationStore (4 messages each) and its index built once, as the
 first start would; the fake Ollama runs in its own process. The project's bytecode caches are
@@ -48,11 +56,10 @@ from _common import (  # noqa: E402
     parser,
     print_table,
     run_worker,
+    spread,
     summary,
     write_results,
 )
-
-T_IMPORTED = time.monotonic()
 
 SIZES = (0, 1000, 10000)
 QUICK_SIZES = (0, 50)
@@ -80,8 +87,12 @@ async def headless_run(data_dir: str, url: str, count: int, spawned: float) -> d
     timed(ConversationSidebar, "set_summaries")
     from _common import make_app
 
-    t_before_app = time.monotonic()
+    t_started_imports = time.monotonic()
+    import ollama_tui.ui.app  # noqa: F401  (what make_app imports first: the app and Textual)
+
+    t_app_imported = time.monotonic()
     app = make_app(Path(data_dir), url)
+    t_app_built = time.monotonic()
     probe = RefreshProbe().install()
 
     def usable(screen: Any) -> bool:
@@ -97,11 +108,14 @@ async def headless_run(data_dir: str, url: str, count: int, spawned: float) -> d
         seen = await probe.wait_for(usable, 60)
     if seen is None:
         return {"error": "no usable frame within 60 s"}
+    # The parts add up to the whole, run by run.
     return {
         "startup": seen[0] - spawned,
-        "to_imports": T_IMPORTED - spawned,
-        "interpreter_start": T_PROCESS - spawned,
-        "app_start": seen[0] - t_before_app,
+        "python_start": T_PROCESS - spawned,
+        "domain_imports": t_started_imports - T_PROCESS,
+        "app_imports": t_app_imported - t_started_imports,
+        "app_built": t_app_built - t_app_imported,
+        "first_frame": seen[0] - t_app_built,
         "store_list": parts.get("list", 0.0),
         "set_summaries": parts.get("set_summaries", 0.0),
     }
@@ -121,6 +135,10 @@ def newest_title(data_dir: Path) -> str:
     return summaries[0].title if summaries else ""
 
 
+TMUX = ["tmux", "-L", f"ollama-tui-bench-{os.getpid()}"]
+"""tmux on a server of this benchmark's own, apart from anyone else's sessions."""
+
+
 def tmux_run(data_dir: Path, url: str, title: str, home: Path) -> dict[str, Any]:
     session = f"bench-startup-{os.getpid()}-{time.monotonic_ns()}"
     command = (
@@ -132,33 +150,59 @@ def tmux_run(data_dir: Path, url: str, title: str, home: Path) -> dict[str, Any]
         needles.append(title[:15])
     else:
         needles.append("A new conversation")
-    spawned = time.monotonic()
     size = ["-x", str(SIZE[0]), "-y", str(SIZE[1])]
-    subprocess.run(
-        ["tmux", "new-session", "-d", "-s", session, *size, command],
-        check=True,
-        cwd=ROOT,
-    )
+    for _ in range(5):
+        spawned = time.monotonic()
+        started = subprocess.run(
+            [*TMUX, "new-session", "-d", "-s", session, *size, command],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
+        if started.returncode == 0:
+            break
+        # The previous run's tmux server may still be exiting ("server exited unexpectedly").
+        time.sleep(0.2)
+    else:
+        return {"error": f"tmux did not start: {started.stderr.strip()}"}
     try:
         deadline = spawned + 60
         while time.monotonic() < deadline:
             screen = subprocess.run(
-                ["tmux", "capture-pane", "-p", "-t", session], capture_output=True, text=True
+                [*TMUX, "capture-pane", "-p", "-t", session], capture_output=True, text=True
             ).stdout
             if all(needle in screen for needle in needles):
                 return {"startup": time.monotonic() - spawned}
             time.sleep(0.01)
         return {"error": "the screen never showed the app within 60 s"}
     finally:
-        subprocess.run(["tmux", "send-keys", "-t", session, "C-q"], capture_output=True)
+        subprocess.run([*TMUX, "send-keys", "-t", session, "C-q"], capture_output=True)
         time.sleep(0.3)
-        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+        subprocess.run([*TMUX, "kill-session", "-t", session], capture_output=True)
 
 
 def compile_sources() -> None:
     """Write the `__pycache__` of every module the measured processes import from the repo."""
     for folder in ("ollama_tui", "bench", "tests"):
         compileall.compile_dir(ROOT / folder, quiet=1)
+
+
+PARTS = ("python_start", "domain_imports", "app_imports", "app_built", "first_frame")
+"""A headless run's consecutive parts: they add up to its start-up time."""
+PART_NAMES = {
+    "python_start": "Python start",
+    "domain_imports": "imports: bench helpers, store, config",
+    "app_imports": "imports: the app, Textual",
+    "app_built": "make_app",
+    "first_frame": "→ first usable frame",
+}
+
+
+def median_run(runs: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The run whose start-up is the median (the lower one of an even count): its parts add up
+    to the figure shown, which medians of each part would not."""
+    good = sorted((r for r in runs if "error" not in r), key=lambda r: r["startup"])
+    return good[(len(good) - 1) // 2] if good else None
 
 
 def main() -> None:
@@ -168,86 +212,117 @@ def main() -> None:
     if args.worker:
         worker(json.loads(args.worker))
         return
+    if not args.no_tmux and shutil.which("tmux") is None:
+        sys.exit("tmux not found: install it (the real-terminal method needs it) or pass --no-tmux")
     sizes = QUICK_SIZES if args.quick else SIZES
-    runs = args.runs or (1 if args.quick else 5)
-    use_tmux = not args.no_tmux and shutil.which("tmux") is not None
+    rounds = args.runs or (1 if args.quick else 9)
     compile_sources()
     root = Path(tempfile.mkdtemp(prefix="bench-startup-"))
-    cases = []
+    libraries: dict[int, tuple[Path, str, float]] = {}
+    for count in sizes:
+        data_dir = root / f"library-{count}" / "data"
+        generated = time.perf_counter()
+        make_library(data_dir, count)
+        libraries[count] = (data_dir, newest_title(data_dir), time.perf_counter() - generated)
+    headless: dict[int, list[dict[str, Any]]] = {count: [] for count in sizes}
+    tty: dict[int, list[dict[str, Any]]] = {count: [] for count in sizes}
     with ServerProcess(token_delay=0.005) as server:
-        for count in sizes:
-            data_dir = root / f"library-{count}" / "data"
-            generated = time.perf_counter()
-            make_library(data_dir, count)
-            generated = time.perf_counter() - generated
-            title = newest_title(data_dir)
-            headless, tty = [], []
-            for _ in range(runs):
-                headless.append(
-                    run_worker(
-                        Path(__file__),
-                        {
-                            "data_dir": str(data_dir),
-                            "url": server.url,
-                            "count": count,
-                            "spawned": time.monotonic(),
-                        },
-                        timeout=120,
-                    )
-                )
-                if use_tmux:
-                    tty.append(tmux_run(data_dir, server.url, title, root / "home"))
-            good = [r for r in headless if "error" not in r]
-            case = {
-                "conversations": count,
-                "library_generation_s": generated,
-                "headless": summary([r["startup"] for r in good]),
-                "headless_parts": {
-                    key: summary([r[key] for r in good])
-                    for key in (
-                        "interpreter_start",
-                        "to_imports",
-                        "app_start",
-                        "store_list",
-                        "set_summaries",
-                    )
-                },
-                "tmux": summary([r["startup"] for r in tty if "error" not in r]),
-                "errors": [r["error"] for r in headless + tty if "error" in r],
-                "runs": {"headless": headless, "tmux": tty},
-            }
-            cases.append(case)
-            print(
-                f"{count:>6} conversations: tmux {fmt(case['tmux'], 1000)} ms, "
-                f"headless {fmt(case['headless'], 1000)} ms"
-                + (f", errors {case['errors']}" if case["errors"] else ""),
-                flush=True,
-            )
+        for round_number in range(rounds):
+            # Alternating: every round runs every library and both methods, in an order that
+            # reverses from one round to the next, so the machine's load drifts over all alike.
+            order = sizes if round_number % 2 == 0 else tuple(reversed(sizes))
+            for count in order:
+                data_dir, title, _ = libraries[count]
+                methods = ["headless", "tmux"] if not args.no_tmux else ["headless"]
+                if round_number % 2:
+                    methods.reverse()
+                for method in methods:
+                    if method == "tmux":
+                        tty[count].append(tmux_run(data_dir, server.url, title, root / "home"))
+                        continue
+                    job = {
+                        "data_dir": str(data_dir),
+                        "url": server.url,
+                        "count": count,
+                        "spawned": time.monotonic(),
+                    }
+                    headless[count].append(run_worker(Path(__file__), job, timeout=120))
+            print(f"round {round_number + 1} of {rounds} done", flush=True)
     shutil.rmtree(root, ignore_errors=True)
-    rows = [
-        [
-            f"{c['conversations']:,}",
-            fmt(c["tmux"], 1000),
-            fmt(c["headless"], 1000),
-            fmt(c["headless_parts"]["to_imports"], 1000),
-            fmt(c["headless_parts"]["store_list"], 1000),
-            fmt(c["headless_parts"]["set_summaries"], 1000),
-        ]
-        for c in cases
-    ]
+    cases = []
+    for count in sizes:
+        good = [r for r in headless[count] if "error" not in r]
+        middle = median_run(headless[count])
+        case = {
+            "conversations": count,
+            "library_generation_s": libraries[count][2],
+            "tmux": summary([r["startup"] for r in tty[count] if "error" not in r]),
+            "headless": summary([r["startup"] for r in good]),
+            "headless_parts": {
+                key: summary([r[key] for r in good])
+                for key in (*PARTS, "store_list", "set_summaries")
+            },
+            "median_run": middle,
+            "errors": [r["error"] for r in headless[count] + tty[count] if "error" in r],
+            "runs": {"headless": headless[count], "tmux": tty[count]},
+        }
+        cases.append(case)
+    ms = {"scale": 1000}
     print_table(
-        f"Start-up to first usable frame, 120x40, median (min–max) of {runs} run(s); ms",
+        f"Start-up to first usable frame, 120x40, {rounds} alternating round(s); "
+        "median, interquartile range [p25–p75] and (min–max), ms",
+        ["conversations", "tmux (real terminal)", "headless", "errors"],
+        [
+            [
+                f"{c['conversations']:,}",
+                spread(c["tmux"], **ms),
+                spread(c["headless"], **ms),
+                str(len(c["errors"])),
+            ]
+            for c in cases
+        ],
+    )
+    print_table(
+        "Headless: the parts of the median run, which add up to its total; ms",
         [
             "conversations",
-            "tmux (real terminal)",
-            "headless",
-            "of which imports",
+            "total",
+            *(PART_NAMES[key] for key in PARTS),
+            "of which store.list()",
+            "sidebar.set_summaries()",
+        ],
+        [
+            [
+                f"{c['conversations']:,}",
+                *(
+                    f"{c['median_run'][key] * 1000:,.0f}"
+                    for key in ("startup", *PARTS, "store_list", "set_summaries")
+                ),
+            ]
+            for c in cases
+            if c["median_run"]
+        ],
+    )
+    print_table(
+        "Headless: each part's own median (min–max) over the runs; ms",
+        [
+            "conversations",
+            *(PART_NAMES[key] for key in PARTS),
             "store.list()",
             "sidebar.set_summaries()",
         ],
-        rows,
+        [
+            [
+                f"{c['conversations']:,}",
+                *(
+                    fmt(c["headless_parts"][key], **ms)
+                    for key in (*PARTS, "store_list", "set_summaries")
+                ),
+            ]
+            for c in cases
+        ],
     )
-    write_results("startup", {"quick": args.quick, "runs": runs, "cases": cases})
+    write_results("startup", {"quick": args.quick, "runs": rounds, "cases": cases})
 
 
 if __name__ == "__main__":

@@ -11,8 +11,12 @@ terminal would. A hook after every compositor refresh (a composed frame) notes t
 after which the reply's stream has ended, the reply's Markdown source equals the whole reply,
 and nothing in the message list is left to lay out or repaint: "last token on screen".
 
-* latency   = that frame's time − the server's time.monotonic() just after it wrote the last
-              byte (both CLOCK_MONOTONIC, comparable across processes on Linux);
+* latency   = that frame's time − the time the client read the end of the stream (the client's
+              chat() yielding its ChatDone: the done line read and parsed). The server's own
+              time.monotonic() after it wrote the last byte is recorded too, and how far the
+              client's read lags behind it (both CLOCK_MONOTONIC, comparable across processes
+              on Linux): at full speed the client falls behind the server, so a latency from
+              the server's write would count reading the backlog as rendering;
 * CPU       = client process CPU time (all threads) from Enter to that frame;
 * CPU / 1k  = CPU ÷ (tokens / 1000) — flat across sizes means linear cost;
 * peak RSS  = the client's VmHWM, reset just before Enter (and RSS growth over the run).
@@ -77,21 +81,23 @@ def block_signature(markdown: Any) -> list[tuple[Any, ...]]:
     return blocks
 
 
-def note_chat_done(app: Any) -> list[float]:
-    """Wrap the app's client so the time it yields ChatDone (the client has parsed the whole
-    reply) is noted: from there on, only rendering remains."""
+def note_stream_ends() -> list[float]:
+    """Note the time the client reads the end of each reply's stream: OllamaClient.chat
+    yielding ChatDone (the done line read and parsed; a model load's done is skipped). From
+    there on only rendering remains. Patched on the class, whoever holds the client."""
     from ollama_tui.ollama import ChatDone
+    from ollama_tui.ollama.client import OllamaClient
 
     noted: list[float] = []
-    chat = app.session.hosts.client.chat
+    chat = OllamaClient.chat
 
-    async def timed_chat(*args: Any, **kwargs: Any) -> Any:
-        async for event in chat(*args, **kwargs):
-            if isinstance(event, ChatDone):
+    async def timed_chat(self: Any, *args: Any, **kwargs: Any) -> Any:
+        async for event in chat(self, *args, **kwargs):
+            if isinstance(event, ChatDone) and event.done_reason != "load":
                 noted.append(time.monotonic())
             yield event
 
-    app.session.hosts.client.chat = timed_chat
+    OllamaClient.chat = timed_chat  # type: ignore[method-assign]
     return noted
 
 
@@ -130,7 +136,7 @@ async def one_run(shape: str, tokens: int, url: str, timeout: float) -> dict[str
             await pilot.pause(0.02)
         await pilot.pause()
         app.chat.prompt.text = reply_request(shape, tokens)
-        chat_done_at = note_chat_done(app)
+        stream_ends = note_stream_ends()
         await pilot.pause()
         gc.collect()
         rss_before = rss_mb()
@@ -169,7 +175,9 @@ async def one_run(shape: str, tokens: int, url: str, timeout: float) -> dict[str
         (text_at, _), (shown, cpu_shown) = seen["text"], seen["final"]
         peak = peak_rss_mb()
         server = last_stream(url)
-        received = chat_done_at[0] if chat_done_at else float("nan")
+        if len(stream_ends) != 1:
+            return {"error": f"the client read {len(stream_ends)} ends of a reply, not one"}
+        (received,) = stream_ends
 
         # Untimed checks: the blocks equal a from-scratch render; the last word is visible.
         reply = app.chat.conversation.messages[-1]
@@ -188,9 +196,9 @@ async def one_run(shape: str, tokens: int, url: str, timeout: float) -> dict[str
         "shape": shape,
         "tokens": server["tokens"],
         "chars": len(expected),
-        "latency": shown - server["end"],
-        "text_latency": text_at - server["end"],
-        "render_latency": shown - received,
+        "latency": shown - received,
+        "text_latency": text_at - received,
+        "client_lag": received - server["end"],
         "wall": shown - started,
         "server_seconds": server["end"] - server["start"],
         "cpu": cpu_shown - cpu_started,
@@ -259,7 +267,7 @@ def main() -> None:
             f"{c['tokens']:,}",
             fmt(c["text_latency"], 1000),
             fmt(c["latency"], 1000),
-            fmt(c["render_latency"], 1000),
+            fmt(c["client_lag"], 1000),
             fmt(c["cpu"], 1000),
             fmt(c["cpu_per_1k"], 1000),
             fmt(c["peak_rss_mb"]),
@@ -272,9 +280,9 @@ def main() -> None:
         [
             "shape",
             "tokens",
-            "last byte → all text shown",
-            "last byte → final render",
-            "client parsed all → final",
+            "end read → all text shown",
+            "end read → final render",
+            "server wrote end → client read it",
             "client CPU",
             "CPU / 1k tokens",
             "peak RSS MB",
@@ -307,7 +315,7 @@ def aggregate(shape: str, size: int, results: list[dict[str, Any]]) -> dict[str,
         and all(r["render_ok"] and r["content_ok"] and r["last_word_visible"] for r in good),
         "runs": good,
     }
-    keys = ("latency", "text_latency", "render_latency", "wall", "cpu", "cpu_per_1k")
+    keys = ("latency", "text_latency", "client_lag", "wall", "cpu", "cpu_per_1k")
     for key in (*keys, "peak_rss_mb", "rss_growth_mb"):
         case[key] = summary([r[key] for r in good])
     return case
@@ -317,7 +325,8 @@ def print_case(case: dict[str, Any]) -> None:
     print(
         f"{case['shape']:>12} {case['tokens']:>6} tokens:"
         f" text {fmt(case['text_latency'], 1000)} ms,"
-        f" final {fmt(case['latency'], 1000)} ms, render {fmt(case['render_latency'], 1000)} ms,"
+        f" final {fmt(case['latency'], 1000)} ms,"
+        f" client read the end {fmt(case['client_lag'], 1000)} ms after the server wrote it,"
         f" CPU {fmt(case['cpu'], 1000)} ms, {fmt(case['cpu_per_1k'], 1000)} ms/1k,"
         f" peak RSS {fmt(case['peak_rss_mb'])} MB, checks {'ok' if case['checks_ok'] else 'FAILED'}"
         + (f", errors {case['errors']}" if case["errors"] else ""),

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from ollama_tui.chat.context import (
+    MESSAGE_OVERHEAD,
+    REQUEST_OVERHEAD,
     SUMMARY_PREFIX,
     Calibration,
     ContextPlan,
@@ -83,10 +85,35 @@ def fake_summary(request: list[dict[str, str]], max_words: int) -> str:
     return " ".join([*so_far, *questions][-max_words:])
 
 
-def assert_sendable(plan: ContextPlan, conversation: Conversation, latest: Message) -> None:
-    estimator = Calibration().estimator(conversation.model)
+def room_for_the_prompt(
+    num_ctx: int, num_predict: int | None = None, configured: int | None = None
+) -> int:
+    """num_ctx minus the room the README keeps for the reply: num_predict when set, else
+    memory.reply_reserve, else a quarter of the window up to 1024; at most half the window."""
+    if num_predict is not None and num_predict > 0:
+        reserve = num_predict
+    elif configured:
+        reserve = configured
+    else:
+        reserve = min(1024, num_ctx // 4)
+    return num_ctx - min(reserve, num_ctx // 2)
+
+
+def counted(messages: list[dict[str, str]], factor: float = 1.0) -> int:
+    """The size of a request counted here, message by message, not by the planner: each
+    text's estimate plus the template's tokens around it, plus the request's own."""
+    raw = REQUEST_OVERHEAD + sum(
+        MESSAGE_OVERHEAD + estimate_text_tokens(message["content"]) for message in messages
+    )
+    return math.ceil(raw * factor - 1e-9)
+
+
+def assert_sendable(
+    plan: ContextPlan, conversation: Conversation, latest: Message, num_ctx: int = 2048
+) -> None:
     assert plan.fits
-    assert estimator.request_tokens(plan.messages) == plan.estimated_tokens <= plan.budget
+    assert counted(plan.messages) == plan.estimated_tokens
+    assert counted(plan.messages) <= room_for_the_prompt(num_ctx)
     assert plan.messages[0] == {"role": "system", "content": SYSTEM}
     assert plan.messages[-1] == {"role": "user", "content": latest.content}
     turns = [m for m in plan.messages if m["role"] != "system"]
@@ -106,7 +133,7 @@ def test_200_turns_in_2048_tokens_always_fit(strategy: MemoryStrategy) -> None:
         while plan.needs_summary:
             assert strategy is MemoryStrategy.SUMMARY
             request = plan.summary_request()
-            assert calibration.estimator(conversation.model).request_tokens(request) <= plan.budget
+            assert counted(request) <= room_for_the_prompt(2048)
             summary_calls.append(plan.needs_summary)
             answer = fake_summary(request, plan.summary_words)
             apply_summary(conversation, answer, plan.needs_summary, "llama3.2:latest")
@@ -152,6 +179,50 @@ def test_200_turns_in_2048_tokens_always_fit(strategy: MemoryStrategy) -> None:
     assert conversation.summary.covered_count == expected_start
 
 
+@pytest.mark.parametrize(
+    ("num_ctx", "num_predict", "configured"),
+    [
+        (2048, None, None),  # a quarter of the window
+        (32768, None, None),  # a quarter, but no more than 1024
+        (4096, 700, None),  # num_predict
+        (4096, -1, 1500),  # no limit on the reply: the configured reserve
+        (2048, 4096, None),  # never more than half the window
+    ],
+)
+@pytest.mark.parametrize("strategy", [MemoryStrategy.WINDOW, MemoryStrategy.SUMMARY])
+def test_every_request_leaves_the_reply_its_room(
+    num_ctx: int, num_predict: int | None, configured: int | None, strategy: MemoryStrategy
+) -> None:
+    conversation = long_conversation(num_ctx // 40)
+    conversation.memory = strategy
+    conversation.options.num_predict = num_predict
+    calibration = Calibration({conversation.model: (300.0, 200.0)})  # 1.5 tokens per estimated
+    room = room_for_the_prompt(num_ctx, num_predict, configured)
+
+    def plan() -> ContextPlan:
+        return plan_request(
+            conversation,
+            num_ctx=num_ctx,
+            reserve=reply_reserve(num_ctx, num_predict, configured),
+            estimator_for_model=calibration.estimator,
+        )
+
+    current = plan()
+    assert counted(conversation.request_messages(), 1.5) > room, "the history must not fit"
+    rounds = 0
+    while current.needs_summary:
+        request = current.summary_request()
+        assert counted(request, 1.5) <= room
+        answer = fake_summary(request, current.summary_words)
+        apply_summary(conversation, answer, current.needs_summary, conversation.model)
+        current = plan()
+        rounds += 1
+    assert (rounds > 0) is (strategy is MemoryStrategy.SUMMARY)
+    assert current.fits
+    assert counted(current.messages, 1.5) <= room
+    assert current.messages[-1] == conversation.request_messages()[-1]
+
+
 def test_summary_request_carries_only_the_previous_summary_and_new_turns() -> None:
     conversation = long_conversation(3)
     first, second = conversation.messages[:2], conversation.messages[2:4]
@@ -177,7 +248,8 @@ def test_full_sends_everything_and_says_when_it_does_not_fit() -> None:
     plan = plan_for(conversation, calibration)
 
     assert plan.strategy is MemoryStrategy.FULL
-    assert not plan.fits and plan.estimated_tokens > plan.budget
+    assert not plan.fits
+    assert counted(plan.messages) > room_for_the_prompt(2048)
     assert plan.messages == conversation.request_messages()
     assert plan.omitted_count == 0 and plan.needs_summary is None
     # The alternatives the app offers instead fit.
@@ -185,6 +257,7 @@ def test_full_sends_everything_and_says_when_it_does_not_fit() -> None:
         alternative = plan_for(conversation, calibration, strategy=other)
         assert alternative.strategy is other
         assert alternative.fits
+        assert counted(alternative.messages) <= room_for_the_prompt(2048)
     assert conversation.to_dict() == before
 
 
@@ -232,7 +305,7 @@ def test_too_long_for_the_budget_is_reported_not_cut() -> None:
     for strategy in MemoryStrategy:
         plan = plan_for(conversation, Calibration(), num_ctx=1024, strategy=strategy)
         assert not plan.fits
-        assert plan.estimated_tokens > plan.budget
+        assert counted(plan.messages) > room_for_the_prompt(1024)
         assert plan.messages[0]["role"] == "system"
         assert plan.messages[-1] == {"role": "user", "content": huge.content}
         assert plan.needs_summary is None  # summarising could not make room
@@ -363,7 +436,7 @@ def test_calibration_is_saved_and_loaded(tmp_path: Path) -> None:
 
 def test_estimates_are_deterministic_and_grow_with_text() -> None:
     assert estimate_text_tokens("") == 0
-    assert estimate_text_tokens("hello world") == estimate_text_tokens("hello world")
+    assert estimate_text_tokens("hello world") == 3  # (11 / 4 + 2 * 4 / 3) / 2, rounded up
     assert estimate_text_tokens("word " * 100) > estimate_text_tokens("word " * 10)
     assert estimate_text_tokens("日本語の文章です") > estimate_text_tokens("nihongo")
     estimator = TokenEstimator(factor=1.5)
@@ -427,7 +500,9 @@ def test_switching_model_re_budgets_against_its_maximum() -> None:
     assert asked == ["llama3.2:latest", "tiny:1b"]
     assert (big.num_ctx, small.num_ctx) == (16384, 2048)
     assert big.omitted_count == 0 and big.fits
-    assert small.omitted_count > 0 and small.fits and small.estimated_tokens <= small.budget
+    assert counted(big.messages) <= room_for_the_prompt(16384)
+    assert small.omitted_count > 0 and small.fits
+    assert counted(small.messages) <= room_for_the_prompt(2048)
 
 
 # Saved with the conversation

@@ -89,35 +89,47 @@ def test_diacritics_and_case_are_ignored(index: SearchIndex) -> None:
 
 
 @pytest.mark.parametrize(
-    "query",
+    ("query", "found"),
     [
-        '"',
-        '"unbalanced',
-        "*",
-        "**",
-        "AND",
-        "OR",
-        "NOT",
-        "NEAR(",
-        "NEAR(a b, 2)",
-        "-x",
-        "a -b",
-        "text:col",
-        "{text}: a",
-        "^start",
-        "(",
-        ")",
-        "a + b",
-        "",
-        "   ",
-        "\x00",
-        "\ud800",
-        "'; DROP TABLE texts; --",
+        # Nothing to look for: no letter or digit.
+        ('"', []),
+        ("*", []),
+        ("**", []),
+        ("(", []),
+        (")", []),
+        ("", []),
+        ("   ", []),
+        ("\x00", []),
+        ("\ud800", []),
+        # FTS5 syntax searched for as words: found where the words are, and only there.
+        ("AND", [("title", ["AND", "and"])]),
+        ("OR", [("title", ["OR"])]),
+        ("NEAR(", [("title", ["NEAR"])]),
+        ("-x", [("reply", ["x"])]),
+        ("^start", [("reply", ["start"])]),
+        ("{text}: a", [("title", ["a", "text", "AND", "and"])]),
+        # Words that are not together in one message.
+        ('"unbalanced', []),
+        ("NOT", []),
+        ("NEAR(a b, 2)", []),
+        ("a -b", []),
+        ("text:col", []),
+        ("a + b", []),
+        ("'; DROP TABLE texts; --", []),
     ],
 )
-def test_hostile_queries_never_raise(index: SearchIndex, query: str) -> None:
-    index.update(conversation("a text with AND, OR and NEAR in it", "start col b x"))
-    assert isinstance(index.search(query), list)
+def test_hostile_queries_are_words(
+    index: SearchIndex, query: str, found: list[tuple[str, list[str]]]
+) -> None:
+    chat = conversation("a text with AND, OR and NEAR in it", "start col b x")
+    index.update(chat)
+
+    hits = index.search(query)
+
+    places = {None: "title", chat.messages[1].id: "reply"}
+    assert [(places[hit.message_id], marked(hit)) for hit in hits] == found
+    assert {hit.conversation_id for hit in hits} <= {chat.id}
+    assert len(index.search("start")) == 1  # the index is still whole
 
 
 def test_operators_are_searched_for_as_words(index: SearchIndex) -> None:

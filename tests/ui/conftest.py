@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from textual.command import Command, CommandList, CommandPalette
 from textual.pilot import Pilot
 
 from ollama_tui.chat.conversation import Conversation
@@ -92,6 +93,24 @@ async def send(pilot: Pilot[None], app: OllamaTUI, text: str) -> None:
     """Type a message into the prompt and press Enter."""
     app.chat.prompt.focus()
     app.chat.prompt.text = text
+    await pilot.press("enter")
+
+
+async def run_command(pilot: Pilot[None], app: OllamaTUI, name: str) -> None:
+    """Run the palette command whose name begins with `name`, typed into the palette, as soon
+    as the palette shows it highlighted (it gathers its hits in a worker)."""
+    await pilot.press("ctrl+p")
+    await wait_until(pilot, lambda: isinstance(app.screen, CommandPalette))
+    await pilot.press(*name)
+    hits = app.screen.query_one(CommandList)
+
+    def highlighted() -> bool:
+        if hits.highlighted is None:
+            return False
+        option = hits.get_option_at_index(hits.highlighted)
+        return isinstance(option, Command) and str(option.hit.text).startswith(name)
+
+    await wait_until(pilot, highlighted)
     await pilot.press("enter")
 
 

@@ -11,7 +11,7 @@ from ollama_tui.chat.store import ConversationStore
 from ollama_tui.ui.screens.text_prompt import TextPromptScreen
 from ollama_tui.ui.widgets.message_view import MessageView
 from tests.fake_ollama import FakeOllama
-from tests.ui.conftest import MakeApp, connected, send, settle, wait_until
+from tests.ui.conftest import MakeApp, connected, run_command, send, settle, wait_until
 
 
 async def test_rename_with_f2(fake_ollama: FakeOllama, build_app: MakeApp, data_dir: Path) -> None:
@@ -39,9 +39,7 @@ async def test_duplicate_from_the_palette(
         await send(pilot, app, "the original")
         await settle(pilot, app)
         original = app.chat.conversation
-        await pilot.press("ctrl+p", *"Duplicate conversation")
-        await pilot.pause(0.3)
-        await pilot.press("enter")
+        await run_command(pilot, app, "Duplicate conversation")
         await wait_until(pilot, lambda: app.chat.conversation.id != original.id)
         assert app.chat.conversation.title == "the original (copy)"
         assert [m.content for m in app.chat.conversation.messages] == [

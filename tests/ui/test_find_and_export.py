@@ -12,7 +12,7 @@ from ollama_tui.chat.store import ConversationStore
 from ollama_tui.ui.screens.search import SearchScreen
 from ollama_tui.ui.screens.text_prompt import TextPromptScreen
 from ollama_tui.ui.widgets.message_view import MessageView
-from tests.ui.conftest import MakeApp, wait_until
+from tests.ui.conftest import MakeApp, run_command, wait_until
 
 
 def library(data_dir: Path) -> Conversation:
@@ -42,7 +42,9 @@ async def test_search_finds_a_message_and_opens_it_scrolled_to_the_hit(
         await pilot.press("ctrl+f")
         await wait_until(pilot, lambda: isinstance(app.screen, SearchScreen))
         await pilot.press(*'"NEAR( AND *')  # hostile syntax is just words
-        await pilot.pause(0.2)
+        status = app.screen.query_one("#search-status", Static)
+        await wait_until(pilot, lambda: str(status.content) == "no matches")
+        assert app.screen.query_one(OptionList).option_count == 0
         assert app.is_running
         app.screen.query_one(Input).value = ""
         await pilot.press(*"volc")
@@ -75,9 +77,7 @@ async def test_export_markdown_and_json_then_import(
         await wait_until(pilot, lambda: app.chat.conversation.id == long.id)
 
         for kind, name in (("markdown", "out.md"), ("json", "out.json")):
-            await pilot.press("ctrl+p", *"Export conversation")
-            await pilot.pause(0.3)
-            await pilot.press("enter")
+            await run_command(pilot, app, "Export conversation")
             await pilot.press(*kind, "enter")
             await wait_until(pilot, lambda: isinstance(app.screen, TextPromptScreen))
             app.screen.query_one(Input).value = str(tmp_path / name)
@@ -85,13 +85,16 @@ async def test_export_markdown_and_json_then_import(
             await wait_until(pilot, lambda name=name: (tmp_path / name).exists())
 
         markdown = (tmp_path / "out.md").read_text()
-        assert markdown.startswith("# What erupted") or "Mount St. Helens" in markdown
+        assert markdown.startswith(f"# {long.title}\n\n")
+        assert markdown.count("\n## You — ") == 60
+        assert markdown.count("\n## llama3.2:latest — ") == 60
+        assert "\n\nWhat erupted in 1980? Mount St. Helens, a volcano.\n\n" in markdown
+        assert markdown.index("\n\nturn 4\n\n") < markdown.index("Mount St.")
+        assert markdown.index("Mount St.") < markdown.index("\n\nanswer 59\n")
         exported = json.loads((tmp_path / "out.json").read_text())
         assert exported["id"] == long.id and len(exported["messages"]) == 120
 
-        await pilot.press("ctrl+p", *"Import conversation")
-        await pilot.pause(0.3)
-        await pilot.press("enter")
+        await run_command(pilot, app, "Import conversation")
         await wait_until(pilot, lambda: isinstance(app.screen, TextPromptScreen))
         app.screen.query_one(Input).value = str(tmp_path / "out.json")
         await pilot.press("enter")

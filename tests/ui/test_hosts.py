@@ -14,7 +14,7 @@ from ollama_tui.ui.app import OllamaTUI
 from ollama_tui.ui.screens.models import ModelsScreen
 from ollama_tui.ui.screens.picker import PickerScreen
 from tests.fake_ollama import FakeOllama
-from tests.ui.conftest import MakeApp, connected, send, settle, wait_until
+from tests.ui.conftest import MakeApp, connected, run_command, send, settle, wait_until
 
 
 def app_with_hosts(config_path: Path, data_dir: Path, **urls: str) -> OllamaTUI:
@@ -42,9 +42,7 @@ async def test_switch_host_mid_conversation_keeps_the_history(
             await settle(pilot, app)
             first_reply = app.chat.conversation.messages[-1].content
 
-            await pilot.press("ctrl+p", *"Switch host")
-            await pilot.pause(0.3)
-            await pilot.press("enter")
+            await run_command(pilot, app, "Switch host")
             await wait_until(pilot, lambda: isinstance(app.screen, PickerScreen), 10)
             options = app.screen.query_one(OptionList)
             shown = " ".join(

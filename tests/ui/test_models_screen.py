@@ -49,6 +49,10 @@ def load(server: FakeOllama, model: str) -> None:
     httpx.post(f"{server.url}/api/chat", json={"model": model}).raise_for_status()
 
 
+def requests_to(server: FakeOllama, path: str) -> int:
+    return sum(request.path == path for request in server.requests)
+
+
 async def open_models(pilot: Pilot[None]) -> ModelsScreen:
     """Push the models screen and wait until both lists and the first details are in."""
     app = pilot.app
@@ -365,8 +369,13 @@ async def test_errors_are_one_line_and_the_screen_stays_usable(
         assert names(screen.installed)  # what was listed stays
         fake_ollama.start()
         app.clear_notifications()
+        asked = {path: requests_to(fake_ollama, path) for path in ("/api/tags", "/api/ps")}
         await pilot.press("r")
-        await pilot.pause(0.2)
+        for path, count in asked.items():
+            await fake_ollama.wait_for_requests_async(path, count + 1)
+        await wait_until(
+            pilot, lambda: not any(w.node is screen and not w.is_finished for w in app.workers)
+        )
         assert not notices(app)
         await pilot.press("escape")
         assert app.screen is not screen

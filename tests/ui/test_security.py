@@ -11,6 +11,7 @@ from textual.widgets import Markdown
 from ollama_tui.chat.conversation import Conversation, MessageState
 from ollama_tui.chat.store import ConversationStore
 from ollama_tui.ui.app import OllamaTUI
+from ollama_tui.ui.screens.picker import PickerScreen
 from ollama_tui.ui.widgets.message_view import MessageView
 from tests.fake_ollama import FakeModel, FakeOllama
 from tests.ui.conftest import MakeApp, connected, send, settle, wait_until
@@ -29,6 +30,11 @@ def terminal_output(app: OllamaTUI) -> str:
     """The exact text a real terminal would receive for a full repaint of the screen."""
     update = app.screen._compositor.render_full_update()
     return update.render_segments(app.console)
+
+
+def screen_text(app: OllamaTUI) -> str:
+    """What the screen reads, without Textual's own styles and cursor moves."""
+    return _CSI.sub("", terminal_output(app))
 
 
 def assert_inert(output: str) -> None:
@@ -102,10 +108,21 @@ async def test_hostile_model_names_are_inert(build_app: MakeApp) -> None:
         app = build_app(server.url, model=hostile_model)
         async with app.run_test(size=(120, 40)) as pilot:
             await wait_until(pilot, lambda: bool(app.session.models.listed))
+            # Shown as typed, brackets and all (as markup it would read "evil", as a link),
+            # the escape sequence and the bell left out.
+            shown = "[@click=app.quit]evil[/]]0;t"
+            await wait_until(pilot, lambda: shown in screen_text(app))
+            assert app.chat.status.model == hostile_model
+            assert_inert(terminal_output(app))
+
             await pilot.press("ctrl+l")
-            await pilot.pause()
+            await wait_until(pilot, lambda: isinstance(app.screen, PickerScreen))
+            await wait_until(pilot, lambda: "[b]Q4[/b]" in screen_text(app))
+            [row] = [line for line in screen_text(app).splitlines() if "[b]Q4[/b]" in line]
+            assert shown in row
             assert_inert(terminal_output(app))
             await pilot.press("escape")
+            await wait_until(pilot, lambda: not isinstance(app.screen, PickerScreen))
             assert app.is_running
             assert_inert(terminal_output(app))
 

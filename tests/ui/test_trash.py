@@ -8,7 +8,7 @@ from ollama_tui.chat.conversation import Conversation
 from ollama_tui.chat.store import ConversationStore
 from ollama_tui.ui.screens.confirm import ConfirmScreen
 from ollama_tui.ui.screens.picker import PickerScreen
-from tests.ui.conftest import MakeApp, wait_until
+from tests.ui.conftest import MakeApp, run_command, wait_until
 
 
 def saved_conversation(data_dir: Path, text: str) -> Conversation:
@@ -41,10 +41,7 @@ async def test_delete_with_confirmation_then_restore_from_the_palette(
         assert app.chat.sidebar.conversation_ids() == [keep.id]
         assert (data_dir / "trash" / f"{doomed.id}.json").exists()
 
-        await pilot.press("ctrl+p")
-        await pilot.press(*"Restore deleted")
-        await pilot.pause(0.3)
-        await pilot.press("enter")
+        await run_command(pilot, app, "Restore deleted")
         await wait_until(pilot, lambda: isinstance(app.screen, PickerScreen))
         await pilot.press("enter")
         await wait_until(pilot, lambda: app.chat.conversation.id == doomed.id)
