@@ -32,6 +32,7 @@ from ollama_tui.chat.export import (
 )
 from ollama_tui.chat.store import ConversationStore, StoreError
 from ollama_tui.config import ConfigError, Settings, default_config_path, load_settings
+from ollama_tui.docs import commands as docs_commands
 from ollama_tui.keymap import default_keys, describe
 from ollama_tui.logs import configure_logging, default_log_path, log_bodies, log_level
 from ollama_tui.sanitize import one_line
@@ -159,6 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     locating.add_argument(
         "which", nargs="?", choices=PATH_NAMES, help="print only this path, for scripts"
     )
+    docs_commands.register(commands, [shared])
     _add_serve_parser(commands, shared)
     return parser
 
@@ -239,6 +241,8 @@ def main(argv: list[str] | None = None) -> int:
         return export_conversation(settings, args.id, args.format, args.output)
     if args.command == "import":
         return import_conversation(settings, args.file)
+    if args.command == "docs":
+        return docs_commands.run(settings, args)
     if args.command == "serve":
         return serve_in_browser(args, settings)
     app = make_app(settings)

@@ -64,6 +64,11 @@ COMMANDS: tuple[Command, ...] = (
     Command("message.newer_version", "right,l", "in the messages: the version after this one"),
     Command("message.copy", "c,y", "in the messages: copy the message"),
     Command("message.copy_code", "b", "in the messages: copy a code block (again: the next)"),
+    Command(
+        "message.sources",
+        "s",
+        "in the messages: the reply's sources; Enter on one shows the passage",
+    ),
     Command("message.edit", "e", "in the messages: edit your message and resend (branches)"),
     Command(
         "message.regenerate",
@@ -83,6 +88,15 @@ COMMANDS: tuple[Command, ...] = (
         "models.close",
         "escape",
         "in the models screen: stop the pull, close the pull prompt, or close the screen",
+    ),
+    Command("collections.open", "f4", "document collections: add a path, index, remove"),
+    Command("collections.add", "a", "in the collections screen: add a path (NAME PATH)"),
+    Command("collections.index", "i", "in the collections screen: index the collection"),
+    Command("collections.remove", "d", "in the collections screen: remove the collection"),
+    Command(
+        "collections.close",
+        "escape",
+        "in the collections screen: stop the indexing, or close the screen",
     ),
     Command("app.help", "f1", "this help"),
     Command("app.quit", "ctrl+q", "quit (a reply still arriving is saved as interrupted)"),

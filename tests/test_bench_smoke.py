@@ -132,6 +132,17 @@ def test_attach(tmp_path: Path) -> None:
     assert positive(document["to_chip"]) and positive(document["first_byte"])
 
 
+def test_docs(tmp_path: Path) -> None:
+    document = run_quick("docs", tmp_path)
+    indexing = document["indexing"]
+    assert indexing["files"] == indexing["chunks"] / 2 == 20
+    assert positive(indexing["chunks_per_second"])
+    assert [case["chunks"] for case in document["queries"]] == [1000, 3000]
+    for case in document["queries"]:
+        assert positive(case["query"]) and positive(case["vector_scan"])
+        assert case["rss_loaded_mb"] >= case["rss_open_mb"] > 0
+
+
 def test_summary_requests(tmp_path: Path) -> None:
     figures = run_quick("summary_requests", tmp_path)["figures"]
     assert figures["summary requests"] > 0 and figures["most rounds in one send"] == 1

@@ -29,6 +29,10 @@ NO_UI = ("textual",)
         ("ollama_tui.session.reply", NO_UI),
         ("ollama_tui.config", NO_UI),
         ("ollama_tui.cli", NO_UI),
+        ("ollama_tui.docs.indexer", NO_UI),
+        ("ollama_tui.docs.retrieval", NO_UI),
+        ("ollama_tui.docs.reference", NO_UI),
+        ("ollama_tui.docs.commands", (*NO_UI, "httpx", "numpy")),
     ],
 )
 def test_module_does_not_import(module: str, forbidden: tuple[str, ...]) -> None:

@@ -329,12 +329,15 @@ def plan_request(
     draft: str = "",
     draft_attachments: Sequence[Attachment] = (),
     send_images: bool = True,
+    reference: str = "",
 ) -> ContextPlan:
     """Plan the next request of `conversation` under its memory strategy (or `strategy`).
 
     `draft` is a user message not yet added (for the meter while typing), with the files
     attached to it so far. With `send_images` False (a model without vision) images are
-    neither counted nor planned. Turns are kept
+    neither counted nor planned. `reference` is a
+    block of retrieved text, sent as a system message just before the latest user message (so
+    the history before it stays a stable prefix) and counted like the system prompt. Turns are kept
     whole and the latest one is always sent; when even the system prompt, the summary and the
     latest turn exceed the budget the plan says so with fits=False instead of cutting.
     """
@@ -362,6 +365,8 @@ def plan_request(
     if conversation.system_prompt.strip():
         head.append({"role": "system", "content": conversation.system_prompt})
     head_raw = estimator._raw_request(head)
+    if reference:
+        head_raw += estimator._raw_message(reference)
 
     previous, covered = _matching_summary(conversation.summary, history)
     summary_raw = estimator._raw_message(SUMMARY_PREFIX + previous.text) if previous else 0
@@ -378,6 +383,11 @@ def plan_request(
         )
         offset = len(sent) - len(roles[start:])
         images = {offset + i: ps for i, ps in enumerate(pictures[start:]) if ps}
+        if reference:
+            latest_is_user = len(sent) > len(head) and sent[-1]["role"] == "user"
+            at = len(sent) - 1 if latest_is_user else len(sent)
+            sent.insert(at, _system(reference))
+            images = {i + (i >= at): ps for i, ps in images.items()}
         # The same sum request_tokens(sent) would make, from the costs already known.
         raw = head_raw + (summary_raw if summary else 0) + sum(costs[start:])
         estimated = estimator._scale(raw)
@@ -436,6 +446,10 @@ def plan_request(
 def _raw_summary_tokens(words: int) -> int:
     """Uncalibrated tokens of a summary of `words` words (about 1.5 tokens a word)."""
     return math.ceil(words * 1.5)
+
+
+def _system(content: str) -> dict[str, str]:
+    return {"role": "system", "content": content}
 
 
 def _raw_summary_allowance(words: int) -> int:

@@ -16,6 +16,7 @@ from ollama_tui.chat.attachments import Attachment
 from ollama_tui.chat.message import Message, MessageState, Role, compact_json, new_id, now_iso
 from ollama_tui.chat.migrations import SCHEMA_VERSION, FormatError, migrate
 from ollama_tui.chat.options import Options
+from ollama_tui.chat.sources import collections_from
 from ollama_tui.sanitize import sanitize
 
 TITLE_LIMIT = 60
@@ -147,6 +148,8 @@ class Conversation:
     """Name of the server the conversation last talked to ("" before the first reply)."""
     pinned: bool = False
     keep_alive: str = ""
+    collections: list[str] = field(default_factory=list)
+    """Names of the document collections searched for each message (none: no retrieval)."""
     """How long Ollama keeps the model loaded after a reply: seconds ("300", "-1" = forever) or
     a Go duration ("10m", "1h30m"); "" = the server's default."""
     deleted: set[str] = field(default_factory=set)
@@ -326,6 +329,10 @@ class Conversation:
     def set_think(self, think: bool | str | None) -> None:
         self.think = think
 
+    def set_collections(self, collections: list[str]) -> None:
+        """Choose the document collections searched for each message."""
+        self.collections = list(collections)
+
     def set_memory(self, memory: MemoryStrategy) -> None:
         """Change what requests carry; the messages stay exactly as they are."""
         self.memory = memory
@@ -401,6 +408,8 @@ class Conversation:
             data["pinned"] = True
         if self.keep_alive:
             data["keep_alive"] = self.keep_alive
+        if self.collections:
+            data["collections"] = list(self.collections)
         if self.deleted:
             data["deleted"] = sorted(self.deleted)
         return data
@@ -448,6 +457,7 @@ class Conversation:
                 pinned=data.get("pinned") is True,
                 keep_alive=str(data.get("keep_alive") or ""),
                 summary=_summary_from(data.get("summary")),
+                collections=collections_from(data.get("collections")),
                 deleted={item for item in data.get("deleted") or [] if isinstance(item, str)},
             )
         except (KeyError, TypeError, AttributeError) as error:

@@ -12,6 +12,7 @@ from typing import Any
 
 from ollama_tui.chat.attachments import Attachment, attachments_from, content_with_files
 from ollama_tui.chat.migrations import FormatError
+from ollama_tui.chat.sources import Source, sources_from
 
 
 class Role(StrEnum):
@@ -62,6 +63,8 @@ class Message:
     """On a version not shown: the messages that came after it, i.e. the rest of its branch."""
     attachments: list[Attachment] = field(default_factory=list)
     """Files attached to a user's message, in the order they were attached."""
+    sources: list[Source] = field(default_factory=list)
+    """On a reply: the document passages sent with the request that produced it."""
     id: str = field(default_factory=new_id)
     created_at: str = field(default_factory=now_iso)
 
@@ -96,6 +99,8 @@ class Message:
             data["version_index"] = self.version_index
         if self.attachments:
             data["attachments"] = [attachment.to_dict() for attachment in self.attachments]
+        if self.sources:
+            data["sources"] = [source.to_dict() for source in self.sources]
         return data
 
     def to_json(self) -> str:
@@ -131,6 +136,7 @@ class Message:
             self.done_reason,
             tuple(self.stats.items()) if self.stats else (),
             self.version_index,
+            tuple(self.sources),
             tuple([version._json_key() for version in self.versions]) if self.versions else (),
             tuple([message._json_key() for message in self.following]) if self.following else (),
             tuple([attachment.key() for attachment in self.attachments]),
@@ -159,6 +165,7 @@ class Message:
                 version_index=_version_index_from(data.get("version_index")),
                 following=[cls.from_dict(item) for item in data.get("following", [])],
                 attachments=attachments_from(data.get("attachments")),
+                sources=sources_from(data.get("sources")),
             )
         except (KeyError, ValueError, TypeError, AttributeError) as error:
             raise FormatError(f"bad message: {error}") from error

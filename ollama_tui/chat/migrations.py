@@ -35,7 +35,9 @@ def _v2_to_v3(document: dict[str, Any]) -> dict[str, Any]:
 
 def _v3_to_v4(document: dict[str, Any]) -> dict[str, Any]:
     """Version 4 lets a user's message carry `attachments` (files stored under the data dir
-    by content hash). Nothing to convert; a version-3 reader would drop them when saving."""
+    by content hash), a conversation name the document collections searched for each message
+    (`collections`) and a reply keep the passages it was sent (`sources`). All are optional
+    and empty in older files; a version-3 reader would drop them when saving."""
     return {**document, "schema_version": 4}
 
 

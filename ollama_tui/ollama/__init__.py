@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from ollama_tui.ollama.errors import (
     ModelNotFound,
+    NotAnEmbeddingModel,
     OllamaError,
     PullFailed,
     RequestRejected,
@@ -51,6 +52,7 @@ __all__ = [
     "ModelDetails",
     "ModelNotFound",
     "ModelSummary",
+    "NotAnEmbeddingModel",
     "OllamaClient",
     "OllamaError",
     "PullFailed",

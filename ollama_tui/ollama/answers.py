@@ -113,6 +113,8 @@ def _summary(item: object) -> ModelSummary | None:
         modified_at=text(entry.get("modified_at")),
         context_length=integer(details.get("context_length")),
         capabilities=_capabilities(entry.get("capabilities")),
+        digest=text(entry.get("digest")),
+        embedding_length=integer(details.get("embedding_length")),
     )
 
 

@@ -8,7 +8,7 @@ import os
 import socket
 import ssl
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import aclosing
 from types import TracebackType
 from typing import Any, Self
@@ -24,8 +24,10 @@ from ollama_tui.ollama.answers import (
     running_models,
     text,
 )
+from ollama_tui.ollama.embeddings import embedding_vectors
 from ollama_tui.ollama.errors import (
     ModelNotFound,
+    NotAnEmbeddingModel,
     OllamaError,
     PullFailed,
     RequestRejected,
@@ -202,6 +204,12 @@ class OllamaClient:
         data = await self._request("POST", "/api/show", body={"model": model}, model=model)
         return model_details(model, data)
 
+    async def embed(self, model: str, texts: Sequence[str]) -> list[list[float]]:
+        """One L2-normalised vector per text, in order, from one request (a batch)."""
+        body: dict[str, object] = {"model": model, "input": list(texts)}
+        data = await self._request("POST", "/api/embed", body=body, model=model)
+        return embedding_vectors(data, len(texts))
+
     async def version(self) -> str:
         """The server's version string, e.g. "0.32.15"."""
         data = await self._request("GET", "/api/version")
@@ -280,6 +288,8 @@ class OllamaClient:
         detail, from_json = _error_detail(response)
         if status == 404 and model is not None and from_json and "not found" in detail:
             return ModelNotFound(model, self.base_url)
+        if status == 501 and model is not None and "support embeddings" in detail:
+            return NotAnEmbeddingModel(model)
         if status == 503:
             return ServerBusy(detail)
         if status >= 500:

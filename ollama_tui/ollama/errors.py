@@ -44,6 +44,17 @@ class ModelNotFound(OllamaError):
         )
 
 
+class NotAnEmbeddingModel(OllamaError):
+    """The model cannot make embeddings (Ollama answers 501): it is a chat model."""
+
+    def __init__(self, model: str) -> None:
+        self.model = one_line(model, 100)
+        super().__init__(
+            f"'{self.model}' is not an embedding model; choose one whose capabilities include "
+            "embedding, e.g. `ollama pull nomic-embed-text`"
+        )
+
+
 class RequestRejected(OllamaError):
     """The server refused the request (4xx): a bad option, an unsupported feature…"""
 

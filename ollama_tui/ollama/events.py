@@ -98,6 +98,8 @@ class ModelSummary:
     modified_at: str | None
     context_length: int | None
     capabilities: tuple[str, ...]
+    digest: str | None = None
+    embedding_length: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

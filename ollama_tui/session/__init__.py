@@ -19,6 +19,8 @@ from ollama_tui.chat.context import (
 )
 from ollama_tui.chat.conversation import Conversation, MemoryStrategy
 from ollama_tui.config import ConfigError, Settings, save_preferences
+from ollama_tui.docs import database_path
+from ollama_tui.docs.reference import ConversationDocuments
 from ollama_tui.sanitize import one_line
 from ollama_tui.session.hosts import Hosts
 from ollama_tui.session.library import Library
@@ -38,6 +40,7 @@ class Session:
     calibration: Calibration
     notify: Notify
     prompts: PromptHistory
+    documents: ConversationDocuments
 
     @classmethod
     def open(cls, settings: Settings, notify: Notify) -> Session:
@@ -51,6 +54,7 @@ class Session:
             calibration=Calibration.load(settings.data_dir / "calibration.json"),
             notify=notify,
             prompts=PromptHistory(settings.state_path.parent / "prompts.json"),
+            documents=ConversationDocuments(database_path(settings)),
         )
 
     def plan(
@@ -60,9 +64,11 @@ class Session:
         strategy: MemoryStrategy | None = None,
         draft: str = "",
         draft_attachments: Sequence[Attachment] = (),
+        reference: str = "",
     ) -> ContextPlan:
-        """What the next request would carry, fitted to the model's context window; images
-        only for a model that takes them."""
+        """What the next request would carry, fitted to the model's context window, with
+        `reference` (retrieved passages, see docs/retrieval.py) counted in; images only for a
+        model that takes them."""
         settings = self.settings
         num_ctx = effective_num_ctx(
             conversation.options.num_ctx,
@@ -81,6 +87,7 @@ class Session:
             draft=draft,
             draft_attachments=draft_attachments,
             send_images=self.models.sees_images(conversation.model),
+            reference=reference,
         )
 
     def save_preferences(self, **changes: str | bool) -> None:
@@ -107,6 +114,7 @@ class Session:
     async def close(self) -> None:
         """Write what is pending and close every connection."""
         self.library.close()
+        self.documents.forget()
         await self.hosts.aclose()
 
 

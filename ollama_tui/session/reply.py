@@ -15,8 +15,10 @@ from typing import TYPE_CHECKING
 
 from ollama_tui.chat.attachments import AttachmentMissing, with_images
 from ollama_tui.chat.context import ContextPlan, apply_summary, request_options
-from ollama_tui.chat.conversation import Conversation, MemoryStrategy, Message, MessageState
+from ollama_tui.chat.conversation import Conversation, MemoryStrategy, Message, MessageState, Role
 from ollama_tui.chat.options import keep_alive_value
+from ollama_tui.docs.errors import DocsError
+from ollama_tui.docs.retrieval import reference_room
 from ollama_tui.ollama import (
     ChatDone,
     ChatEvent,
@@ -79,7 +81,12 @@ class Finished:
     error: str | None = None
 
 
-ReplyEvent = Activity | Note | Notice | ContentAdded | ThinkingAdded | Finished
+@dataclass(frozen=True, slots=True)
+class SourcesFound:
+    """Document passages go with the request: the reply now lists them (reply.sources)."""
+
+
+ReplyEvent = Activity | Note | Notice | ContentAdded | ThinkingAdded | SourcesFound | Finished
 Report = Callable[[ReplyEvent], None]
 
 
@@ -97,6 +104,8 @@ class ReplyRun:
         self.thinking: list[str] = []
         self.plan: ContextPlan | None = None
         """What the request carried, to calibrate token estimates against the server's count."""
+        self.reference = ""
+        """The block of document passages sent with the request ("" when none)."""
         self.finished: Finished | None = None
         """How the reply ended, once it has."""
         self.merged_elsewhere = False
@@ -165,6 +174,7 @@ class ReplyRun:
         conversation, reply = self.conversation, self.reply
         model = reply.model or conversation.model
         details = await self.session.models.details_of(model)
+        self.reference = await self._reference(report)
         request = self.plan = await self._fit_history(report)
         if not request.fits:
             report(
@@ -221,6 +231,33 @@ class ReplyRun:
             case ChatDone(done_reason=done_reason, stats=stats):
                 reply.record_done(done_reason, stats.to_dict())
 
+    async def _reference(self, report: Report) -> str:
+        """Search the conversation's collections for the latest message; the passages that fit
+        become the reply's sources and the block sent just before the message."""
+        conversation, session = self.conversation, self.session
+        latest = next((m for m in reversed(conversation.history_messages())
+                       if m.role is Role.USER), None)  # fmt: skip
+        if not conversation.collections or latest is None:
+            return ""
+        estimator = session.calibration.estimator(conversation.model)
+        fixed = estimator.request_tokens([{"role": "system", "content": conversation.system_prompt},
+                                          {"role": "user", "content": latest.content}])  # fmt: skip
+        room = reference_room(session.plan(conversation).budget, fixed)
+        report(Note("searching your documents…"))
+        try:
+            block, self.reply.sources = await session.documents.reference(
+                self.client, conversation.collections, latest.content, room,
+                estimator.message_tokens,
+            )  # fmt: skip
+        except DocsError as error:
+            report(Notice(f"Documents not searched: {error.message}", "warning"))
+            return ""
+        finally:
+            report(Note(""))
+        if self.reply.sources:
+            report(SourcesFound())
+        return block
+
     async def _fit_history(self, report: Report) -> ContextPlan:
         """Plan the request; under summary memory, fold older turns into the summary first.
 
@@ -228,7 +265,7 @@ class ReplyRun:
         never changed by this beyond storing the summary.
         """
         conversation, session = self.conversation, self.session
-        request = session.plan(conversation)
+        request = session.plan(conversation, reference=self.reference)
         for _ in range(MAX_SUMMARY_ROUNDS):
             if not request.needs_summary:
                 return request
@@ -251,11 +288,13 @@ class ReplyRun:
                         "warning",
                     )
                 )
-                return session.plan(conversation, strategy=MemoryStrategy.WINDOW)
+                return session.plan(
+                    conversation, strategy=MemoryStrategy.WINDOW, reference=self.reference
+                )
             finally:
                 report(Note(""))
             self.save()
-            request = session.plan(conversation)
+            request = session.plan(conversation, reference=self.reference)
         if not request.needs_summary:
             return request
         report(
@@ -265,7 +304,7 @@ class ReplyRun:
                 "warning",
             )
         )
-        return session.plan(conversation, strategy=MemoryStrategy.WINDOW)
+        return session.plan(conversation, strategy=MemoryStrategy.WINDOW, reference=self.reference)
 
     def _calibrate(self) -> None:
         """Learn from the server's token count how far off the estimate was."""

@@ -89,6 +89,11 @@ def chat_commands(chat: ChatScreen) -> Iterable[SystemCommand]:
         chat.action_open_models,
     )
     yield SystemCommand(
+        "Document collections",
+        f"Files to chat with: add a path, index, remove ({key_label('collections.open')})",
+        chat.action_open_collections,
+    )
+    yield SystemCommand(
         "Switch host",
         "Send new replies to another Ollama server from [hosts.NAME]",
         chat.action_switch_host,

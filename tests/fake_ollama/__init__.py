@@ -103,10 +103,20 @@ Models, as Ollama's /api/ps, /api/pull, /api/delete and load/unload answers have
   model stays loaded until then), longest time left first; a chat with no messages and
   `keep_alive: 0` unloads at once (`done_reason: "unload"`).
 
+``POST /api/embed`` answers vectors of the model's `embedding_length` (nomic-embed-text:latest,
+768) made of hashed word features, so texts sharing words are similar (embeddings.py). A model
+not installed is `404 model "NAME" not found, try pulling it first`; one without the
+`embedding` capability `501 this model does not support embeddings`; an input that is not a
+string or a list of strings `400 invalid input type`. `server.embed_delay` (s) delays every
+answer; `server.queue_embed(fault)` scripts the next one (FIFO, None for a normal answer):
+``error`` (`status`, default 500, with `error` or Ollama's text), ``slow`` (no answer for 10
+minutes, or until the client leaves), ``dims`` (vectors of half the dimensions), ``drop``
+(the connection closes unanswered). `server.embed_inputs()` lists every text embedded so far.
+
 Endpoints: `GET|HEAD /`, `GET|HEAD /api/version`, `GET|HEAD /api/tags`, `GET /api/ps`,
-`POST /api/show`, `POST /api/chat`, `POST /api/pull`, `DELETE /api/delete`. Other paths answer
-404 `404 page not found`; a known path with the wrong method 405 with `Allow`. Model names match
-case-insensitively and `name` is `name:latest`.
+`POST /api/show`, `POST /api/chat`, `POST /api/embed`, `POST /api/pull`, `DELETE /api/delete`.
+Other paths answer 404 `404 page not found`; a known path with the wrong method 405 with
+`Allow`. Model names match case-insensitively and `name` is `name:latest`.
 """
 
 from __future__ import annotations
@@ -118,6 +128,7 @@ from tests.fake_ollama.catalogue import (
     FakeModel,
     canonical_name,
 )
+from tests.fake_ollama.embeddings import EMBED_FAULTS, NOT_AN_EMBEDDING_MODEL, word_vector
 from tests.fake_ollama.replies import (
     CONTENT_TRIGGERS,
     FAULTS,
@@ -134,9 +145,11 @@ from tests.fake_ollama.wire import go_json, go_time
 __all__ = [
     "CONTENT_TRIGGERS",
     "DEFAULT_MODELS",
+    "EMBED_FAULTS",
     "FAULTS",
     "HUGE_DELTA",
     "MIDSTREAM_ERROR",
+    "NOT_AN_EMBEDDING_MODEL",
     "PULLABLE_MODELS",
     "PULL_TICK",
     "QUOTE_LIMIT",
@@ -151,4 +164,5 @@ __all__ = [
     "go_json",
     "go_time",
     "tokenize",
+    "word_vector",
 ]

@@ -23,6 +23,13 @@ from tests.fake_ollama.catalogue import (
     show_answer,
 )
 from tests.fake_ollama.chat_request import ChatRequest, check_images, check_options, parse_chat
+from tests.fake_ollama.embeddings import (
+    EMBED_FAULTS,
+    EmbedScript,
+    check_embedding_model,
+    embed_answer,
+    parse_embed,
+)
 from tests.fake_ollama.replies import (
     ERROR_TEXTS,
     FAULTS,
@@ -65,6 +72,7 @@ _ROUTES: dict[str, tuple[str, ...]] = {
     "/api/chat": ("POST",),
     "/api/pull": ("POST",),
     "/api/delete": ("DELETE",),
+    "/api/embed": ("POST",),
 }
 
 
@@ -112,6 +120,8 @@ class FakeOllama:
         self.port = port
         self.requests: list[RecordedRequest] = []
         self.streams_cancelled = 0
+        self.embed_delay = 0.0  # seconds before each /api/embed answer
+        self._embed_scripts: deque[EmbedScript | None] = deque()
         self.pulls_cancelled = 0
         self._changed = threading.Condition()
         self._scripts: deque[Script] = deque()
@@ -200,6 +210,25 @@ class FakeOllama:
             raise ValueError(f"unknown fault {fault!r}; expected one of {sorted(FAULTS)}")
         with self._changed:
             self._scripts.append(Script(text, thinking, fault, fault_after, status, error))
+
+    def queue_embed(
+        self, fault: str | None = None, *, status: int = 500, error: str | None = None
+    ) -> None:
+        """Script the next /api/embed answer (FIFO); None answers normally (see module docs)."""
+        if fault is not None and fault not in EMBED_FAULTS:
+            raise ValueError(f"unknown fault {fault!r}; expected one of {sorted(EMBED_FAULTS)}")
+        with self._changed:
+            self._embed_scripts.append(EmbedScript(fault, status, error) if fault else None)
+
+    def embed_inputs(self) -> list[str]:
+        """Every text sent to /api/embed so far, in order."""
+        with self._changed:
+            bodies = [r.json for r in self.requests if r.path == "/api/embed"]
+        texts: list[str] = []
+        for body in bodies:
+            raw = body.get("input") if isinstance(body, dict) else None
+            texts.extend([raw] if isinstance(raw, str) else raw or [])
+        return texts
 
     def hold(self, n: int = 5) -> threading.Event:
         """Make the next reply pause after `n` tokens until the returned event is set."""
@@ -346,6 +375,8 @@ class FakeOllama:
                 return await self._respond(conn, request, 200, b"", None)
             if request.path == "/api/pull":
                 return await self._pull(conn, request)
+            if request.path == "/api/embed":
+                return await self._embed(conn, request)
             return await self._chat(conn, request)
         except ApiError as exc:
             return await self._respond_error(conn, request, exc)
@@ -554,6 +585,39 @@ class FakeOllama:
             self._changed.notify_all()
         await emit({"status": "success"})
         return None
+
+    # -- /api/embed
+
+    async def _embed(self, conn: Connection, request: Request) -> bool:
+        """Vectors for each input, after Ollama's checks, or the scripted fault."""
+        embed = parse_embed(request.body)
+        if not embed.model.strip():
+            raise ApiError(404, "model '' not found")
+        model = self._find(embed.model)
+        if model is None:
+            raise ApiError(404, f'model "{embed.model}" not found, try pulling it first')
+        check_embedding_model(model)
+        with self._changed:
+            script = self._embed_scripts.popleft() if self._embed_scripts else None
+        gone = asyncio.create_task(conn.watch_for_close())
+        try:
+            await self._pause(self.embed_delay, gone)
+            fault = script.fault if script is not None else None
+            if script is not None and fault == "error":
+                text = script.error or ERROR_TEXTS.get(script.status, phrase(script.status))
+                return await self._respond_error(conn, request, ApiError(script.status, text))
+            if fault == "slow":
+                await self._pause(STALL_SECONDS, gone)
+            if fault == "drop":
+                conn.close()
+                return False
+            answer = embed_answer(embed, model, wrong_dimensions=fault == "dims")
+            return await self._respond_json(conn, request, answer)
+        except (ClientGone, ConnectionError):
+            self._note_cancelled()
+            return False
+        finally:
+            await stop_watching(gone)
 
     # -- /api/chat
 

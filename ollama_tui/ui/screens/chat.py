@@ -15,6 +15,7 @@ from textual.css.query import NoMatches
 
 from ollama_tui.chat.context import ContextPlan
 from ollama_tui.chat.conversation import Conversation, MemoryStrategy
+from ollama_tui.docs import database_path, lock_folder, missing_extra
 from ollama_tui.keymap import default_keys, key_label
 from ollama_tui.ui.inert import inert
 from ollama_tui.ui.screens.chat_attachments import AttachmentCommands
@@ -22,6 +23,7 @@ from ollama_tui.ui.screens.chat_conversations import ConversationCommands
 from ollama_tui.ui.screens.chat_messages import MessageCommands
 from ollama_tui.ui.screens.chat_page import NARROW_WIDTH
 from ollama_tui.ui.screens.models import ModelsScreen
+from ollama_tui.ui.screens.passage import PassageScreen
 from ollama_tui.ui.screens.picker import Choice, PickerScreen
 from ollama_tui.ui.screens.summary import SummaryScreen
 from ollama_tui.ui.widgets.memory_marker import MemoryMarker
@@ -78,6 +80,7 @@ class ChatScreen(ConversationCommands, MessageCommands, AttachmentCommands):
         _binding("prompt.attach", "attach", "Attach", show=False),
         _binding("sidebar.toggle", "toggle_sidebar", "Chats"),
         _binding("parameters.toggle", "toggle_parameters", "Params"),
+        _binding("collections.open", "open_collections", "Docs", show=False),
         _binding("reply.retry", "retry", "Retry"),
         _binding("messages.up", "scroll_messages(-1)", "Scroll up", show=False, priority=True),
         _binding("messages.down", "scroll_messages(1)", "Scroll down", show=False, priority=True),
@@ -164,6 +167,46 @@ class ChatScreen(ConversationCommands, MessageCommands, AttachmentCommands):
         if isinstance(self.app.screen, ModelsScreen):
             return
         self.app.push_screen(ModelsScreen(self.session.hosts.client))
+
+    def action_open_collections(self) -> None:
+        if problem := missing_extra():
+            self.notify(problem, severity="warning", markup=False)
+            return
+        from ollama_tui.ui.screens.collections import CollectionsScreen
+
+        if isinstance(self.app.screen, CollectionsScreen):
+            return
+        self.session.documents.forget()
+        settings = self.settings
+        screen = CollectionsScreen(
+            database_path(settings), lock_folder(settings), self.session.hosts.client
+        )
+        self.app.push_screen(screen, lambda _: self.offer_collections())
+
+    @on(ParameterPanel.CollectionsChanged)
+    def _collections_chosen(self, event: ParameterPanel.CollectionsChanged) -> None:
+        self.conversation.set_collections(event.collections)
+        self.changed(self.conversation, memory=False)
+
+    @on(MessageList.SourcesRequested)
+    def _sources_requested(self, event: MessageList.SourcesRequested) -> None:
+        """One source shows at once; several are listed first, Enter shows one."""
+        sources = event.message.sources
+        if len(sources) == 1:
+            self.app.push_screen(PassageScreen(sources[0]))
+            return
+        choices = [
+            Choice(str(number), inert(f"[{number + 1}] {source.location}  {source.score:.2f}"),
+                   f"{source.location} {source.heading}")
+            for number, source in enumerate(sources)
+        ]  # fmt: skip
+
+        def show(choice: str | None) -> None:
+            if choice is not None:
+                self.app.push_screen(PassageScreen(sources[int(choice)]))
+
+        picker = PickerScreen("Sources", choices, hint="type part of a file name")
+        self.app.push_screen(picker, show)
 
     async def action_pick_model(self) -> None:
         """The model picker, with the list held; asking the server again meanwhile, so a model

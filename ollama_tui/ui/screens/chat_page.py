@@ -20,6 +20,7 @@ from textual.worker import Worker
 from ollama_tui.chat.conversation import Conversation, Message, MessageState
 from ollama_tui.chat.store import ConversationSummary
 from ollama_tui.config import HostSettings
+from ollama_tui.docs.errors import DocsError
 from ollama_tui.keymap import PALETTE_KEY, key_label
 from ollama_tui.ollama import OllamaError
 from ollama_tui.sanitize import one_line
@@ -31,6 +32,7 @@ from ollama_tui.session.reply import (
     Note,
     ReplyEvent,
     ReplyRun,
+    SourcesFound,
     ThinkingAdded,
 )
 from ollama_tui.ui.collector import quiet_collector
@@ -131,6 +133,15 @@ class ChatPage(Screen[None]):
         self._first_frame.set()
         self._watch_connection()
         self._sync_search_index()
+        self.offer_collections()
+
+    def offer_collections(self) -> None:
+        """List the document collections in the parameter panel (again after a change)."""
+        self.session.documents.forget()
+        try:
+            self.parameters.set_collections(self.session.documents.names())
+        except DocsError as error:
+            self.notify(error.message, severity="warning", markup=False)
 
     def on_unmount(self) -> None:
         if self._restore_collector is not None:
@@ -484,6 +495,9 @@ class ChatPage(Screen[None]):
             case Note(text=text):
                 if view is not None:
                     view.set_note(text)
+            case SourcesFound():
+                if view is not None:
+                    view.refresh_header()
             case Notice():
                 self.session.notify(event)
             case Finished(state=MessageState.UNSENT, error=error):

@@ -13,7 +13,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
-from textual.coordinate import Coordinate
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Label, Static
@@ -32,6 +31,7 @@ from ollama_tui.ui.widgets.model_tables import (
     LOADED_COLUMNS,
     SORT_COLUMNS,
     fill_table,
+    highlighted_key,
     installed_cells,
     loaded_cells,
 )
@@ -131,14 +131,6 @@ class ModelsScreen(Screen[None]):
 
     # Installed models
 
-    def _highlighted(self, table: DataTable[Text]) -> str | None:
-        """The key (model name) of the row under the table's cursor."""
-        if not table.row_count:
-            return None
-        row = min(table.cursor_row, table.row_count - 1)
-        key = table.coordinate_to_cell_key(Coordinate(row, 0)).row_key.value
-        return str(key) if key is not None else None
-
     def _sort_key(self, model: ModelSummary) -> tuple[float, str]:
         match self._sort:
             case "params":
@@ -154,7 +146,7 @@ class ModelsScreen(Screen[None]):
     def _fill_installed(self, select: str | None = None) -> None:
         """Show the models in the chosen order, keeping the cursor on `select` or where it was."""
         table = self.installed
-        current = select or self._highlighted(table)
+        current = select or highlighted_key(table)
         row = table.cursor_row
         columns = [
             (key, label + ((" ▼" if self._reverse else " ▲") if key == self._sort else ""))
@@ -166,12 +158,12 @@ class ModelsScreen(Screen[None]):
         names = [model.name for model in models]
         # On the same model, or, when it is gone, on the one that took its place.
         table.move_cursor(row=names.index(current) if current in names else row)
-        self._show_details(self._highlighted(table))
+        self._show_details(highlighted_key(table))
         self.refresh_bindings()
 
     @on(DataTable.RowHighlighted, "#installed")
     def _installed_highlighted(self) -> None:
-        self._show_details(self._highlighted(self.installed))
+        self._show_details(highlighted_key(self.installed))
 
     @on(DataTable.HeaderSelected, "#installed")
     def _header_selected(self, event: DataTable.HeaderSelected) -> None:
@@ -280,7 +272,7 @@ class ModelsScreen(Screen[None]):
 
     def _fill_running(self) -> None:
         table = self.loaded
-        current = self._highlighted(table)
+        current = highlighted_key(table)
         now = self._clock()
         rows = [(model.name, loaded_cells(model, now)) for model in self._loaded_models]
         fill_table(table, LOADED_COLUMNS, rows)
@@ -305,7 +297,7 @@ class ModelsScreen(Screen[None]):
 
     def action_unload(self) -> None:
         """Unload the model highlighted in the loaded list."""
-        name = self._highlighted(self.loaded)
+        name = highlighted_key(self.loaded)
         if name is not None:
             self._unload(name)
 
@@ -323,7 +315,7 @@ class ModelsScreen(Screen[None]):
 
     def action_delete(self) -> None:
         """Delete the highlighted installed model, once the user confirms."""
-        name = self._highlighted(self.installed)
+        name = highlighted_key(self.installed)
         if name is None:
             return
 

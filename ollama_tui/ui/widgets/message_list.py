@@ -116,6 +116,7 @@ class MessageList(VerticalScroll):
         _message_binding("message.newer_version", "version(1)", "Newer version", False),
         _message_binding("message.copy", "copy", "Copy", True),
         _message_binding("message.copy_code", "copy_code", "Copy code", False),
+        _message_binding("message.sources", "sources", "Sources", False),
         _message_binding("message.edit", "edit", "Edit", True),
         _message_binding("message.regenerate", "regenerate(False)", "Regenerate", True),
         _message_binding("message.regenerate_with", "regenerate(True)", "With model", False),
@@ -146,6 +147,10 @@ class MessageList(VerticalScroll):
 
     @dataclass
     class DeleteRequested(TextualMessage):
+        message: Message
+
+    @dataclass
+    class SourcesRequested(TextualMessage):
         message: Message
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -458,6 +463,14 @@ class MessageList(VerticalScroll):
     def action_delete(self) -> None:
         if self.cursor is not None:
             self.post_message(self.DeleteRequested(self.cursor.message))
+
+    def action_sources(self) -> None:
+        if self.cursor is None:
+            return
+        if not self.cursor.message.sources:
+            self.notify("This message was sent no passages of documents.")
+            return
+        self.post_message(self.SourcesRequested(self.cursor.message))
 
     def action_copy(self) -> None:
         if self.cursor is None:

@@ -17,8 +17,9 @@ from textual.widget import Widget
 from textual.widgets import Collapsible, Static
 
 from ollama_tui.chat.conversation import Message, MessageState, Role
+from ollama_tui.chat.sources import Source
 from ollama_tui.keymap import key_label
-from ollama_tui.sanitize import sanitize
+from ollama_tui.sanitize import one_line, sanitize
 from ollama_tui.ui.inert import inert
 
 if TYPE_CHECKING:
@@ -103,6 +104,8 @@ class MessageView(Vertical):
 
             folder = cast(AttachmentHost, self.screen).attachment_folder
             yield MessageAttachments(self.message.attachments, folder)
+        if self.message.role is Role.ASSISTANT and (self.message.sources or streaming):
+            yield Static(sources_line(self.message.sources), classes="message-sources")
         yield Static("", classes="message-error")
 
     def header(self) -> Content:
@@ -164,6 +167,9 @@ class MessageView(Vertical):
 
     def refresh_header(self) -> None:
         self.query_one(".message-header", Static).update(self.header())
+        for sources in self.query(".message-sources").results(Static):
+            sources.display = bool(self.message.sources)
+            sources.update(sources_line(self.message.sources))
         error = self.query_one(".message-error", Static)
         error.display = bool(self.message.error)
         error.update(inert(f"⚠ {self.message.error}", "$warning"))
@@ -231,6 +237,19 @@ class MessageView(Vertical):
             await self._stream.stop()
             self._stream = None
         self.refresh_header()
+
+
+def sources_line(sources: list[Source]) -> Content:
+    """`Sources: notes/setup.md:12–40 0.83 · …` under a reply (s on the reply opens one)."""
+    if not sources:
+        return Content("")
+    parts: list[str | tuple[str, str]] = [("Sources ", "bold $text-muted")]
+    for number, source in enumerate(sources, start=1):
+        separator = " · " if number > 1 else ""
+        parts.append((f"{separator}[{number}] ", "$text-muted"))
+        parts.append((one_line(source.location, 120), "$text-accent"))
+        parts.append((f" {source.score:.2f}", "$text-muted"))
+    return Content.assemble(*parts)
 
 
 def tokens_per_second(stats: dict[str, int]) -> float | None:

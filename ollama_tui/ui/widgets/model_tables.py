@@ -6,6 +6,7 @@ from datetime import datetime
 
 from rich.cells import cell_len
 from rich.text import Text
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 
 from ollama_tui.ollama import ModelSummary, RunningModel
@@ -77,3 +78,12 @@ def fill_table(
         table.add_column(label, width=width, key=key)
     for key, cells in rows:
         table.add_row(*cells, key=key)
+
+
+def highlighted_key(table: DataTable[Text]) -> str | None:
+    """The key of the row under the table's cursor (None for an empty table)."""
+    if not table.row_count:
+        return None
+    row = min(table.cursor_row, table.row_count - 1)
+    key = table.coordinate_to_cell_key(Coordinate(row, 0)).row_key.value
+    return str(key) if key is not None else None

@@ -13,7 +13,7 @@ from textual.content import Content
 from textual.message import Message
 from textual.validation import Function, Integer, Number, ValidationResult, Validator
 from textual.widget import Widget
-from textual.widgets import Input, Label, Select, Static, TextArea
+from textual.widgets import Input, Label, Select, SelectionList, Static, TextArea
 
 from ollama_tui.chat.conversation import Conversation, MemoryStrategy
 from ollama_tui.chat.options import (
@@ -29,6 +29,7 @@ from ollama_tui.ui.inert import inert
 
 P = ParamSpec("P")
 
+NO_COLLECTIONS = "none yet (F4)"
 KEEP_ALIVE_HELP = 'seconds ("300", "-1" forever) or a duration ("10m", "1h30m")'
 
 THINK_CHOICES: dict[str, tuple[str, bool | str | None]] = {
@@ -95,6 +96,10 @@ class ParameterPanel(VerticalScroll, can_focus=False):
         memory: MemoryStrategy
 
     @dataclass
+    class CollectionsChanged(Message):
+        collections: list[str]
+
+    @dataclass
     class SystemPromptChanged(Message):
         system_prompt: str
 
@@ -104,6 +109,8 @@ class ParameterPanel(VerticalScroll, can_focus=False):
         self._options = Options()
         self._context_limit: int | None = None
         self._model_names: list[str] = []
+        self._collection_names: list[str] = []
+        self._chosen_collections: list[str] = []
         self._ready = False
         self._queued: list[Callable[[], None]] = []
 
@@ -183,6 +190,11 @@ class ParameterPanel(VerticalScroll, can_focus=False):
         )
         fields.append(Horizontal(Label("Stop", classes="option-label"), stop, classes="option-row"))
         fields.append(Static("", id="stop-note", classes="note"))
+        fields += [
+            Label("Documents", classes="field-label"),
+            SelectionList[str](id="collections-select", compact=True),
+            Static(NO_COLLECTIONS, id="collections-note", classes="note"),
+        ]
         return fields
 
     @_once_fields_exist
@@ -203,7 +215,31 @@ class ParameterPanel(VerticalScroll, can_focus=False):
             self.query_one("#keep-alive", Input).value = conversation.keep_alive
             self.query_one("#keep-alive-note").display = False
             self.set_model(conversation.model)
+        self._chosen_collections = list(conversation.collections)
+        self.set_collections(self._collection_names)
         self.show_thinking(False, conversation.think)
+
+    @_once_fields_exist
+    def set_collections(self, names: list[str]) -> None:
+        """Offer these document collections, ticking the conversation's; one it names that no
+        longer exists stays listed, so it is not dropped silently."""
+        self._collection_names = list(names)
+        offered = list(dict.fromkeys([*names, *self._chosen_collections]))
+        selection: SelectionList[str] = self.query_one("#collections-select", SelectionList)
+        with self.prevent(SelectionList.SelectedChanged):
+            selection.clear_options()
+            selection.add_options(
+                (inert(name), name, name in self._chosen_collections) for name in offered
+            )
+        selection.display = bool(offered)
+        selection.tooltip = "Collections searched for each message; their best passages are sent"
+        self.query_one("#collections-note").display = not offered
+
+    @on(SelectionList.SelectedChanged, "#collections-select")
+    def _collections_changed(self, event: SelectionList.SelectedChanged[str]) -> None:
+        event.stop()
+        self._chosen_collections = list(event.selection_list.selected)
+        self.post_message(self.CollectionsChanged(list(self._chosen_collections)))
 
     @_once_fields_exist
     def show_thinking(self, available: bool, think: bool | str | None) -> None:
