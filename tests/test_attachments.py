@@ -262,3 +262,20 @@ def test_damaged_attachment_entries_are_left_out() -> None:
     conversation = Conversation.from_dict(document)
     assert [a.name for a in conversation.messages[1].attachments] == ["ok.txt"]
     assert conversation.messages[1].role is Role.ASSISTANT
+
+
+def test_images_stay_on_their_message_when_passages_are_inserted(
+    store: ConversationStore, tmp_path: Path
+) -> None:
+    image = attach(store, tmp_path, "a.png", picture(8, 8))
+    conversation = Conversation(model="llava:7b")
+    conversation.add_user_message("what is this?", [image])
+    plan = plan_request(
+        conversation,
+        num_ctx=8192,
+        reserve=1024,
+        estimator_for_model=Calibration().estimator,
+        reference="Passages: cats are small.",
+    )
+    assert [m["role"] for m in plan.messages] == ["system", "user"]
+    assert plan.images == {1: [image]}
