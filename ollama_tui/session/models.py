@@ -49,6 +49,12 @@ class ModelCatalog:
                 return None  # a chat request will report what is wrong
         return self._details[key]
 
+    def sees_images(self, model: str) -> bool:
+        """Whether `model` takes images (the `vision` capability); True while its details are
+        not known yet (the server then says so itself)."""
+        details = self._details.get((self.hosts.current.name, model))
+        return details is None or "vision" in details.capabilities
+
     def context_limit(self, model: str) -> int | None:
         """The model's context length, if its details are known yet."""
         details = self._details.get((self.hosts.current.name, model))
