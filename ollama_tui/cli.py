@@ -250,10 +250,31 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         return serve_in_browser(args, settings)
     app = make_app(settings)
+    detect_terminal_graphics(settings.data_dir / "attachments")
     app.run()
     if app.crash is not None:
         print(app.crash, file=sys.stderr)
     return app.return_code or 0
+
+
+def detect_terminal_graphics(attachments: Path) -> None:
+    """Let textual-image (the optional `images` extra) ask the terminal whether it draws Kitty
+    or Sixel graphics, when there are images to draw.
+
+    It asks as it is imported, and only a terminal the app does not own yet can answer, so this
+    runs before the app starts; it costs 60–100 ms, so only when images were attached before.
+    Images attached for the first time are drawn in half-blocks until the next start.
+    """
+    if sys.__stdout__ is None or not sys.__stdout__.isatty():
+        return
+    try:
+        with os.scandir(attachments) as entries:
+            if not any(entry.name.endswith((".png", ".jpg")) for entry in entries):
+                return
+    except OSError:
+        return
+    with contextlib.suppress(ImportError):
+        import textual_image.widget  # noqa: F401
 
 
 PATH_NAMES = ("config", "state", "data", "log")
@@ -340,9 +361,9 @@ def export_conversation(
     except StoreError as error:
         return _fail(str(error))
     if output is None:
-        return _output(export_text(conversation, kind))
+        return _output(export_text(conversation, kind, store.attachments))
     try:
-        write_export(conversation, output, kind)
+        write_export(conversation, output, kind, store.attachments)
     except TransferError as error:
         _warn(str(error))
         return 1

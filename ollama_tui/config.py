@@ -20,6 +20,7 @@ from typing import Any
 import platformdirs
 
 from ollama_tui.chat.conversation import MemoryStrategy
+from ollama_tui.chat.intake import DEFAULT_MAX_IMAGE_SIDE, DEFAULT_MAX_TEXT_BYTES, AttachLimits
 from ollama_tui.chat.migrations import FormatError
 from ollama_tui.chat.options import (
     MAX_STOP_LENGTH,
@@ -115,6 +116,16 @@ class Settings:
     defaults: ConversationDefaults = field(default_factory=ConversationDefaults)
     mcp: dict[str, McpServerSettings] = field(default_factory=dict)  # [mcp.NAME], in order
     tools: ToolSettings = field(default_factory=ToolSettings)
+    max_image_side: int = DEFAULT_MAX_IMAGE_SIDE
+    """Attached images are downscaled to this many pixels on their longest side."""
+    max_text_kb: int = DEFAULT_MAX_TEXT_BYTES // 1000
+    """Attached text files larger than this many kilobytes (1,000 bytes) are refused."""
+
+    @property
+    def attach_limits(self) -> AttachLimits:
+        return AttachLimits(
+            max_image_side=self.max_image_side, max_text_bytes=self.max_text_kb * 1000
+        )
 
 
 def active_host(settings: Settings) -> HostSettings:
@@ -219,6 +230,17 @@ def _checked(check: Callable[[object], Any]) -> _Check:
     return run
 
 
+def _whole_at_least(minimum: int, unit: str) -> _Check:
+    expected = f"a whole number of {unit}, {minimum} or more"
+
+    def check(value: object) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise InvalidValue(expected)
+        return value
+
+    return check
+
+
 def _positive(value: object) -> float:
     number = _as_float(value, "a number greater than 0")
     if number <= 0:
@@ -276,6 +298,10 @@ _SCHEMA: dict[str, dict[str, _Check]] = {
         "headers": _headers,
     },
     "memory": {"reply_reserve": _reserve, "summary_model": _string},
+    "attachments": {
+        "max_image_side": _whole_at_least(64, "pixels"),
+        "max_text_kb": _whole_at_least(1, "kilobytes"),
+    },
     "defaults": {"system_prompt": _string, "memory": _memory, **OPTION_CHECKS}
     | {"tools": _checked(tool_settings.server_names)},
     "tools": {name: _checked(check) for name, check in tool_settings.TOOL_CHECKS.items()},

@@ -27,6 +27,11 @@ COMMANDS: tuple[Command, ...] = (
         "ctrl+j,shift+enter",
         "new line in the prompt (shift+enter where the terminal reports it)",
     ),
+    Command(
+        "prompt.attach",
+        "ctrl+o",
+        "attach a file to the message: an image (for vision models) or a text file",
+    ),
     Command("prompt.previous", "alt+up", "in the prompt: the prompt sent before (again: earlier)"),
     Command("prompt.next", "alt+down", "in the prompt: the prompt sent after, then your draft"),
     Command("reply.stop", "escape", "stop the reply as it arrives"),

@@ -131,6 +131,16 @@ def test_search(tmp_path: Path) -> None:
     assert positive(document["update"]["one_more_message"])
 
 
+def test_attach(tmp_path: Path) -> None:
+    document = run_quick("attach", tmp_path)
+    assert document["image"]["width"] == 2000
+    assert max(document["cold"]["stored_size"]) == 1568
+    for run in [document["cold"], *document["runs"]]:
+        assert 0 < run["first_byte"] <= run["last_byte"]
+        assert run["request_kb"] > run["stored_kb"]  # the image went, base64-encoded
+    assert positive(document["to_chip"]) and positive(document["first_byte"])
+
+
 def test_docs(tmp_path: Path) -> None:
     document = run_quick("docs", tmp_path)
     indexing = document["indexing"]

@@ -240,8 +240,8 @@ def test_reads_os_environ_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
 
 _ADDRESS = "an Ollama address such as http://127.0.0.1:11434"
 _TOP_KEYS = (
-    "host, default_host, model, theme, data_dir, [ui], [network], [memory], [defaults], "
-    "[tools], [keys], [hosts.NAME], [pools.NAME], [mcp.NAME]"
+    "host, default_host, model, theme, data_dir, [ui], [network], [memory], [attachments], "
+    "[defaults], [tools], [keys], [hosts.NAME], [pools.NAME], [mcp.NAME]"
 )
 
 
@@ -459,12 +459,14 @@ def test_example_file_documents_every_key_with_a_valid_value(tmp_path: Path) -> 
         "ui",
         "network",
         "memory",
+        "attachments",
         "defaults",
         "tools",
         "keys",
     }
     assert set(document["tools"]) == {"max_rounds", "result_limit", "timeout"}
     assert set(document["ui"]) == {"show_sidebar", "show_parameters", "reopen_last"}
+    assert set(document["attachments"]) == {"max_image_side", "max_text_kb"}
     assert set(document["network"]) == {
         "connect_timeout",
         "stall_timeout",
@@ -710,3 +712,21 @@ def test_bad_hosts_and_pools_are_one_line_errors(tmp_path: Path, text: str, mess
     with pytest.raises(ConfigError, match=re.escape(message)) as raised:
         load_settings(config_path=config, environ={})
     assert "\n" not in str(raised.value)
+
+
+def test_attachment_limits(tmp_path: Path) -> None:
+    settings = load_settings(
+        config_path=write(tmp_path, "[attachments]\nmax_image_side = 800\nmax_text_kb = 50\n"),
+        environ={},
+    )
+    assert (settings.attach_limits.max_image_side, settings.attach_limits.max_text_bytes) == (
+        800,
+        50_000,
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_settings(
+            config_path=write(tmp_path, "[attachments]\nmax_image_side = 10\n"), environ={}
+        )
+    assert "attachments.max_image_side: expected a whole number of pixels, 64 or more" in str(
+        caught.value
+    )

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import socket
+import subprocess
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from tests.fake_ollama import FakeOllama, go_json
+from tests.fake_ollama import DEFAULT_MODELS, VISION_MODELS, FakeOllama, go_json
+from tests.images import picture
 
 HI = [{"role": "user", "content": "hi"}]
 CREATED_AT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z")
@@ -400,3 +405,84 @@ def test_requests_are_recorded(fake_ollama: FakeOllama) -> None:
 def test_queue_reply_rejects_unknown_faults(fake_ollama: FakeOllama) -> None:
     with pytest.raises(ValueError, match="unknown fault"):
         fake_ollama.queue_reply(fault="explode")
+
+
+# --------------------------------------------------------------------------- images
+
+
+@pytest.fixture
+def vision_ollama() -> Iterator[FakeOllama]:
+    with FakeOllama(models=[*VISION_MODELS, *DEFAULT_MODELS]) as server:
+        yield server
+
+
+def with_images(*images: str, model: str = "gemma3:4b", stream: bool = True) -> dict[str, Any]:
+    message = {"role": "user", "content": "what is this?", "images": list(images)}
+    return {"model": model, "messages": [message], "stream": stream}
+
+
+def test_images_are_counted_in_the_unscripted_reply(vision_ollama: FakeOllama) -> None:
+    image = base64.b64encode(picture(8, 8)).decode()
+    answer = call(vision_ollama, "POST", "/api/chat", with_images(image, image, stream=False))
+    assert answer.status == 200
+    content = json.loads(answer.body)["message"]["content"]
+    assert content.startswith("**model** `gemma3:4b` · **history** 1 message (1 from you)")
+    assert "· **images** 2\n" in content
+    plain = call(vision_ollama, "POST", "/api/chat", {"model": "gemma3:4b", "messages": HI})
+    assert "images" not in "".join(line["message"]["content"] for line in plain.lines())
+
+
+@pytest.mark.parametrize(
+    ("images", "status", "error"),
+    [
+        (["aGV!bG8="], 400, "illegal base64 data at input byte 3"),
+        (["abc"], 400, "illegal base64 data at input byte 0"),
+        (
+            [base64.b64encode(b"plain text, not a picture").decode()],
+            500,
+            "Failed to create new sequence: failed to process inputs: image: unknown format",
+        ),
+        (
+            [7],
+            400,
+            "json: cannot unmarshal number into Go struct field ChatRequest.messages.images "
+            "of type api.ImageData",
+        ),
+    ],
+)
+def test_bad_images_get_ollamas_errors(
+    vision_ollama: FakeOllama, images: list[Any], status: int, error: str
+) -> None:
+    body = with_images(*images)
+    answer = call(vision_ollama, "POST", "/api/chat", body)
+    assert (answer.status, json.loads(answer.body)) == (status, {"error": error})
+
+
+def test_images_to_a_model_without_vision(vision_ollama: FakeOllama) -> None:
+    image = base64.b64encode(picture(8, 8)).decode()
+    answer = call(vision_ollama, "POST", "/api/chat", with_images(image, model="llama3.2"))
+    assert (answer.status, answer.headers["content-type"]) == (500, "application/json")
+    assert json.loads(answer.body)["error"].endswith(
+        "this model is missing data required for image input"
+    )
+
+
+def test_vision_models_show_their_projector(vision_ollama: FakeOllama) -> None:
+    shown = json.loads(call(vision_ollama, "POST", "/api/show", {"model": "llava:7b"}).body)
+    assert shown["capabilities"] == ["completion", "vision"]
+    assert shown["projector_info"]["general.architecture"] == "clip"
+    assert "projector_info" not in json.loads(
+        call(vision_ollama, "POST", "/api/show", {"model": "llama3.2"}).body
+    )
+
+
+def test_the_command_line_installs_vision_models_on_request() -> None:
+    command = [sys.executable, "-m", "tests.fake_ollama", "--port", "0", "--vision"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
+        try:
+            assert process.stdout is not None
+            listening, models = process.stdout.readline(), process.stdout.readline()
+        finally:
+            process.terminate()
+    assert listening.startswith("fake Ollama listening on http://127.0.0.1:")
+    assert models.startswith("models: gemma3:4b, llava:7b, llama3.2:latest")

@@ -24,6 +24,8 @@ NO_UI = ("textual",)
         ("ollama_tui.chat.context", (*NO_UI, "httpx")),
         ("ollama_tui.chat.search", (*NO_UI, "httpx")),
         ("ollama_tui.chat.export", (*NO_UI, "httpx")),
+        ("ollama_tui.chat.intake", (*NO_UI, "httpx", "PIL")),
+        ("ollama_tui.chat.attachment_store", (*NO_UI, "httpx", "PIL")),
         ("ollama_tui.session", NO_UI),
         ("ollama_tui.session.reply", NO_UI),
         ("ollama_tui.config", NO_UI),

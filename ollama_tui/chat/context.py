@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from ollama_tui.atomic import write_atomic
+from ollama_tui.chat.attachments import Attachment, content_with_files, image_tokens, images_of
 from ollama_tui.chat.conversation import (
     Conversation,
     MemoryStrategy,
@@ -151,10 +152,17 @@ class Calibration:
         """An estimator for `model` with its current factor (pass as `estimator_for_model`)."""
         return TokenEstimator(self.factor(model), self._cache)
 
-    def observe(self, model: str, messages: Sequence[Mapping[str, Any]], actual: int) -> bool:
-        """Learn from a reply: the `messages` that were sent and the prompt_eval_count the
-        server reported for them. Returns False when the count was not believable and ignored."""
-        estimated = TokenEstimator(cache=self._cache)._raw_request(messages)
+    def observe(
+        self,
+        model: str,
+        messages: Sequence[Mapping[str, Any]],
+        actual: int,
+        image_tokens: int = 0,
+    ) -> bool:
+        """Learn from a reply: the `messages` that were sent (and the uncalibrated estimate of
+        their images) and the prompt_eval_count the server reported for them. Returns False
+        when the count was not believable and ignored."""
+        estimated = TokenEstimator(cache=self._cache)._raw_request(messages) + image_tokens
         if actual <= 0 or not MIN_RATIO <= actual / estimated <= MAX_RATIO:
             return False
         old_actual, old_estimated = self._sums.get(model, (CALIBRATION_PRIOR, CALIBRATION_PRIOR))
@@ -262,6 +270,10 @@ class ContextPlan:
     previous_summary: Summary | None
     """The conversation's summary when it still matches its messages: what the fold extends."""
     summary_words: int
+    images: dict[int, list[Attachment]]
+    """The images to send with `messages[i]`, by i (see attachments.with_images)."""
+    image_tokens: int
+    """The uncalibrated estimate of those images, for `Calibration.observe`."""
     summary_tokens: int = 0
     """The longest summary wanted, in tokens: num_predict of the summarising requests."""
     fold_cap: int = 0
@@ -314,11 +326,15 @@ def plan_request(
     estimator_for_model: EstimatorForModel,
     strategy: MemoryStrategy | None = None,
     draft: str = "",
+    draft_attachments: Sequence[Attachment] = (),
+    send_images: bool = True,
     reference: str = "",
 ) -> ContextPlan:
     """Plan the next request of `conversation` under its memory strategy (or `strategy`).
 
-    `draft` is a user message not yet added (for the meter while typing). `reference` is a
+    `draft` is a user message not yet added (for the meter while typing), with the files
+    attached to it so far. With `send_images` False (a model without vision) images are
+    neither counted nor planned. `reference` is a
     block of retrieved text, sent as a system message just before the latest user message (so
     the history before it stays a stable prefix) and counted like the system prompt. Turns are kept
     whole and the latest one is always sent; when even the system prompt, the summary and the
@@ -333,10 +349,16 @@ def plan_request(
     history = conversation.history_messages()
     roles = [message.role for message in history]
     sendable = [_sendable(message) for message in history]
-    if draft:
+    pictures = [images_of(m.attachments) if send_images else [] for m in history]
+    if draft or draft_attachments:
         roles.append(Role.USER)
-        sendable.append({"role": "user", "content": draft})
-    costs = [estimator._raw_message(_costed_text(message)) for message in sendable]
+        sendable.append({"role": "user", "content": content_with_files(draft, draft_attachments)})
+        pictures.append(images_of(draft_attachments) if send_images else [])
+    picture_costs = [sum(image_tokens(conversation.model, p) for p in ps) for ps in pictures]
+    costs = [
+        estimator._raw_message(_costed_text(message)) + picture_cost
+        for message, picture_cost in zip(sendable, picture_costs, strict=True)
+    ]
 
     head: list[dict[str, Any]] = []
     if conversation.system_prompt.strip():
@@ -355,9 +377,13 @@ def plan_request(
         if summary is not None:
             sent.append({"role": "system", "content": SUMMARY_PREFIX + summary.text})
         sent.extend(sendable[start:])
+        offset = len(sent) - len(roles[start:])
+        images = {offset + i: ps for i, ps in enumerate(pictures[start:]) if ps}
         if reference:
             latest_is_user = len(sent) > len(head) and sent[-1]["role"] == "user"
-            sent.insert(len(sent) - 1 if latest_is_user else len(sent), _system(reference))
+            at = len(sent) - 1 if latest_is_user else len(sent)
+            sent.insert(at, _system(reference))
+            images = {i + (i >= at): ps for i, ps in images.items()}
         # The same sum request_tokens(sent) would make, from the costs already known.
         raw = head_raw + (summary_raw if summary else 0) + sum(costs[start:])
         estimated = estimator._scale(raw)
@@ -374,6 +400,8 @@ def plan_request(
             needs_summary=needs or None,
             previous_summary=previous,
             summary_words=words,
+            images=images,
+            image_tokens=sum(picture_costs[start:]),
             summary_tokens=estimator._scale(_raw_summary_tokens(words)),
             fold_cap=fold_cap,
             estimator=estimator,
@@ -488,37 +516,11 @@ def _window_start(roles: list[Role], costs: list[int], low: int, room: int) -> i
     return start
 
 
-def _fold_end(roles: list[Role], costs: list[int], low: int, high: int, cap: int) -> int:
-    """The end of the next stretch to summarise: whole turns from `low` within `cap` tokens;
-    of a first turn too long for `cap`, as many of its messages as fit, but at least one."""
-    end, used = low, 0
-    while end < high:
-        stop = end + 1
-        while stop < high and roles[stop] is not Role.USER:
-            stop += 1
-        turn = sum(costs[end:stop])
-        if used + turn > cap:
-            break
-        used += turn
-        end = stop
-    if end == low < high:
-        end, used = low + 1, costs[low]
-        while end < high and roles[end] is not Role.USER and used + costs[end] <= cap:
-            used += costs[end]
-            end += 1
-        # Never between a reply's tool calls and their results: back off, or take them all.
-        while low + 1 < end < high and roles[end] is Role.TOOL:
-            end -= 1
-        while end < high and roles[end] is Role.TOOL:
-            end += 1
-    return end
-
-
 def _sendable(message: Message) -> dict[str, Any]:
     """`message.to_request()`, without its cost for the plain messages of a long history."""
     if message.tool_calls or message.tool_name:
         return message.to_request()
-    return {"role": _ROLE_NAMES[message.role], "content": message.content}
+    return {"role": _ROLE_NAMES[message.role], "content": message.request_content()}
 
 
 def _costed_text(message: Mapping[str, Any]) -> str:
@@ -569,7 +571,7 @@ def _transcript_line(message: Message) -> str:
         f"\n[called the tool {call.name} with {json.dumps(call.arguments, ensure_ascii=False)}]"
         for call in message.tool_calls
     )
-    return f"{author}: {message.content}{calls}"
+    return f"{author}: {message.request_content()}{calls}"
 
 
 def apply_summary(

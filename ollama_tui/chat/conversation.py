@@ -7,10 +7,12 @@ Textual or HTTP: the app fills it from stream events, the store persists it.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
+from ollama_tui.chat.attachments import Attachment
 from ollama_tui.chat.message import (
     Message,
     MessageState,
@@ -129,12 +131,14 @@ class Conversation:
     def has_title(self) -> bool:
         return self.title != UNTITLED
 
-    def add_user_message(self, text: str) -> Message:
-        """Append what the user typed; the first message also names the conversation."""
-        message = Message(role=Role.USER, content=text)
+    def add_user_message(self, text: str, attachments: Iterable[Attachment] = ()) -> Message:
+        """Append what the user typed (and attached); the first message also names the
+        conversation, after its first attachment when nothing was typed."""
+        message = Message(role=Role.USER, content=text, attachments=list(attachments))
         self.messages.append(message)
         if not self.has_title:
-            self.title = title_from(text)
+            first_file = message.attachments[0].name if message.attachments else ""
+            self.title = title_from(text if text.strip() else first_file)
         self.touch()
         return message
 
@@ -198,7 +202,7 @@ class Conversation:
         if message.role is not Role.USER:
             raise ValueError("only the user's own messages can be edited")
         position = self._set_aside(message)
-        edited = Message(role=Role.USER, content=text)
+        edited = Message(role=Role.USER, content=text, attachments=list(message.attachments))
         self._show_in_place(position, edited, [*message.all_versions(), edited])
         self.touch()
         return edited

@@ -1,7 +1,9 @@
 """Conversations to and from files: Markdown to read, JSON to move between machines.
 
-A JSON export is the conversation's own document (the same as its file in the data dir), so
-importing it loses nothing, and older schema versions import through the usual migrations.
+A JSON export is the conversation's own document (the same as its file in the data dir) with
+its attached files embedded as base64, so importing it loses nothing, and older schema versions
+import through the usual migrations. A Markdown export copies the attached files into a folder
+beside the .md file and links them.
 Exports are files, not the terminal, so text goes in verbatim, except terminal control
 characters, which are removed (Markdown) or escaped (JSON) so that `cat` on an export is safe.
 """
@@ -17,6 +19,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ollama_tui.atomic import write_atomic
+from ollama_tui.chat.attachment_store import (
+    AttachmentStore,
+    AttachmentStoreError,
+    every_attachment,
+)
+from ollama_tui.chat.attachments import Attachment, AttachmentMissing
 from ollama_tui.chat.conversation import (
     Conversation,
     FormatError,
@@ -35,6 +43,8 @@ from ollama_tui.chat.validation import (
 from ollama_tui.sanitize import one_line, sanitize
 
 ExportFormat = Literal["md", "json"]
+EMBEDDED_FILES = "attachment_files"
+"""The key of a JSON export that holds the attached files, base64 by stored file name."""
 FORMATS: tuple[ExportFormat, ...] = ("md", "json")
 
 _STATE_NOTES = {
@@ -58,8 +68,12 @@ class TransferError(Exception):
         super().__init__(" ".join(message.split()))
 
 
-def to_markdown(conversation: Conversation) -> str:
-    """A readable document: title, settings, system prompt, then each message under a heading."""
+def to_markdown(conversation: Conversation, files_folder: str | None = None) -> str:
+    """A readable document: title, settings, system prompt, then each message under a heading.
+
+    With `files_folder` (a folder name beside the document) attachments are linked there, as
+    `markdown_file_name` names them; without, they are only named.
+    """
     options = conversation.options.to_request()
     details = [
         f"Model {conversation.model or 'not set'}",
@@ -74,11 +88,14 @@ def to_markdown(conversation: Conversation) -> str:
             f"> {line}".rstrip() for line in conversation.system_prompt.strip().splitlines()
         )
         parts += ["System prompt:", quoted]
-    parts += [_message_markdown(message, conversation.model) for message in conversation.messages]
+    parts += [
+        _message_markdown(message, conversation.model, files_folder)
+        for message in conversation.messages
+    ]
     return sanitize("\n\n".join(parts)) + "\n"
 
 
-def _message_markdown(message: Message, default_model: str) -> str:
+def _message_markdown(message: Message, default_model: str, files_folder: str | None) -> str:
     if message.role is Role.USER:
         author = "You"
     elif message.role is Role.TOOL:
@@ -102,6 +119,7 @@ def _message_markdown(message: Message, default_model: str) -> str:
         parts.append(_fenced(message.content, "text"))
     elif message.content:
         parts.append(message.content.rstrip("\n"))
+    parts += [_attachment_markdown(item, files_folder) for item in message.attachments]
     for call in message.tool_calls:
         label = DECISION_LABELS[call.decision]
         parts.append(f"Called `{one_line(call.name, 100)}` ({label}):")
@@ -116,6 +134,23 @@ def _fenced(text: str, language: str) -> str:
     return f"{fence}{language}\n{text.rstrip(chr(10))}\n{fence}"
 
 
+def _attachment_markdown(attachment: Attachment, files_folder: str | None) -> str:
+    label = one_line(attachment.describe(), 300).replace("[", "(").replace("]", ")")
+    if files_folder is None:
+        return f"Attached: {label}"
+    target = f"{files_folder}/{markdown_file_name(attachment)}"
+    return f"{'!' if attachment.is_image else ''}[{label}](<{target}>)"
+
+
+def markdown_file_name(attachment: Attachment) -> str:
+    """The name of an attached file copied beside a Markdown export: the start of its hash
+    (so two files of one name never collide) and its name made safe for any file system."""
+    stem = re.sub(r"[^\w.-]+", "-", attachment.name).strip("-.")[:60] or "file"
+    if not stem.lower().endswith(f".{attachment.ext}"):
+        stem += f".{attachment.ext}"
+    return f"{attachment.sha256[:12]}-{stem}"
+
+
 def local_minute(moment: str) -> str:
     """A stored ISO timestamp as local date and minute ("2026-01-02 09:15"), or as stored if
     it is not one."""
@@ -125,9 +160,13 @@ def local_minute(moment: str) -> str:
         return one_line(moment, 40)
 
 
-def to_json(conversation: Conversation) -> str:
-    """The conversation's own document (schema_version included); `import_json` reads it back."""
-    return dump_json(conversation.to_dict())
+def to_json(conversation: Conversation, attachments: AttachmentStore | None = None) -> str:
+    """The conversation's own document (schema_version included) with its attached files when
+    `attachments` is given; `import_json` reads it back."""
+    document = conversation.to_dict()
+    if attachments is not None and (files := attachments.embedded(conversation)):
+        document[EMBEDDED_FILES] = files
+    return dump_json(document)
 
 
 def dump_json(value: Any) -> str:
@@ -136,19 +175,36 @@ def dump_json(value: Any) -> str:
     return _UNSAFE_IN_JSON.sub(lambda match: f"\\u{ord(match.group()):04x}", text) + "\n"
 
 
-def export_text(conversation: Conversation, kind: ExportFormat) -> str:
-    """The conversation as Markdown ("md") or JSON ("json")."""
-    return to_markdown(conversation) if kind == "md" else to_json(conversation)
+def export_text(
+    conversation: Conversation, kind: ExportFormat, attachments: AttachmentStore | None = None
+) -> str:
+    """The conversation as Markdown ("md", attachments named) or JSON ("json", with the
+    attached files when `attachments` is given)."""
+    return to_markdown(conversation) if kind == "md" else to_json(conversation, attachments)
 
 
-def write_export(conversation: Conversation, path: Path, kind: ExportFormat) -> None:
+def write_export(
+    conversation: Conversation,
+    path: Path,
+    kind: ExportFormat,
+    attachments: AttachmentStore | None = None,
+) -> None:
     """Write an export where the user pointed; raise TransferError when it cannot be.
 
     A regular file (new or existing) is written atomically and private (0600). A symbolic
     link is followed: its target is written, as an editor would, and the link stays. A FIFO
     or a device (`/dev/stdout`, a pipe someone reads) is written through, never replaced.
+    A Markdown export of a conversation with attachments copies them (when `attachments` is
+    given) into the folder `<name>.files` beside it; a missing one stays a link to nothing.
     """
-    data = export_text(conversation, kind).encode("utf-8")
+    files = list({a.file_name: a for a in every_attachment(conversation)}.values())
+    if kind == "md" and files and attachments is not None:
+        folder = path.with_name(f"{path.stem}.files")
+        text = to_markdown(conversation, folder.name)
+        _copy_attachments(files, folder, attachments)
+    else:
+        text = export_text(conversation, kind, attachments)
+    data = text.encode("utf-8")
     try:
         target = path.resolve() if path.is_symlink() else path
         if target.exists() and not stat.S_ISREG(target.stat().st_mode):
@@ -157,6 +213,19 @@ def write_export(conversation: Conversation, path: Path, kind: ExportFormat) -> 
             write_atomic(target, data, mode=0o600)
     except OSError as error:
         raise TransferError(f"could not write {path}: {error.strerror or error}") from error
+
+
+def _copy_attachments(files: list[Attachment], folder: Path, store: AttachmentStore) -> None:
+    try:
+        folder.mkdir(mode=0o700, exist_ok=True)
+        for attachment in files:
+            try:
+                data = store.read(attachment)
+            except AttachmentMissing:
+                continue
+            write_atomic(folder / markdown_file_name(attachment), data, mode=0o600)
+    except OSError as error:
+        raise TransferError(f"could not write {folder}: {error.strerror or error}") from error
 
 
 def _write_through(path: Path, data: bytes) -> None:
@@ -193,8 +262,9 @@ def import_json(text: str, store: ConversationStore, *, source: str = "JSON") ->
     while _id_taken(store, conversation.id):
         conversation.id = new_id()
     try:
+        store.attachments.add_embedded(document.get(EMBEDDED_FILES), conversation)
         store.save(conversation)
-    except StoreError as error:
+    except (StoreError, AttachmentStoreError) as error:
         raise TransferError(f"cannot import {source}: {error}") from error
     return conversation
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from ollama_tui.chat.attachments import Attachment, attachments_from, content_with_files
 from ollama_tui.chat.migrations import FormatError
 from ollama_tui.chat.sources import Source, sources_from
 from ollama_tui.chat.summary import now_iso
@@ -61,6 +62,8 @@ class Message:
     """Where this message stands among its versions; None = after all of them (the newest)."""
     following: list[Message] = field(default_factory=list)
     """On a version not shown: the messages that came after it, i.e. the rest of its branch."""
+    attachments: list[Attachment] = field(default_factory=list)
+    """Files attached to a user's message, in the order they were attached."""
     sources: list[Source] = field(default_factory=list)
     """On a reply: the document passages sent with the request that produced it."""
     tool_calls: list[ToolCall] = field(default_factory=list)
@@ -102,6 +105,8 @@ class Message:
             data["stats"] = dict(self.stats)
         if self.version_index is not None:
             data["version_index"] = self.version_index
+        if self.attachments:
+            data["attachments"] = [attachment.to_dict() for attachment in self.attachments]
         if self.sources:
             data["sources"] = [source.to_dict() for source in self.sources]
         if self.tool_calls:
@@ -115,7 +120,7 @@ class Message:
     def to_request(self) -> dict[str, Any]:
         """The message as a request's history carries it: role and text, the calls of a
         reply, the tool a result comes from."""
-        sent: dict[str, Any] = {"role": self.role.value, "content": self.content}
+        sent: dict[str, Any] = {"role": self.role.value, "content": self.request_content()}
         if self.tool_calls:
             sent["tool_calls"] = [call.to_request() for call in self.tool_calls]
         if self.tool_name:
@@ -164,6 +169,7 @@ class Message:
             self.tool_call_id,
             tuple([version._json_key() for version in self.versions]) if self.versions else (),
             tuple([message._json_key() for message in self.following]) if self.following else (),
+            tuple([attachment.key() for attachment in self.attachments]),
         )
 
     @classmethod
@@ -189,6 +195,7 @@ class Message:
                 versions=[cls.from_dict(item) for item in data.get("versions", [])],
                 version_index=_version_index_from(data.get("version_index")),
                 following=[cls.from_dict(item) for item in data.get("following", [])],
+                attachments=attachments_from(data.get("attachments")),
                 sources=sources_from(data.get("sources")),
                 tool_calls=[ToolCall.from_dict(item) for item in data.get("tool_calls", [])],
                 tool_name=sanitize(str(data.get("tool_name") or "")),
@@ -196,6 +203,10 @@ class Message:
             )
         except (KeyError, ValueError, TypeError, AttributeError) as error:
             raise FormatError(f"bad message: {error}") from error
+
+    def request_content(self) -> str:
+        """The text the model reads: the content, then each attached text file as a block."""
+        return content_with_files(self.content, self.attachments)
 
     @property
     def is_reply_in_progress(self) -> bool:

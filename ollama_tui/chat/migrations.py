@@ -34,12 +34,13 @@ def _v2_to_v3(document: dict[str, Any]) -> dict[str, Any]:
 
 
 def _v3_to_v4(document: dict[str, Any]) -> dict[str, Any]:
-    """Version 4 adds, all optional and empty in older files: the document collections a
-    conversation searches (`collections`) and the passages a reply was sent (`sources`); tool
-    calls (`tool_calls` on replies, messages of role "tool", the tools a conversation offers and
+    """Version 4 adds, all optional and empty in older files: `attachments` on a user's message
+    (files stored under the data dir by content hash); the document collections a conversation
+    searches (`collections`) and the passages a reply was sent (`sources`); tool calls
+    (`tool_calls` on replies, messages of role "tool", the tools a conversation offers and
     those allowed always) and a reply `format`; the host that wrote a reply (`host`, for a
-    conversation on a pool of hosts). Nothing to convert, but a version-3 reader would drop them
-    all when saving."""
+    conversation on a pool of hosts). Nothing to convert, but a version-3 reader would drop
+    them all when saving."""
     return {**document, "schema_version": 4}
 
 

@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from ollama_tui.atomic import write_atomic
+from ollama_tui.chat.attachment_store import AttachmentStore
 
 try:
     import fcntl
@@ -136,6 +137,8 @@ class ConversationStore:
         self.folder = data_dir / "conversations"
         self.damaged_folder = data_dir / "damaged"
         self.trash_folder = data_dir / "trash"
+        self.attachments = AttachmentStore(data_dir)
+        """The attached files the conversations refer to."""
         self._index_path = data_dir / "index.json"
         self._lock_path = data_dir / ".lock"
         self._summaries: dict[str, tuple[ConversationSummary, _Stamp]] = {}
@@ -359,6 +362,35 @@ class ConversationStore:
         )
         self._index_dirty = True
         return conversation
+
+    def empty_trash(self) -> tuple[int, int]:
+        """Delete the conversations in the trash for good, then the attached files no
+        conversation left refers to; returns how many conversations and files went."""
+        removed = 0
+        for path in self.trash_folder.glob("*.json"):
+            try:
+                path.unlink()
+            except OSError as error:
+                raise StoreError(
+                    f"could not delete {path.name} from the trash: {error.strerror}"
+                ) from error
+            removed += 1
+        return removed, self.attachments.remove_unreferenced(self.saved_documents())
+
+    def saved_documents(self) -> Iterator[bytes]:
+        """The raw bytes of every conversation file kept: listed, trashed and damaged.
+
+        Raises StoreError when one cannot be read, so nothing is judged unreferenced by a
+        file that was not seen.
+        """
+        for folder in (self.folder, self.trash_folder, self.damaged_folder):
+            for path in folder.glob("*.json") if folder.is_dir() else ():
+                try:
+                    yield path.read_bytes()
+                except FileNotFoundError:
+                    continue
+                except OSError as error:
+                    raise StoreError(f"could not read {path}: {error.strerror}") from error
 
     def flush_index(self) -> None:
         """Write the index if it changed; losing it only slows the next start a little."""

@@ -6,8 +6,10 @@ events) and never edits a conversation's fields itself.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from ollama_tui.chat.attachments import Attachment
 from ollama_tui.chat.context import (
     Calibration,
     ContextPlan,
@@ -75,12 +77,14 @@ class Session:
         *,
         strategy: MemoryStrategy | None = None,
         draft: str = "",
+        draft_attachments: Sequence[Attachment] = (),
         reference: str = "",
         host: HostSettings | None = None,
     ) -> ContextPlan:
         """What the next request would carry, fitted to the model's context window on `host`
         (default: the current one; a pool's hosts may allow different windows), with
-        `reference` (retrieved passages, see docs/retrieval.py) counted in."""
+        `reference` (retrieved passages, see docs/retrieval.py) counted in; images only for a
+        model that takes them."""
         settings = self.settings
         num_ctx = effective_num_ctx(
             conversation.options.num_ctx,
@@ -97,6 +101,8 @@ class Session:
             estimator_for_model=self.calibration.estimator,
             strategy=strategy,
             draft=draft,
+            draft_attachments=draft_attachments,
+            send_images=self.models.sees_images(conversation.model, host),
             reference=reference,
         )
 

@@ -8,6 +8,7 @@ import threading
 from dataclasses import replace
 from pathlib import Path
 
+from ollama_tui.chat.attachments import Attachment
 from ollama_tui.chat.conversation import Conversation, MemoryStrategy
 from ollama_tui.chat.export import ExportFormat, TransferError, import_file, write_export
 from ollama_tui.chat.search import SearchError, SearchIndex
@@ -148,7 +149,7 @@ class Library:
 
     def export(self, conversation: Conversation, target: Path, kind: ExportFormat) -> bool:
         try:
-            write_export(conversation, target, kind)
+            write_export(conversation, target, kind, self.store.attachments)
         except TransferError as error:
             self._failed("Not exported", error)
             return False
@@ -163,6 +164,20 @@ class Library:
             return None
         self.index(conversation)
         return conversation
+
+    def missing_attachments(self, conversation: Conversation) -> list[Attachment]:
+        """Read the text of the conversation's attached text files (the requests and the
+        memory planner use it); returns the attached files gone from the data folder."""
+        return self.store.attachments.load_texts(conversation)
+
+    def empty_trash(self) -> tuple[int, int] | None:
+        """Delete the trashed conversations for good, and the attached files only they used;
+        returns how many of each went, or None when it failed (a notice says why)."""
+        try:
+            return self.store.empty_trash()
+        except StoreError as error:
+            self._failed("Trash not emptied", error)
+            return None
 
     def close(self) -> None:
         self._indexer.stop()

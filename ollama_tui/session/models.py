@@ -72,6 +72,12 @@ class ModelCatalog:
                 return None  # a chat request will report what is wrong
         return self._details[key]
 
+    def sees_images(self, model: str, host: HostSettings | None = None) -> bool:
+        """Whether `model` takes images (the `vision` capability) on `host` (default:
+        `home_of(model)`); True while its details are not known yet (the server then says so)."""
+        details = self._details.get(((host or self.home_of(model)).name, model))
+        return details is None or "vision" in details.capabilities
+
     def context_limit(self, model: str, host: HostSettings | None = None) -> int | None:
         """The model's context length on `host` (default: `home_of(model)`), if known yet."""
         details = self._details.get(((host or self.home_of(model)).name, model))

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from time import monotonic
 from typing import TYPE_CHECKING
 
+from ollama_tui.chat.attachments import AttachmentMissing, with_images
 from ollama_tui.chat.context import ContextPlan, apply_summary, request_options
 from ollama_tui.chat.conversation import Conversation, MemoryStrategy, Message, MessageState, Role
 from ollama_tui.chat.options import keep_alive_value
@@ -183,6 +184,8 @@ class ReplyRun:
             return
         except (StreamBroken, Stalled) as error:
             reply.end(MessageState.INTERRUPTED, str(error))
+        except AttachmentMissing as error:
+            reply.end(MessageState.FAILED, str(error))
         except OllamaError as error:
             reply.end(MessageState.FAILED, str(error))
         self._finish(report)
@@ -262,9 +265,10 @@ class ReplyRun:
         try:
             for attempt in range(len(retries) + 1):
                 try:
+                    images = self.session.library.store.attachments.base64_of
                     async for event in self.client.chat(
                         model,
-                        request.messages,
+                        with_images(request.messages, request.images, images),
                         options=request_options(conversation.options, request.num_ctx),
                         think=conversation.think if details and details.can_think else None,
                         keep_alive=keep_alive_value(conversation.keep_alive),
@@ -428,6 +432,8 @@ class ReplyRun:
             self.plan is not None
             and prompt_tokens
             and reply.model
-            and self.session.calibration.observe(reply.model, self.plan.messages, prompt_tokens)
+            and self.session.calibration.observe(
+                reply.model, self.plan.messages, prompt_tokens, self.plan.image_tokens
+            )
         ):
             self.session.save_calibration()

@@ -84,6 +84,11 @@ def chat_commands(chat: ChatScreen) -> Iterable[SystemCommand]:
         chat.action_restore_conversation,
     )
     yield SystemCommand(
+        "Empty the trash",
+        "Delete trashed conversations for good, and the attached files only they used",
+        chat.action_empty_trash,
+    )
+    yield SystemCommand(
         "Models",
         f"Installed and loaded models: details, pull, delete, unload ({key_label('models.open')})",
         chat.action_open_models,

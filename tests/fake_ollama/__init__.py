@@ -10,7 +10,7 @@ Command line (point the app at the printed URL; Ctrl+C stops it)::
 
     python -m tests.fake_ollama --port 11434 --token-delay 0.03
     options: --host 127.0.0.1, --port 11434, --token-delay 0.03 (s), --load-delay 0 (s),
-             --pull-speed 50e6 (bytes/s)
+             --pull-speed 50e6 (bytes/s), --vision (install the vision models too)
 
 Python API (tests/conftest.py has the fixtures `fake_ollama`, a started server, and
 `unused_url`, a loopback URL where nothing listens)::
@@ -72,10 +72,11 @@ applied after `fault_after` tokens:
 With `stream: false`, `drop`, `error` (a 500) and `stall` apply; the others are ignored.
 
 Without a script the answer is deterministic Markdown naming the model as sent, the number of
-messages received and the last user message; it is cut into ~4-character tokens, one NDJSON line
-each, `token_delay` seconds apart, after `load_delay` seconds. Thinking models (qwen3:0.6b)
-stream a thinking trace first unless `think` is false. Trigger words in the last user message
-make the server misbehave on demand, so faults can be tried by hand:
+messages received (and of images, when any came) and the last user message; it is cut into
+~4-character tokens, one NDJSON line each, `token_delay` seconds apart, after `load_delay`
+seconds. Thinking models (qwen3:0.6b) stream a thinking trace first unless `think` is false.
+Trigger words in the last user message make the server misbehave on demand, so faults can be
+tried by hand:
 
 * ``#code``      an answer with a python and a bash fenced code block;
 * ``#long``      a ~2,000-token multi-paragraph answer;
@@ -92,6 +93,12 @@ the answer is JSON: for a schema, an object with every property filled by type (
 `{"model", "messages", "said"}`. A scripted `text` replaces it, e.g. to test an invalid reply.
 * ``#drop`` ``#error`` ``#stall`` ``#nodone`` ``#malformed`` ``#huge_line`` ``#split_utf8``
   ``#text_in_done``  the fault of that name (after 10 tokens).
+
+Images, as Ollama takes them: each message's `images` must be an array of padded standard
+base64 strings (else 400 `illegal base64 data at input byte N`); a model without the `vision`
+capability answers 500 `…this model is missing data required for image input`, and bytes that
+are not a PNG, JPEG, GIF or WebP 500 `…image: unknown format`. VISION_MODELS (gemma3:4b,
+llava:7b) are pullable; pass them in `models` to have them installed.
 
 Models, as Ollama's /api/ps, /api/pull, /api/delete and load/unload answers have them:
 
@@ -127,7 +134,13 @@ Other paths answer 404 `404 page not found`; a known path with the wrong method 
 
 from __future__ import annotations
 
-from tests.fake_ollama.catalogue import DEFAULT_MODELS, PULLABLE_MODELS, FakeModel, canonical_name
+from tests.fake_ollama.catalogue import (
+    DEFAULT_MODELS,
+    PULLABLE_MODELS,
+    VISION_MODELS,
+    FakeModel,
+    canonical_name,
+)
 from tests.fake_ollama.embeddings import EMBED_FAULTS, NOT_AN_EMBEDDING_MODEL, word_vector
 from tests.fake_ollama.replies import (
     CONTENT_TRIGGERS,
@@ -155,6 +168,7 @@ __all__ = [
     "PULL_TICK",
     "QUOTE_LIMIT",
     "UNKNOWN_MANIFEST",
+    "VISION_MODELS",
     "FakeModel",
     "FakeOllama",
     "RecordedRequest",

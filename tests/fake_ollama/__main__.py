@@ -6,6 +6,7 @@ import argparse
 import threading
 from collections.abc import Sequence
 
+from tests.fake_ollama.catalogue import DEFAULT_MODELS, VISION_MODELS
 from tests.fake_ollama.replies import CONTENT_TRIGGERS, FAULTS
 from tests.fake_ollama.server import FakeOllama
 
@@ -18,8 +19,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--token-delay", type=float, default=0.03, help="seconds between tokens")
     parser.add_argument("--load-delay", type=float, default=0.0, help="seconds before a reply")
     parser.add_argument("--pull-speed", type=float, default=50e6, help="bytes/s of a pull")
+    parser.add_argument(
+        "--vision", action="store_true", help="install the vision models too (gemma3:4b, llava:7b)"
+    )
     args = parser.parse_args(argv)
     server = FakeOllama(
+        models=[*VISION_MODELS, *DEFAULT_MODELS] if args.vision else None,
         host=args.host,
         port=args.port,
         token_delay=args.token_delay,

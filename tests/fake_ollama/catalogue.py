@@ -142,6 +142,41 @@ DEFAULT_MODELS: tuple[FakeModel, ...] = (
 )
 
 
+VISION_MODELS: tuple[FakeModel, ...] = (
+    FakeModel(
+        name="gemma3:4b",
+        family="gemma3",
+        parameter_size="4.3B",
+        quantization="Q4_K_M",
+        context_length=131072,
+        capabilities=("completion", "vision"),
+        size=3338801804,
+        modified_at="2025-04-02T10:00:00-07:00",
+        embedding_length=2560,
+        parameters=(("stop", ("<end_of_turn>",)), ("temperature", 1.0), ("top_k", 64)),
+        template="{{- range .Messages }}<start_of_turn>{{ .Role }}\n{{ .Content }}<end_of_turn>\n"
+        "{{ end }}<start_of_turn>model\n",
+        license="Gemma Terms of Use\nLast modified: February 21, 2024",
+    ),
+    FakeModel(
+        name="llava:7b",
+        family="llama",
+        parameter_size="7B",
+        quantization="Q4_0",
+        context_length=32768,
+        capabilities=("completion", "vision"),
+        size=4733363377,
+        modified_at="2024-12-01T10:00:00-07:00",
+        embedding_length=4096,
+        parameters=(("stop", ("[INST]", "[/INST]")),),
+        template="[INST] {{ if .System }}{{ .System }} {{ end }}{{ .Prompt }} [/INST]",
+        license="Apache License\nVersion 2.0, January 2004",
+    ),
+)
+"""Models that take images (`vision`, as /api/show lists it): pullable, and installed where a
+test passes them, e.g. FakeOllama(models=[*VISION_MODELS, *DEFAULT_MODELS])."""
+
+
 PULLABLE_MODELS: tuple[FakeModel, ...] = (
     FakeModel(
         name="gemma3:1b",
@@ -171,9 +206,10 @@ PULLABLE_MODELS: tuple[FakeModel, ...] = (
         template="{{- range .Messages }}<|{{ .Role }}|>{{ .Content }}<|end|>{{ end }}<|assistant|>",
         license="Microsoft.\nCopyright (c) Microsoft Corporation.\n\nMIT License",
     ),
+    *VISION_MODELS,
     *DEFAULT_MODELS,
 )
-"""What /api/pull can fetch: two models not installed by default, and every default one."""
+"""What /api/pull can fetch: models not installed by default, and every default one."""
 
 
 # --------------------------------------------------------------------------- wire helpers
@@ -243,6 +279,12 @@ def show_answer(model: FakeModel) -> dict[str, object]:
         answer["system"] = model.system
     answer["details"] = model.details(with_lengths=False)
     answer["model_info"] = dict(sorted(model_info.items()))
+    if "vision" in model.capabilities:
+        answer["projector_info"] = {
+            "clip.has_vision_encoder": True,
+            "clip.vision.image_size": 896 if model.family == "gemma3" else 336,
+            "general.architecture": "clip",
+        }
     answer["capabilities"] = list(model.capabilities)
     answer["modified_at"] = model.modified_at
     return answer

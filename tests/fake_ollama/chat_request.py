@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import binascii
 import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
-from tests.fake_ollama.wire import ApiError, decode_body, go_type_of, typed
+from tests.fake_ollama.wire import JSON_BARE, JSON_UTF8, ApiError, decode_body, go_type_of, typed
 
 _INT_OPTIONS = frozenset(
     {
@@ -65,6 +66,15 @@ class ChatRequest:
     def thinking_requested(self) -> bool:
         return self.think is True or isinstance(self.think, str)
 
+    @property
+    def images(self) -> list[bytes]:
+        """Every image of every message, decoded (parse_chat checked the base64)."""
+        return [
+            binascii.a2b_base64(image)
+            for message in self.messages
+            for image in message.get("images") or []
+        ]
+
 
 # --------------------------------------------------------------------------- connection
 
@@ -117,6 +127,7 @@ def parse_chat(body: bytes) -> ChatRequest:
                 raise _field_error(message[key], f"messages.{key}", "string")
         _check_tool_calls(message.get("tool_calls"))
         message["role"] = str(message.get("role") or "").lower()
+        _check_images(message.get("images"))
     top_logprobs = typed(data, "top_logprobs", int, "int")
     if top_logprobs is not None and not 0 <= top_logprobs <= 20:
         raise ApiError(400, "top_logprobs must be between 0 and 20")
@@ -162,6 +173,64 @@ def _check_tool_calls(calls: object) -> None:
                 "messages.tool_calls.function.arguments",
                 "api.ToolCallFunctionArguments",
             )
+
+
+_BASE64 = re.compile(rb"[A-Za-z0-9+/]")
+IMAGE_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a")
+
+
+def _check_images(images: object) -> None:
+    """`images` as Go decodes api.ImageData ([]byte): an array of standard, padded base64
+    strings, or the decoder's 400."""
+    if images is None:
+        return
+    if not isinstance(images, list):
+        raise ApiError(
+            400,
+            f"json: cannot unmarshal {go_type_of(images)} into Go struct field "
+            "ChatRequest.messages.images of type []api.ImageData",
+        )
+    for image in images:
+        if not isinstance(image, str):
+            raise ApiError(
+                400,
+                f"json: cannot unmarshal {go_type_of(image)} into Go struct field "
+                "ChatRequest.messages.images of type api.ImageData",
+            )
+        position = _base64_error_at(image.encode())
+        if position is not None:
+            raise ApiError(400, f"illegal base64 data at input byte {position}")
+
+
+def _base64_error_at(data: bytes) -> int | None:
+    """Where Go's base64.StdEncoding fails on `data` (newlines skipped), or None if valid; a
+    length error is placed at the last incomplete quantum."""
+    data = data.replace(b"\r", b"").replace(b"\n", b"")
+    body = data.rstrip(b"=")
+    for index in range(len(body)):
+        if not _BASE64.fullmatch(body[index : index + 1]):
+            return index
+    if len(data) % 4 or len(data) - len(body) > 2:
+        return len(data) - (len(data) % 4 or 4)
+    return None
+
+
+def check_images(chat: ChatRequest, capabilities: tuple[str, ...]) -> None:
+    """What the runner does with images: a model without a vision projector cannot take them,
+    and bytes that are no image fail to decode. Both are 500s before the first line."""
+    images = chat.images
+    if not images:
+        return
+    prefix = "Failed to create new sequence: failed to process inputs: "
+    content_type = JSON_BARE if chat.stream else JSON_UTF8  # as early stream errors are
+    if "vision" not in capabilities:
+        raise ApiError(
+            500, prefix + "this model is missing data required for image input", content_type
+        )
+    for image in images:
+        webp = image.startswith(b"RIFF") and image[8:12] == b"WEBP"
+        if not (webp or image.startswith(IMAGE_SIGNATURES)):
+            raise ApiError(500, prefix + "image: unknown format", content_type)
 
 
 def check_options(options: dict[str, Any]) -> None:

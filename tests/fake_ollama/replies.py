@@ -98,15 +98,18 @@ QUOTE_LIMIT = 400
 
 
 def default_reply(model: str, messages: Sequence[dict[str, Any]], body: str = FILLER) -> str:
-    """The unscripted answer: says what arrived, so a test can check the whole history did."""
+    """The unscripted answer: says what arrived (messages, and images when there are any),
+    so a test can check the whole history did."""
     users = [m for m in messages if m.get("role") == "user"]
     last = str(users[-1].get("content", "")) if users else ""
     if len(last) > QUOTE_LIMIT:  # like a model asked to be brief, it does not echo a transcript
         last = last[:QUOTE_LIMIT] + "…"
     quoted = "\n".join(f"> {line}" if line else ">" for line in last.splitlines()) or "> …"
+    images = sum(len(m.get("images") or []) for m in messages)
+    seen = f" · **images** {images}" if images else ""
     return (
         f"**model** `{model}` · **history** {plural(len(messages), 'message')} "
-        f"({len(users)} from you)\n\n"
+        f"({len(users)} from you){seen}\n\n"
         f"You said:\n\n{quoted}\n\n{body}"
     )
 

@@ -22,7 +22,7 @@ from tests.fake_ollama.catalogue import (
     full_name,
     show_answer,
 )
-from tests.fake_ollama.chat_request import ChatRequest, check_options, parse_chat
+from tests.fake_ollama.chat_request import ChatRequest, check_images, check_options, parse_chat
 from tests.fake_ollama.embeddings import (
     EMBED_FAULTS,
     EmbedScript,
@@ -647,6 +647,8 @@ class FakeOllama:
             )
         if chat.think is None and "thinking" in model.capabilities:
             chat.think = True
+        if chat.messages:
+            check_images(chat, model.capabilities)
         if not chat.messages:
             await asyncio.sleep(self.load_delay)
             self._mark_loaded(model, chat)

@@ -18,6 +18,7 @@ from ollama_tui.chat.conversation import Conversation, MemoryStrategy
 from ollama_tui.docs import database_path, lock_folder, missing_extra
 from ollama_tui.keymap import default_keys, key_label
 from ollama_tui.ui.inert import inert
+from ollama_tui.ui.screens.chat_attachments import AttachmentCommands
 from ollama_tui.ui.screens.chat_conversations import ConversationCommands
 from ollama_tui.ui.screens.chat_messages import MessageCommands
 from ollama_tui.ui.screens.chat_page import NARROW_WIDTH
@@ -67,7 +68,7 @@ def _binding(command_id: str, action: str, description: str, **options: bool) ->
     return Binding(default_keys(command_id), action, description, id=command_id, **options)
 
 
-class ChatScreen(ConversationCommands, MessageCommands):
+class ChatScreen(ConversationCommands, MessageCommands, AttachmentCommands):
     """The main page of the app."""
 
     BINDINGS = [
@@ -83,6 +84,7 @@ class ChatScreen(ConversationCommands, MessageCommands):
         _binding("conversation.rename", "rename_conversation", "Rename", show=False),
         # Inputs use ctrl+f for "delete word"; finding matters more here.
         _binding("conversation.search", "search", "Search", priority=True),
+        _binding("prompt.attach", "attach", "Attach", show=False),
         _binding("sidebar.toggle", "toggle_sidebar", "Chats"),
         _binding("parameters.toggle", "toggle_parameters", "Params"),
         _binding("collections.open", "open_collections", "Docs", show=False),
@@ -121,13 +123,17 @@ class ChatScreen(ConversationCommands, MessageCommands):
                 f"{key_label('reply.stop')} to stop it."
             )
             return
+        if not await self.attachments_can_go(conversation, self._send_with):
+            return
         invalid = self.parameters.invalid_fields
         if invalid:
             self.notify(
                 f"Invalid, so not sent: {', '.join(invalid)}; the model's defaults apply.",
                 severity="warning",
             )
-        plan = self.session.plan(conversation, draft=event.text)
+        plan = self.session.plan(
+            conversation, draft=event.text, draft_attachments=self.chips.pending
+        )
         if not plan.fits and conversation.memory is MemoryStrategy.FULL:
             self.app.push_screen(
                 PickerScreen("Too long for the context window", overflow_choices(plan)),
@@ -146,10 +152,16 @@ class ChatScreen(ConversationCommands, MessageCommands):
             self._set_memory(MemoryStrategy(choice))
         await self._submit(conversation, text)
 
+    def _send_with(self, model: str) -> None:
+        """Send the message in the prompt with `model` (a vision model, for its images)."""
+        self._switch_model(model)
+        self.prompt.submit_now()
+
     async def _submit(self, conversation: Conversation, text: str) -> None:
         self.prompt.take(text)
         self.session.prompts.add(text)
-        user_message = conversation.add_user_message(text)
+        attachments = await self.chips.take()
+        user_message = conversation.add_user_message(text, attachments)
         await self.message_list.add(user_message)
         await self.begin_reply(conversation, conversation.start_reply())
 
@@ -226,6 +238,7 @@ class ChatScreen(ConversationCommands, MessageCommands):
         if self.settings.model != model:
             self.session.save_preferences(model=model)
         self.notify(f"Next replies come from {model}.", markup=False)
+        self.warn_images_stay_behind(model)
         self.prompt.focus()
 
     @work(group="hosts", exclusive=True, exit_on_error=False)

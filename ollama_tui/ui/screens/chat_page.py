@@ -7,11 +7,11 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 from functools import cached_property
+from pathlib import Path
 
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer
 from textual.worker import Worker, get_current_worker
@@ -21,6 +21,7 @@ from ollama_tui.chat.store import ConversationSummary
 from ollama_tui.docs.errors import DocsError
 from ollama_tui.keymap import PALETTE_KEY, key_label
 from ollama_tui.ollama import OllamaError
+from ollama_tui.sanitize import one_line
 from ollama_tui.session import Notice, Session
 from ollama_tui.session.hosts import Target
 from ollama_tui.session.reply import (
@@ -36,7 +37,9 @@ from ollama_tui.session.reply import (
 from ollama_tui.tools.loop import ToolRounds
 from ollama_tui.ui.collector import quiet_collector
 from ollama_tui.ui.reply_tools import ReplyTools
+from ollama_tui.ui.screens.advice import Standing, first_steps, model_advice
 from ollama_tui.ui.screens.picker import PickerScreen, model_choices
+from ollama_tui.ui.widgets.attachments import AttachmentChips
 from ollama_tui.ui.widgets.memory_marker import MemoryMarker
 from ollama_tui.ui.widgets.message_list import MessageList, empty_hint
 from ollama_tui.ui.widgets.message_view import tokens_per_second
@@ -77,6 +80,7 @@ class ChatPage(Screen[None]):
             yield ConversationSidebar(id="sidebar")
             with Vertical(id="chat"):
                 yield MessageList(id="messages")
+                yield AttachmentChips(id="attachment-chips")
                 yield PromptArea(id="prompt")
             yield ParameterPanel(id="parameters")
         yield StatusBar(id="status")
@@ -99,6 +103,15 @@ class ChatPage(Screen[None]):
     @cached_property
     def status(self) -> StatusBar:
         return self.query_one(StatusBar)
+
+    @cached_property
+    def chips(self) -> AttachmentChips:
+        return self.query_one(AttachmentChips)
+
+    @property
+    def attachment_folder(self) -> Path:
+        """Where the attached files are stored (message views draw them from there)."""
+        return self.session.library.store.attachments.folder
 
     @cached_property
     def prompt(self) -> PromptArea:
@@ -159,6 +172,15 @@ class ChatPage(Screen[None]):
     async def show(self, conversation: Conversation) -> None:
         """Make `conversation` the open one: messages, parameters, sidebar highlight, status."""
         self.conversation = conversation
+        missing = self.session.library.missing_attachments(conversation)
+        if missing:
+            names = ", ".join(one_line(a.name, 60) for a in missing[:3])
+            self.notify(
+                f"{len(missing)} attached file(s) of this conversation are missing from the data "
+                f"folder ({names}); they show as placeholders.",
+                severity="warning",
+                markup=False,
+            )
         run = self.replies.get(conversation.id)
         if run is not None:
             run.sync()
@@ -246,7 +268,9 @@ class ChatPage(Screen[None]):
     def _show_memory(self) -> None:
         """Update the context meter and the marker where the model's memory begins."""
         conversation = self.conversation
-        plan = self.session.plan(conversation, draft=self.prompt.text)
+        plan = self.session.plan(
+            conversation, draft=self.prompt.text, draft_attachments=self.chips.pending
+        )
         self.status.context_size = plan.num_ctx
         self.status.context_used = plan.estimated_tokens
         self.status.context_exact = False
@@ -405,38 +429,22 @@ class ChatPage(Screen[None]):
         if await self.refresh_models() and models.listed is not before and picker.is_attached:
             picker.set_choices(model_choices(models.listed, models.where))
 
+    @property
+    def standing(self) -> Standing:
+        """Where the user stands with the server: not answering, no models, or ready."""
+        if self.status.connection is Connection.UNREACHABLE:
+            return Standing.UNREACHABLE
+        models = self.session.models
+        return Standing.NO_MODELS if models.loaded and not models.chat_models() else Standing.READY
+
     def _show_hint(self) -> None:
         """The empty conversation's words: what to do first while there is nothing to talk to."""
-        url = self.session.hosts.current.url
-        models = self.session.models
-        if self.status.connection is Connection.UNREACHABLE:
-            title, text = "Ollama is not answering", self.model_advice()
-        elif models.loaded and not models.chat_models():
-            title = "No models yet"
-            text = (
-                f"{url} answers, but has no model to chat with. Press "
-                f"{key_label('models.open')}, then {key_label('models.pull')}, and pull one: "
-                "llama3.2 (2 GB) is a good first model. Or, in a terminal: ollama pull llama3.2"
-            )
-        else:
-            self.message_list.set_hint(empty_hint())
-            return
-        self.message_list.set_hint(Content.assemble((f"{title}\n\n", "bold"), text))
+        steps = first_steps(self.standing, self.session.hosts.current.url)
+        self.message_list.set_hint(steps or empty_hint())
 
     def model_advice(self) -> str:
         """What to do when there is no model to talk to, as fits the server's state."""
-        url = self.session.hosts.current.url
-        if self.status.connection is Connection.UNREACHABLE:
-            return (
-                f"Ollama is not answering at {url}: start it with `ollama serve`, or check the "
-                f"address ({PALETTE_KEY} → Switch host, --host or OLLAMA_HOST)."
-            )
-        if self.session.models.loaded and not self.session.models.chat_models():
-            return (
-                f"No models on {url} yet: press {key_label('models.open')}, then "
-                f"{key_label('models.pull')}, to pull one (llama3.2 is a good first model)."
-            )
-        return f"Choose a model first: press {key_label('model.pick')}."
+        return model_advice(self.standing, self.session.hosts.current.url)
 
     # Replies
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from datetime import datetime
+from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, cast
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -48,6 +49,13 @@ _STATE_NOTES = {
     MessageState.FAILED: "failed",
     MessageState.INTERRUPTED: "interrupted",
 }
+
+
+class AttachmentHost(Protocol):
+    """The chat page, as far as drawing a message's attachments goes."""
+
+    @property
+    def attachment_folder(self) -> Path: ...
 
 
 def _state_note(state: MessageState) -> str:
@@ -107,6 +115,11 @@ class MessageView(Vertical):
         yield body
         if structured is not None:
             yield structured
+        if self.message.attachments:
+            from ollama_tui.ui.widgets.attachments import MessageAttachments
+
+            folder = cast(AttachmentHost, self.screen).attachment_folder
+            yield MessageAttachments(self.message.attachments, folder)
         if self.message.tool_calls:
             yield ToolCallsView(self.message)
         if self.message.role is Role.ASSISTANT and (self.message.sources or streaming):

@@ -1,13 +1,18 @@
-"""The prompt box: Enter sends; ctrl+j (shift+enter where the terminal reports it) adds a line."""
+"""The prompt box: Enter sends; ctrl+j (shift+enter where the terminal reports it) adds a line.
+A paste that is only a file's path (what a terminal sends when a file is dropped on it) is
+offered as an attachment."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
+from textual import events
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import TextArea
 
+from ollama_tui.chat.intake import dropped_path
 from ollama_tui.keymap import default_keys, key_label
 
 MAX_LINES = 8
@@ -60,6 +65,21 @@ class PromptArea(TextArea):
         def control(self) -> PromptArea:
             return self.prompt_area
 
+    @dataclass
+    class PathPasted(Message):
+        """A paste that names one existing file: attach it, or paste `text` after all."""
+
+        prompt_area: PromptArea
+        path: Path
+        text: str
+
+        @property
+        def control(self) -> PromptArea:
+            return self.prompt_area
+
+    can_send_empty = False
+    """Set while files are attached: a message may then be only its files."""
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(
             id=id,
@@ -67,9 +87,9 @@ class PromptArea(TextArea):
             tab_behavior="focus",
             show_line_numbers=False,
             compact=True,
-            placeholder=(
-                f"Message — {key_label('prompt.send').capitalize()} to send, "
-                f"{key_label('prompt.newline')} for a new line"
+            placeholder=(  # short enough to show whole beside both panels at 120 columns
+                f"{key_label('prompt.send').capitalize()} sends · "
+                f"{key_label('prompt.newline')} new line · {key_label('prompt.attach')} attach"
             ),
         )
         self._history: list[str] = []
@@ -94,9 +114,23 @@ class PromptArea(TextArea):
         super().action_cursor_up(select)
 
     def _submit(self) -> None:
-        """Offer the text; it stays until the screen takes it (a refused send changes nothing)."""
-        if self.text.strip():
-            self.post_message(self.Submitted(self, self.text))
+        """Offer the text; it stays until the screen takes it (a refused send changes nothing).
+        With files attached the text may be empty."""
+        if self.text.strip() or self.can_send_empty:
+            self.submit_now()
+
+    def submit_now(self) -> None:
+        """Offer what the prompt holds, as Enter does."""
+        self.post_message(self.Submitted(self, self.text))
+
+    async def _on_paste(self, event: events.Paste) -> None:
+        path = dropped_path(event.text, Path.cwd())
+        if path is None:
+            await super()._on_paste(event)
+            return
+        event.prevent_default()
+        event.stop()
+        self.post_message(self.PathPasted(self, path, event.text))
 
     def use_history(self, prompts: list[str]) -> None:
         """The prompts sent before (oldest first) that alt+up and alt+down step through."""
