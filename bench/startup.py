@@ -145,7 +145,7 @@ def tmux_run(data_dir: Path, url: str, title: str, home: Path) -> dict[str, Any]
         f"env XDG_CONFIG_HOME={home / 'config'} XDG_DATA_HOME={home / 'data'} TERM=xterm-256color "
         f"{sys.executable} -m ollama_tui --host {url} --data-dir {data_dir}"
     )
-    needles = [url.removeprefix("http://"), "Message — Enter"]
+    needles = [url.removeprefix("http://"), "Enter sends"]
     if title:
         needles.append(title[:15])
     else:

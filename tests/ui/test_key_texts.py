@@ -21,7 +21,7 @@ async def test_rebound_keys_show_in_hints_notices_and_the_palette(
         assert "ctrl+k model" in hint and "F10 all keys" in hint
         assert "ctrl+l" not in hint and "Enter" not in hint
         assert "no model — ctrl+k" in str(app.chat.status.render())
-        assert app.chat.prompt.placeholder.startswith("Message — Ctrl+s to send")
+        assert app.chat.prompt.placeholder.startswith("Ctrl+s sends")
 
         app.chat.prompt.text = "hello"
         await pilot.press("ctrl+s")
