@@ -3,6 +3,7 @@ and export, new-conversation defaults, and probing servers."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from ollama_tui.chat.conversation import MemoryStrategy
@@ -23,9 +24,12 @@ def test_a_save_merges_what_another_app_wrote_and_says_so(tmp_path: Path) -> Non
 
     elsewhere = theirs.load(conversation.id)
     assert elsewhere is not None
-    elsewhere.add_user_message("written elsewhere")
+    earlier = elsewhere.add_user_message("written elsewhere")
     assert theirs.save(elsewhere) == 0
-    conversation.add_user_message("written here")
+    later = conversation.add_user_message("written here")
+    # Messages merge in time order; two written within one millisecond would tie.
+    after = datetime.fromisoformat(earlier.created_at) + timedelta(milliseconds=1)
+    later.created_at = max(later.created_at, after.isoformat(timespec="milliseconds"))
 
     assert ours.save(conversation) == 1
     assert [m.content for m in conversation.messages] == [
