@@ -10,7 +10,6 @@ import argparse
 import contextlib
 import importlib.util
 import os
-import re
 import shutil
 import sys
 import unicodedata
@@ -33,7 +32,7 @@ from ollama_tui.chat.export import (
 from ollama_tui.chat.store import ConversationStore, StoreError
 from ollama_tui.config import ConfigError, Settings, default_config_path, load_settings
 from ollama_tui.docs import commands as docs_commands
-from ollama_tui.keymap import default_keys, describe
+from ollama_tui.keymap import default_keys, describe, key_name
 from ollama_tui.logs import configure_logging, default_log_path, log_bodies, log_level
 from ollama_tui.sanitize import one_line
 
@@ -65,8 +64,8 @@ _HELP_TEXTS = {"app.help": "help: every key, and what it does where"}
 
 
 def _shown(keys: str) -> str:
-    """Keys as a user reads them: "f1" as F1, several separated by commas."""
-    return ", ".join(re.sub(r"^f(\d+)$", r"F\1", key) for key in keys.split(","))
+    """Keys as a user reads them, several separated by commas."""
+    return ", ".join(key_name(key) for key in keys.split(","))
 
 
 def keys_help() -> str:

@@ -33,11 +33,15 @@ from ollama_tui.chat.options import (
 from ollama_tui.chat.validation import clean_tree
 from ollama_tui.config_checks import Check as _Check
 from ollama_tui.config_checks import ConfigError, InvalidValue, named_tables
+from ollama_tui.config_checks import boolean as _boolean
 from ollama_tui.config_checks import describe as _describe
+from ollama_tui.config_checks import non_empty_string as _non_empty_string
 from ollama_tui.config_checks import problem as _problem
+from ollama_tui.config_checks import string as _string
 from ollama_tui.config_pools import PoolSettings, check_pools, pool_tables
 from ollama_tui.keymap import COMMANDS, is_command, is_key_list
 from ollama_tui.ollama.host import DEFAULT_HOST, parse_ollama_host
+from ollama_tui.state import preferences
 from ollama_tui.tools import settings as tool_settings
 from ollama_tui.tools.settings import McpServerSettings, ToolSettings
 
@@ -149,24 +153,6 @@ def all_hosts(settings: Settings) -> list[HostSettings]:
     """Every server the user can switch to: the starting one first, then the named ones."""
     first = active_host(settings)
     return [first, *(host for name, host in settings.hosts.items() if name != first.name)]
-
-
-def _string(value: object) -> str:
-    if not isinstance(value, str):
-        raise InvalidValue("a string")
-    return value
-
-
-def _non_empty_string(value: object) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidValue("a non-empty string")
-    return value
-
-
-def _boolean(value: object) -> bool:
-    if not isinstance(value, bool):
-        raise InvalidValue("true or false")
-    return value
 
 
 def _host(value: object) -> str:
@@ -445,8 +431,6 @@ def load_settings(
     settings = Settings(config_path=path)
     if state_path is not None:
         settings.state_path = state_path
-    from ollama_tui.state import preferences  # state.py checks values with this module's checks
-
     for name, value in preferences(settings.state_path).items():
         setattr(settings, name, value)
     named: dict[str, dict[str, Any]] = {}

@@ -31,6 +31,24 @@ class InvalidValue(ValueError):
 Check = Callable[[object], object]
 
 
+def string(value: object) -> str:
+    if not isinstance(value, str):
+        raise InvalidValue("a string")
+    return value
+
+
+def non_empty_string(value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidValue("a non-empty string")
+    return value
+
+
+def boolean(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidValue("true or false")
+    return value
+
+
 def describe(value: object) -> str:
     """A value as TOML would show it, short and on one line, for error messages."""
     if isinstance(value, bool):

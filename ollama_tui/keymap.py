@@ -166,7 +166,11 @@ _SPELLED = {"enter": "Enter", "delete": "Delete", "pageup": "PageUp", "pagedown"
 
 def key_label(command_id: str) -> str:
     """The key a text names for a command: the first one bound now ("F5", "Enter", "ctrl+l")."""
-    first = keys_of(command_id).split(",")[0]
-    if re.fullmatch(r"f\d+", first):
-        return first.upper()
-    return _SPELLED.get(first, first)
+    return key_name(keys_of(command_id).split(",")[0])
+
+
+def key_name(key: str) -> str:
+    """One key as a user reads it: function keys as "F5", a few spelled out ("Enter")."""
+    if re.fullmatch(r"f\d+", key):
+        return key.upper()
+    return _SPELLED.get(key, key)

@@ -15,7 +15,7 @@ from typing import Any
 from ollama_tui.atomic import write_atomic
 from ollama_tui.chat.migrations import FormatError
 from ollama_tui.chat.validation import clean_tree
-from ollama_tui.config import InvalidValue, _boolean, _non_empty_string, _problem, _string
+from ollama_tui.config_checks import InvalidValue, boolean, non_empty_string, problem, string
 
 log = logging.getLogger(__name__)
 
@@ -56,11 +56,11 @@ def write_state(path: Path, values: dict[str, Any]) -> None:
 
 # What save_preferences may write to the state file (flat keys, as the Settings attributes).
 _PREFERENCES: dict[str, Callable[[object], object]] = {
-    "model": _string,
-    "theme": _non_empty_string,
-    "show_sidebar": _boolean,
-    "show_parameters": _boolean,
-    "last_conversation": _string,
+    "model": string,
+    "theme": non_empty_string,
+    "show_sidebar": boolean,
+    "show_parameters": boolean,
+    "last_conversation": string,
 }
 
 
@@ -92,7 +92,7 @@ def save_preferences(state_path: Path, **changes: str | bool) -> None:
         try:
             _PREFERENCES[name](value)
         except InvalidValue as invalid:
-            raise ValueError(_problem(name, value, invalid)) from None
+            raise ValueError(problem(name, value, invalid)) from None
     current = preferences(state_path)
     if any(current.get(name) != value for name, value in changes.items()):
         write_state(state_path, {**current, **changes})
