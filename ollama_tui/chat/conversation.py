@@ -265,20 +265,22 @@ class Conversation:
         self.deleted |= other.deleted
         ours = {message.id: index for index, message in enumerate(self.messages)}
         elsewhere = set().union(*(message.ids() for message in self.messages)) - ours.keys()
-        added = 0
+        added: set[str] = set()
         for theirs in other.messages:
             if theirs.id in elsewhere or theirs.id in self.deleted:
                 continue  # on a branch this side has set aside, or deleted here
             index = ours.get(theirs.id)
             if index is None:
                 self.messages.append(theirs)
-                added += 1
+                added.add(theirs.id)
             elif _better_copy(theirs, self.messages[index]):
                 self.messages[index] = theirs
         if added:
-            self.messages.sort(key=lambda message: message.created_at)
+            # In time order; on a tie (the same millisecond) the message already saved elsewhere
+            # came first.
+            self.messages.sort(key=lambda message: (message.created_at, message.id not in added))
             self.updated_at = max(self.updated_at, other.updated_at)
-        return added + removed
+        return len(added) + removed
 
     def drop_unsent_reply(self, reply: Message, error: str) -> Message:
         """The server was never reached: remove the empty `reply` and mark the user's message
