@@ -26,6 +26,7 @@ from ollama_tui.chat.store import (
     _FolderStamp,
     _settled,
 )
+from ollama_tui.chat.summary import now_iso
 
 
 def sample_conversation() -> Conversation:
@@ -502,3 +503,10 @@ def test_every_old_version_has_a_migration_step_and_a_fixture() -> None:
 def test_unknown_versions_are_format_errors(version: object, reason: str) -> None:
     with pytest.raises(FormatError, match=reason):
         migrate({"schema_version": version})
+
+
+def test_stamps_taken_within_one_millisecond_still_order() -> None:
+    stamps = [now_iso() for _ in range(200)]
+
+    assert stamps == sorted(stamps)
+    assert len(set(stamps)) == len(stamps)

@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ollama_tui.chat.migrations import FormatError
 
+_clock_lock = threading.Lock()
+_last_stamp = datetime.min.replace(tzinfo=UTC)
+
 
 def now_iso() -> str:
-    """The current UTC time as an ISO 8601 string, to the millisecond."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
+    """The current UTC time as an ISO 8601 string, to the millisecond.
+
+    Stamps from one process strictly increase, so two things done within the same millisecond
+    (a message and its reply, two conversations saved back to back) still sort in the order
+    they happened.
+    """
+    global _last_stamp
+    with _clock_lock:
+        now = datetime.now(UTC)
+        now = now.replace(microsecond=now.microsecond // 1000 * 1000)
+        _last_stamp = max(now, _last_stamp + timedelta(milliseconds=1))
+        return _last_stamp.isoformat(timespec="milliseconds")
 
 
 @dataclass
