@@ -12,8 +12,6 @@ from pathlib import Path
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
-from textual.widgets import Footer
 from textual.worker import Worker, get_current_worker
 
 from ollama_tui.chat.conversation import Conversation, Message, MessageState
@@ -39,7 +37,9 @@ from ollama_tui.ui.collector import quiet_collector
 from ollama_tui.ui.reply_tools import ReplyTools
 from ollama_tui.ui.screens.advice import Standing, first_steps, model_advice
 from ollama_tui.ui.screens.picker import PickerScreen, model_choices
+from ollama_tui.ui.stream_layout import StreamLayoutScreen
 from ollama_tui.ui.widgets.attachments import AttachmentChips
+from ollama_tui.ui.widgets.key_footer import KeyFooter
 from ollama_tui.ui.widgets.memory_marker import MemoryMarker
 from ollama_tui.ui.widgets.message_list import MessageList, empty_hint
 from ollama_tui.ui.widgets.message_view import tokens_per_second
@@ -54,7 +54,7 @@ VERY_NARROW_WIDTH = 70
 """Below this many columns the conversation list starts hidden too."""
 
 
-class ChatPage(Screen[None]):
+class ChatPage(StreamLayoutScreen):
     """The main page: conversation list, messages, prompt, parameters and status line."""
 
     AUTO_FOCUS = "#prompt"
@@ -84,7 +84,7 @@ class ChatPage(Screen[None]):
                 yield PromptArea(id="prompt")
             yield ParameterPanel(id="parameters")
         yield StatusBar(id="status")
-        yield Footer()
+        yield KeyFooter()
 
     # The panes never change after compose; looking them up once keeps the per-token path cheap.
 

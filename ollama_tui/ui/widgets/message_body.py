@@ -22,6 +22,8 @@ from textual.widget import AwaitMount, Widget
 from textual.widgets import Markdown, Static
 from textual.widgets._markdown import MarkdownBlock, MarkdownFence, MarkdownParagraph
 
+from ollama_tui.ui.stream_layout import LaidOutOnce
+
 FENCE_PREVIEW_CHARS = 2_000
 """An open code block longer than this streams as plain text, highlighted once when it closes.
 
@@ -83,7 +85,7 @@ class MessageFence(MarkdownFence):
         return super().highlight(code, language, ansi=ansi, dark=dark)
 
 
-class MessageParagraph(MarkdownParagraph):
+class MessageParagraph(MarkdownParagraph, LaidOutOnce):
     """A paragraph that asks for a layout only when its new text changes its height.
 
     While a reply streams, its last paragraph is updated many times a second; most updates add
@@ -122,7 +124,7 @@ class MessageParagraph(MarkdownParagraph):
         return height if height >= self._reserved else self._reserved
 
 
-class MessageBody(Markdown):
+class MessageBody(Markdown, LaidOutOnce):
     """Markdown for untrusted text: links never open by themselves."""
 
     BLOCKS: ClassVar[dict[str, type[MarkdownBlock]]] = {

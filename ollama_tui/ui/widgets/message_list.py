@@ -22,6 +22,7 @@ from textual.widgets import Static
 from ollama_tui.chat.conversation import Conversation, Message, Role
 from ollama_tui.keymap import default_keys, key_label
 from ollama_tui.sanitize import sanitize
+from ollama_tui.ui.stream_layout import LaidOutOnce
 from ollama_tui.ui.widgets.message_view import MessageView
 
 FIRST_PAINT = 4
@@ -100,7 +101,7 @@ def _one_at_a_time(
     return exclusive
 
 
-class MessageList(VerticalScroll):
+class MessageList(VerticalScroll, LaidOutOnce):
     """The conversation's messages; only the latest page is mounted until the user scrolls up.
 
     Focused, it has a cursor: one highlighted message that the keys act on (copy, edit,

@@ -1,0 +1,74 @@
+"""One layout, not two or three, each time a streaming reply grows (Textual 8.2.8).
+
+The message pane, each message and each message's Markdown use Textual's stream layout, which
+measures again only the children that asked for a layout and reuses the others' places. Two
+things in Textual make every growth of a reply cost extra full-screen layouts:
+
+* `Screen._on_layout` notes which child of each container asked, walking up from the widget;
+  it skips a child when the child is itself a container already noted (it looks in the dict of
+  containers, not in that container's set). So when the reply's last paragraph changes height,
+  the containers above it keep the Markdown's old height, and the next layouts (asked for below)
+  catch up one level at a time: three layouts where one does.
+  `StreamLayoutScreen` notes each child in its container's own set.
+* After a layout every widget whose size changed asks for another (its `virtual_size` is a
+  reactive with `layout=True`), for the sake of scrollbars. A widget that never scrolls gains
+  nothing from it, nor does the message pane when it only grows past its height again:
+  `LaidOutOnce` asks only when scrollbars may change.
+"""
+
+from __future__ import annotations
+
+from textual import messages
+from textual.geometry import Size
+from textual.screen import Screen
+from textual.widget import Widget
+
+_SCROLLING = ("auto", "scroll")
+
+
+class StreamLayoutScreen(Screen[None]):
+    """A screen whose stream-layout containers measure again every child that grew."""
+
+    async def _on_layout(self, message: messages.Layout) -> None:
+        message.stop()
+        message.prevent_default()
+        layout_required = False
+        widget = message.widget
+        for ancestor in widget.ancestors:
+            if not isinstance(ancestor, Widget):
+                break
+            asked = self._layout_widgets.setdefault(ancestor, set())
+            if widget not in asked:
+                asked.add(widget)
+                layout_required = True
+            if not ancestor.styles.auto_dimensions:
+                break
+            widget = ancestor
+        if layout_required and not self._layout_required:
+            self._layout_required = True
+            self.check_idle()
+
+
+class LaidOutOnce(Widget):
+    """A widget that asks for a second layout after its size changed only when its scrollbars
+    may have to appear or go: never for one that does not scroll."""
+
+    def _size_updated(
+        self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True
+    ) -> bool:
+        if layout and not self._scrollbars_may_change(size, virtual_size, container_size):
+            layout = False
+        return super()._size_updated(size, virtual_size, container_size, layout)
+
+    def _scrollbars_may_change(self, size: Size, virtual_size: Size, container_size: Size) -> bool:
+        styles = self.styles
+        if styles.overflow_x not in _SCROLLING and styles.overflow_y not in _SCROLLING:
+            return False
+        before, after = self.virtual_size, virtual_size
+        return (
+            size != self._size
+            or container_size != self._container_size
+            or before.width != after.width
+            or (before.height > self._container_size.height)
+            != (after.height > container_size.height)
+        )
