@@ -38,7 +38,9 @@ PREVIEW_PAGE_CHARS = 2_000
 """Size of one plain-text page of a preview; only the last page is redrawn as text arrives."""
 
 STREAM_RESERVE_LINES = 2
-"""Empty lines a streaming reply's last paragraph keeps below its text to grow into."""
+STREAM_RESERVE_MAX_LINES = 6
+"""Empty lines a streaming reply's last paragraph keeps below its text to grow into: as many as
+its last growth added (a fast model adds several lines a batch), within these bounds."""
 
 SYNC_PARSE_CHARS = 20_000
 """Messages up to this long are parsed as they are mounted; longer ones in a thread."""
@@ -91,12 +93,15 @@ class MessageParagraph(MarkdownParagraph, LaidOutOnce):
     While a reply streams, its last paragraph is updated many times a second; most updates add
     words to the last line. A layout re-arranges the whole screen and, as the anchored list
     scrolls, repaints the whole message pane; a repaint redraws only the paragraph. So this keeps
-    most frames small, and the last paragraph of a streaming reply keeps `STREAM_RESERVE_LINES`
-    empty lines below its text to grow into: a layout every few lines rather than every line.
+    most frames small, and the last paragraph of a streaming reply keeps a few empty lines below
+    its text to grow into (as many as its last growth added, from `STREAM_RESERVE_LINES` to
+    `STREAM_RESERVE_MAX_LINES`): a layout every few lines rather than every line.
     """
 
     _reserved = 0
     """Content height held while a reply streams into this paragraph (0: none)."""
+    _text_height = 0
+    """Height of the text alone when it was last set (0: not yet measured)."""
 
     def set_content(self, content: Content) -> None:
         self._content = content
@@ -105,12 +110,14 @@ class MessageParagraph(MarkdownParagraph, LaidOutOnce):
             self.update(content)
             return
         height = content.get_height(self.styles, region.width)
+        grown, self._text_height = height - self._text_height, height
         if height == region.height or height <= self._reserved:
             self.update(content, layout=False)
             return
         body = self.parent
         streaming = isinstance(body, MessageBody) and body.streaming
-        self._reserved = height + STREAM_RESERVE_LINES if streaming else 0
+        held = min(max(STREAM_RESERVE_LINES, grown), STREAM_RESERVE_MAX_LINES)
+        self._reserved = height + held if streaming else 0
         self.update(content)
 
     def release(self) -> None:
