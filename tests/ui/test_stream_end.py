@@ -1,0 +1,88 @@
+"""How a streaming reply holds room to grow, and how it ends: the lines given back, the text
+wholly on screen, and the footer's keys following the reply (Stop while it streams, Retry after)."""
+
+from __future__ import annotations
+
+from textual.geometry import Region
+from textual.widgets._footer import FooterKey
+from textual.widgets._markdown import MarkdownParagraph
+
+from ollama_tui.ui.app import OllamaTUI
+from ollama_tui.ui.widgets.message_body import STREAM_RESERVE_LINES, STREAM_RESERVE_MAX_LINES
+from tests.fake_ollama import FakeOllama
+from tests.ui.conftest import MakeApp, connected, send, settle, wait_until
+
+LONG_PARAGRAPH = " ".join(f"word{n}" for n in range(400))
+
+
+def footer(app: OllamaTUI) -> dict[str, FooterKey]:
+    return {key.description: key for key in app.screen.query(FooterKey)}
+
+
+def last_paragraph(app: OllamaTUI) -> MarkdownParagraph:
+    return app.chat.message_list.query(MarkdownParagraph).last()
+
+
+def blank_lines_below(paragraph: MarkdownParagraph) -> int:
+    """Empty lines under the paragraph's text, as drawn."""
+    width, height = paragraph.size
+    lines = [strip.text for strip in paragraph.render_lines(Region(0, 0, width, height))]
+    return len(lines) - len("\n".join(lines).rstrip().splitlines())
+
+
+async def test_a_streaming_paragraph_holds_a_few_lines_and_gives_them_back_at_the_end(
+    fake_ollama: FakeOllama, build_app: MakeApp
+) -> None:
+    fake_ollama.queue_reply(LONG_PARAGRAPH)
+    release = fake_ollama.hold(n=250)
+    app = build_app(fake_ollama.url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await connected(pilot, app)
+        await send(pilot, app, "One long paragraph, please")
+        await wait_until(pilot, lambda: len(app.chat.message_list.query(MarkdownParagraph)) > 1)
+        await wait_until(pilot, lambda: blank_lines_below(last_paragraph(app)) > 0)
+        held = blank_lines_below(last_paragraph(app))
+        assert STREAM_RESERVE_LINES <= held <= STREAM_RESERVE_MAX_LINES
+        release.set()
+        await settle(pilot, app)
+
+        paragraph, messages = last_paragraph(app), app.chat.message_list
+        assert blank_lines_below(paragraph) == 0
+        # Nothing is cut off: the message, its text and the pane agree on where it ends.
+        view = messages.view_of(app.chat.conversation.messages[-1])
+        assert view is not None
+        assert paragraph.region.bottom == paragraph.parent.region.bottom
+        assert paragraph.region.bottom <= view.region.bottom <= messages.region.bottom
+        assert "word399" in (paragraph.source or "")
+
+
+async def test_the_footer_offers_stop_while_a_reply_streams_and_retry_once_it_ended(
+    fake_ollama: FakeOllama, build_app: MakeApp
+) -> None:
+    app = build_app(fake_ollama.url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await connected(pilot, app)
+        await send(pilot, app, "hello")
+        await settle(pilot, app)
+        await wait_until(pilot, lambda: "Retry" in footer(app))
+        assert "Stop" not in footer(app)
+        assert footer(app)["Retry"].key == "f5"
+
+        release = fake_ollama.hold(n=5)
+        await send(pilot, app, "tell me a long story")
+        await wait_until(pilot, lambda: "Stop" in footer(app))
+        assert "Retry" not in footer(app)
+        stop = footer(app)["Stop"]
+        assert (stop.key, stop.action) == ("escape", "stop_reply")
+        # Every key shown is a binding of the screen with its own key and action.
+        shown = {(key.key, key.action) for key in app.screen.query(FooterKey)}
+        bound = {(b.key, b.action) for _, b, _, _ in app.screen.active_bindings.values()}
+        assert shown <= bound
+
+        await pilot.click(stop)  # the footer's key does what its key does
+        await settle(pilot, app)
+        release.set()
+        view = app.chat.message_list.view_of(app.chat.conversation.messages[-1])
+        assert view is not None and "stopped" in str(view.header())
+        await wait_until(pilot, lambda: "Retry" in footer(app))
+        assert "Stop" not in footer(app)
