@@ -19,7 +19,7 @@ things in Textual make every growth of a reply cost extra full-screen layouts:
 from __future__ import annotations
 
 from textual import messages
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.screen import Screen
 from textual.widget import Widget
 
@@ -71,4 +71,45 @@ class LaidOutOnce(Widget):
             or before.width != after.width
             or (before.height > self._container_size.height)
             != (after.height > container_size.height)
+        )
+
+
+class TallerSameLines(Widget):
+    """A container whose lines look alike at any height (no top or bottom edge): when it only
+    grows or shrinks, the lines it had stay drawn and only the new ones are.
+
+    Textual draws every line of a widget again when its size changes; a message view is the
+    height of its reply, so each growth of a streaming reply drew its border and padding
+    again down the whole pane."""
+
+    _resized_to: Size | None = None
+
+    def _size_updated(
+        self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True
+    ) -> bool:
+        if size.width == self._size.width and self._edges_fixed():
+            self._resized_to = size
+        try:
+            return super()._size_updated(size, virtual_size, container_size, layout)
+        finally:
+            self._resized_to = None
+
+    def _set_dirty(self, *regions: Region) -> None:
+        resized_to = self._resized_to
+        if regions or resized_to is None:
+            super()._set_dirty(*regions)
+            return
+        low, high = sorted((self._size.height, resized_to.height))
+        super()._set_dirty(Region(0, low, resized_to.width, high - low))
+
+    def _edges_fixed(self) -> bool:
+        styles = self.styles
+        padding = styles.padding
+        return (
+            styles.border_top[0] in ("", "none")
+            and styles.border_bottom[0] in ("", "none")
+            and padding.top == 0
+            and padding.bottom == 0
+            and self._border_title is None
+            and self._border_subtitle is None
         )

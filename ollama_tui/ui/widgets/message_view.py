@@ -24,7 +24,7 @@ from ollama_tui.chat.structured import ReplyFormat
 from ollama_tui.keymap import key_label
 from ollama_tui.sanitize import one_line, sanitize
 from ollama_tui.ui.inert import inert
-from ollama_tui.ui.stream_layout import LaidOutOnce
+from ollama_tui.ui.stream_layout import LaidOutOnce, TallerSameLines
 from ollama_tui.ui.widgets.tool_views import StructuredReply, ToolCallsView, ToolResultView
 
 if TYPE_CHECKING:
@@ -80,7 +80,7 @@ def _local_time(iso: str) -> str:
         return ""
 
 
-class MessageView(Vertical, LaidOutOnce):
+class MessageView(Vertical, LaidOutOnce, TallerSameLines):
     """One message: a header naming who wrote it, an optional thinking block, and the text."""
 
     def __init__(self, message: Message, reply_format: ReplyFormat = None) -> None:
