@@ -33,21 +33,45 @@ LOADED_COLUMNS = [
 ]
 
 
+def badge_labels(capabilities: tuple[str, ...]) -> list[str]:
+    """The labels of the notable capabilities, in the order of BADGES."""
+    return [label for capability, label in BADGES.items() if capability in capabilities]
+
+
 def badges(capabilities: tuple[str, ...]) -> Text:
     """The notable capabilities as short reversed labels, e.g. " vision  tools "."""
-    labels = [label for capability, label in BADGES.items() if capability in capabilities]
+    labels = badge_labels(capabilities)
     return Text(" ").join(Text(f" {label} ", style="reverse") for label in labels)
+
+
+def installed_texts(model: ModelSummary) -> tuple[str, str, str, str, str]:
+    """The plain texts of a row of the installed list: name, params, quant, size, modified."""
+    modified = timestamp(model.modified_at)
+    return (
+        model.name,
+        model.parameter_size or "",
+        model.quantization or "",
+        human_bytes(model.size) if model.size is not None else "",
+        datetime.fromtimestamp(modified).strftime("%Y-%m-%d") if modified else "",
+    )
+
+
+def installed_widths(model: ModelSummary) -> list[int]:
+    """The cell widths of a row of the installed list, without building its cells."""
+    labels = badge_labels(model.capabilities)
+    badge_width = sum(len(label) + 2 for label in labels) + max(len(labels) - 1, 0)
+    return [*(cell_len(text) for text in installed_texts(model)), badge_width]
 
 
 def installed_cells(model: ModelSummary) -> list[Text]:
     """A row of the installed list: name, params, quant, size, modified date, badges."""
-    modified = timestamp(model.modified_at)
+    name, params, quant, size, modified = installed_texts(model)
     return [
-        Text(model.name),
-        Text(model.parameter_size or "", justify="right"),
-        Text(model.quantization or ""),
-        Text(human_bytes(model.size) if model.size is not None else "", justify="right"),
-        Text(datetime.fromtimestamp(modified).strftime("%Y-%m-%d") if modified else ""),
+        Text(name),
+        Text(params, justify="right"),
+        Text(quant),
+        Text(size, justify="right"),
+        Text(modified),
         badges(model.capabilities),
     ]
 
