@@ -10,7 +10,8 @@ Command line (point the app at the printed URL; Ctrl+C stops it)::
 
     python -m tests.fake_ollama --port 11434 --token-delay 0.03
     options: --host 127.0.0.1, --port 11434, --token-delay 0.03 (s), --load-delay 0 (s),
-             --pull-speed 50e6 (bytes/s), --vision (install the vision models too)
+             --pull-speed 50e6 (bytes/s), --vision (install the vision models too),
+             --models N (install N synthetic models instead: synthetic_models(N))
 
 Python API (tests/conftest.py has the fixtures `fake_ollama`, a started server, and
 `unused_url`, a loopback URL where nothing listens)::
@@ -140,6 +141,7 @@ from tests.fake_ollama.catalogue import (
     VISION_MODELS,
     FakeModel,
     canonical_name,
+    synthetic_models,
 )
 from tests.fake_ollama.embeddings import EMBED_FAULTS, NOT_AN_EMBEDDING_MODEL, word_vector
 from tests.fake_ollama.replies import (
@@ -178,6 +180,7 @@ __all__ = [
     "go_json",
     "go_time",
     "sample_value",
+    "synthetic_models",
     "tokenize",
     "word_vector",
 ]

@@ -145,10 +145,7 @@ class ModelList(ScrollView, can_focus=True):
         """Show `models` in `order` under these header labels, the cursor on the model named
         `keep` when it is there, else on the same row."""
         if models is not self._models:
-            widths = [0] * len(COLUMNS)
-            for model in models:
-                widths = list(map(max, widths, installed_widths(model)))
-            self._models, self._cell_widths = models, widths
+            self._models, self._cell_widths = models, installed_widths(models)
         self._order, self._labels = order, labels
         self._widths = self._column_widths()
         self.virtual_size = Size(sum(self._widths), len(order) + 1)
