@@ -1,4 +1,4 @@
-"""Benchmark 9 — the models screen with very many models: opening it, sorting, moving, memory.
+"""Benchmark 12 — the models screen with very many models: opening it, sorting, moving, memory.
 
     .venv/bin/python bench/models.py [--quick] [--runs N] [--sizes 1000,10000,100000]
 

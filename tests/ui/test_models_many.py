@@ -108,6 +108,9 @@ async def test_opens_on_the_first_rows_and_end_shows_the_last_model(
         await pilot.press("home")
         await pilot.pause()
         assert table.cursor_row == 0 and shown(table)[1].split()[0] == newest
+        await pilot.click(table, offset=(5, 4))  # under the border and the header: row 2
+        assert table.highlighted_name == crowded.models[2].name
+        await wait_until(pilot, lambda: details_title(screen) == crowded.models[2].name)
 
 
 async def test_sorting_and_the_cursor_pick_the_right_model(

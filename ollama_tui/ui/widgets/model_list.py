@@ -200,7 +200,7 @@ class ModelList(ScrollView, can_focus=True):
 
     def move_cursor(self, row: int) -> None:
         """Put the cursor on `row` (kept within the list) and scroll it into view."""
-        self._hover_row = None
+        self._leave_hover()  # keys take over from the mouse, as in a DataTable
         old, new = self.cursor_row, self._clamp(row)
         self._scroll_to_cursor(new)
         if new == old or not self._order:
@@ -255,6 +255,9 @@ class ModelList(ScrollView, can_focus=True):
             self.refresh()
 
     def _on_leave(self, _: events.Leave) -> None:
+        self._leave_hover()
+
+    def _leave_hover(self) -> None:
         if self._hover_row is not None:
             self._hover_row = None
             self._generation += 1
