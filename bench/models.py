@@ -46,8 +46,8 @@ from _common import (
     reset_peak_rss,
     rss_mb,
     run_worker,
+    runs_case,
     settled,
-    summary,
     wait_connected,
     write_results,
 )
@@ -151,13 +151,7 @@ def main() -> None:
             results = [run_worker(Path(__file__), job, 1800) for _ in range(runs)]
         finally:
             server.stop()
-        good = [r for r in results if "error" not in r]
-        case = {
-            "models": models,
-            **{key: summary([r[key] for r in good]) for key in keys},
-            "errors": [r["error"] for r in results if "error" in r],
-            "runs": results,
-        }
+        case = {"models": models, **runs_case(results, keys)}
         cases.append(case)
         print(f"{models:,} models: open {fmt(case['open'], 1000)} ms", flush=True)
     print_table(

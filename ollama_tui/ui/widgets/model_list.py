@@ -40,6 +40,18 @@ HEADER = -1
 """The row number of the header line."""
 
 
+class ModelListMessage(Message):
+    """A message from a ModelList, which `@on(..., selector)` matches through `control`."""
+
+    def __init__(self, model_list: ModelList) -> None:
+        super().__init__()
+        self.model_list = model_list
+
+    @property
+    def control(self) -> ModelList:
+        return self.model_list
+
+
 class ModelList(ScrollView, can_focus=True):
     """Installed models, one row each, with a row cursor and a header that can be clicked."""
 
@@ -97,29 +109,19 @@ class ModelList(ScrollView, can_focus=True):
         Binding("right", "scroll_right", "Scroll right", show=False),
     ]
 
-    class Highlighted(Message):
+    class Highlighted(ModelListMessage):
         """The cursor moved onto another model."""
 
         def __init__(self, model_list: ModelList, name: str) -> None:
-            super().__init__()
-            self.model_list = model_list
+            super().__init__(model_list)
             self.name = name
 
-        @property
-        def control(self) -> ModelList:
-            return self.model_list
-
-    class HeaderSelected(Message):
+    class HeaderSelected(ModelListMessage):
         """A column's header was clicked."""
 
         def __init__(self, model_list: ModelList, column: str) -> None:
-            super().__init__()
-            self.model_list = model_list
+            super().__init__(model_list)
             self.column = column
-
-        @property
-        def control(self) -> ModelList:
-            return self.model_list
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
