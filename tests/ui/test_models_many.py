@@ -41,8 +41,9 @@ def shown(table: ModelList) -> list[str]:
 
 
 def cursor_line(table: ModelList) -> str:
-    """The painted line of the row under the cursor."""
-    return shown(table)[table.cursor_row + 1 - round(table.scroll_y)]
+    """The painted line of the row under the cursor ("" when that row is out of view)."""
+    lines, y = shown(table), table.cursor_row + 1 - round(table.scroll_y)
+    return lines[y] if 0 < y < len(lines) else ""
 
 
 def details_title(screen: ModelsScreen) -> str:
@@ -104,6 +105,10 @@ async def test_opens_on_the_first_rows_and_end_shows_the_last_model(
         assert not any(newest in line for line in shown(table))
         await wait_until(pilot, lambda: details_title(screen) == oldest)
         assert rendering_objects_held_by(table) < 1_000
+        await pilot.resize_terminal(120, 24)  # a smaller terminal keeps the cursor in view
+        await wait_until(pilot, lambda: oldest in cursor_line(table))
+        assert shown(table)[-1].split()[0] == oldest
+        await pilot.resize_terminal(*SIZE)
 
         await pilot.press("home")
         await pilot.pause()

@@ -215,14 +215,16 @@ class ModelList(ScrollView, can_focus=True):
     def _scroll_to_cursor(self, row: int | None = None) -> None:
         row = self.cursor_row if row is None else row
         visible = self.scrollable_content_region.height - 1  # under the header
-        if visible < 1:  # not laid out yet
-            self.call_after_refresh(self._scroll_to_cursor)
+        if visible < 1:  # not laid out yet: done on the resize that lays it out
             return
         top = round(self.scroll_y)
         if row < top:
             self.scroll_to(y=row, animate=False)
         elif row >= top + visible:
             self.scroll_to(y=row - visible + 1, animate=False)
+
+    def _on_resize(self, _: events.Resize) -> None:
+        self._scroll_to_cursor()
 
     def _page(self) -> int:
         return max(1, self.scrollable_content_region.height - 1)
