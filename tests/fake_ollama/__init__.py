@@ -100,6 +100,8 @@ base64 strings (else 400 `illegal base64 data at input byte N`); a model without
 capability answers 500 `…this model is missing data required for image input`, and bytes that
 are not a PNG, JPEG, GIF or WebP 500 `…image: unknown format`. VISION_MODELS (gemma3:4b,
 llava:7b) are pullable; pass them in `models` to have them installed.
+synthetic_models(N) makes N installed models (varied names, sizes, dates, capabilities) for
+a server with very many models: `FakeOllama(models=synthetic_models(100_000))`.
 
 Models, as Ollama's /api/ps, /api/pull, /api/delete and load/unload answers have them:
 
