@@ -163,8 +163,8 @@ class ModelsScreen(Screen[None]):
         self.refresh_bindings()
 
     @on(ModelList.Highlighted, "#installed")
-    def _installed_highlighted(self, event: ModelList.Highlighted) -> None:
-        self._show_details(event.name)
+    def _installed_highlighted(self) -> None:
+        self._show_details(self.installed.highlighted_name)  # where the cursor is by now
 
     @on(ModelList.HeaderSelected, "#installed")
     def _header_selected(self, event: ModelList.HeaderSelected) -> None:
