@@ -20,7 +20,6 @@ from ollama_tui.chat.conversation import Conversation, MemoryStrategy, Message, 
 from ollama_tui.chat.options import keep_alive_value
 from ollama_tui.config import HostSettings
 from ollama_tui.docs.errors import DocsError
-from ollama_tui.docs.retrieval import reference_room
 from ollama_tui.ollama import (
     ChatDone,
     ChatEvent,
@@ -399,6 +398,8 @@ class ReplyRun:
         estimator = session.calibration.estimator(conversation.model)
         fixed = estimator.request_tokens([{"role": "system", "content": conversation.system_prompt},
                                           {"role": "user", "content": latest.content}])  # fmt: skip
+        from ollama_tui.docs.retrieval import reference_room  # SQLite: not needed at start-up
+
         room = reference_room(session.plan(conversation).budget, fixed)
         report(Note("searching your documents…"))
         try:
