@@ -142,6 +142,7 @@ class ConversationCommands(ChatPage):
             self.notify(f"Duplicated as “{copy.title}”.", markup=False)
 
     def action_search(self) -> None:
+        self.sync_search_index()
         self.app.push_screen(SearchScreen(self.session.library.search_index), self._open_hit)
 
     async def _open_hit(self, hit: tuple[str, str | None] | None) -> None:

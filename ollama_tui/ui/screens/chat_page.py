@@ -53,6 +53,11 @@ NARROW_WIDTH = 110
 VERY_NARROW_WIDTH = 70
 """Below this many columns the conversation list starts hidden too."""
 
+SEARCH_SYNC_DELAY = 0.5
+"""Seconds after the first frame before the search index is checked against the files: with
+thousands of conversations that check (a stat per file, in a thread) competes with putting the
+first screen on the terminal. Searching earlier starts it at once."""
+
 
 class ChatPage(Screen[None]):
     """The main page: conversation list, messages, prompt, parameters and status line."""
@@ -69,6 +74,7 @@ class ChatPage(Screen[None]):
         """Replies being streamed, by conversation id; at most one per conversation."""
         self._reply_workers: dict[str, Worker[None]] = {}
         self._first_frame = asyncio.Event()
+        self._search_index_synced = False
         self._restore_collector: Callable[[], None] | None = None
         self.reply_tools = ReplyTools(self)
         session.consent = self.reply_tools.consent
@@ -137,8 +143,15 @@ class ChatPage(Screen[None]):
         delay it (importing httpx and setting up TLS take ~0.1 s, the index a file scan)."""
         self._first_frame.set()
         self._watch_connection()
-        self._sync_search_index()
+        self.set_timer(SEARCH_SYNC_DELAY, self.sync_search_index)
         self.offer_collections()
+
+    def sync_search_index(self) -> None:
+        """Bring the search index up to date with files changed while the app was closed,
+        once: shortly after start-up, or as soon as the user searches, if earlier."""
+        if not self._search_index_synced:
+            self._search_index_synced = True
+            self._sync_search_index()
 
     def offer_collections(self) -> None:
         """List the document collections in the parameter panel (again after a change)."""
