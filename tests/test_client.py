@@ -227,6 +227,18 @@ async def test_line_separators_inside_strings_do_not_split_lines(
     assert isinstance(events[-1], ChatDone)
 
 
+async def test_a_gzip_encoded_stream_is_decoded_as_it_arrives(
+    client: OllamaClient, fake_ollama: FakeOllama
+) -> None:
+    # Ollama never compresses, but a proxy in front of it may: the raw-bytes path is only
+    # for bodies without Content-Encoding.
+    fake_ollama.gzip_streams = True
+    fake_ollama.queue_reply("one two three")
+    events = await collect(client.chat("llama3.2", HELLO))
+    assert content(events) == "one two three"
+    assert isinstance(events[-1], ChatDone)
+
+
 async def test_control_characters_in_model_output_are_stripped(
     client: OllamaClient, fake_ollama: FakeOllama
 ) -> None:
