@@ -207,3 +207,19 @@ async def test_a_summary_round_comes_before_the_reply(
     assert all(0 < r["options"]["num_predict"] < 2048 for r in summaries)
     saved = ConversationStore(tmp_path / "data").load(conversation.id)
     assert saved.summary is not None and saved.summary.text == summary.text
+
+
+async def test_text_read_in_one_burst_reaches_the_screen_as_one_event(
+    session: Session, fake_ollama: FakeOllama
+) -> None:
+    """At full speed the stream brings many tokens per read: each burst is one ContentAdded
+    (the screen cannot draw between them anyway), and no text is lost or reordered."""
+    fake_ollama.token_delay = 0
+    words = [f" word{index}" for index in range(2000)]
+    fake_ollama.queue_reply("".join(words))
+    run = start(session, "go")
+    events = await run_to_end(run)
+
+    added = [event for event in events if isinstance(event, ContentAdded)]
+    assert "".join(event.text for event in added) == run.reply.content == "".join(words)
+    assert len(added) < len(words) / 2  # ~30 here: bursts of tens to hundreds of tokens
