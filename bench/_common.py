@@ -80,6 +80,16 @@ def summary(values: Sequence[float]) -> dict[str, float]:
     }
 
 
+def runs_case(results: Sequence[dict[str, Any]], keys: Sequence[str]) -> dict[str, Any]:
+    """The summary of each figure over the runs without an error, the errors, and every run."""
+    good = [r for r in results if "error" not in r]
+    return {
+        **{key: summary([r[key] for r in good]) for key in keys},
+        "errors": [r["error"] for r in results if "error" in r],
+        "runs": list(results),
+    }
+
+
 def fmt(stat: dict[str, float], scale: float = 1.0, digits: int = 0) -> str:
     """'median (min–max)' with values multiplied by `scale`."""
     if not stat or stat.get("n", 1) == 0 or stat["median"] != stat["median"]:

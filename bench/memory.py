@@ -36,8 +36,8 @@ from _common import (
     print_table,
     rss_mb,
     run_worker,
+    runs_case,
     settled,
-    summary,
     unused_url,
     write_results,
 )
@@ -113,15 +113,7 @@ def main() -> None:
     ):
         job = {"data_dir": str(data_dir), "listed": listed, "long_id": conversation_id}
         results = [run_worker(Path(__file__), job, 180) for _ in range(runs)]
-        good = [r for r in results if "error" not in r]
-        case = {
-            "case": label,
-            **{
-                key: summary([r[key] for r in good]) for key in ("library_mb", "open_mb", "peak_mb")
-            },
-            "errors": [r["error"] for r in results if "error" in r],
-            "runs": results,
-        }
+        case = {"case": label, **runs_case(results, ("library_mb", "open_mb", "peak_mb"))}
         cases.append(case)
         print(f"{label}: {fmt(case['open_mb'])} MB (peak {fmt(case['peak_mb'])} MB)", flush=True)
     print_table(

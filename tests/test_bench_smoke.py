@@ -167,3 +167,13 @@ def test_pools(tmp_path: Path) -> None:
         assert case["hosts"] == ["working"]
     # Bounded by the connect timeout, not the 60 s stall timeout (no timing asserted beyond).
     assert cases["silent"]["first_token"]["median"] < 30
+
+
+def test_models(tmp_path: Path) -> None:
+    document = run_quick("models", tmp_path)
+    (case,) = document["cases"]
+    assert case["models"] == 200
+    assert not case["errors"], case["errors"]
+    for figure in ("listing", "open", "sort", "end", "rss_before_mb", "peak_mb"):
+        assert positive(case[figure]), figure
+    assert case["open"]["median"] >= case["listing"]["median"] > 0  # opening lists once

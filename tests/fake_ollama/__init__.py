@@ -10,7 +10,8 @@ Command line (point the app at the printed URL; Ctrl+C stops it)::
 
     python -m tests.fake_ollama --port 11434 --token-delay 0.03
     options: --host 127.0.0.1, --port 11434, --token-delay 0.03 (s), --load-delay 0 (s),
-             --pull-speed 50e6 (bytes/s), --vision (install the vision models too)
+             --pull-speed 50e6 (bytes/s), --vision (install the vision models too),
+             --models N (install N synthetic models instead: synthetic_models(N))
 
 Python API (tests/conftest.py has the fixtures `fake_ollama`, a started server, and
 `unused_url`, a loopback URL where nothing listens)::
@@ -99,6 +100,8 @@ base64 strings (else 400 `illegal base64 data at input byte N`); a model without
 capability answers 500 `…this model is missing data required for image input`, and bytes that
 are not a PNG, JPEG, GIF or WebP 500 `…image: unknown format`. VISION_MODELS (gemma3:4b,
 llava:7b) are pullable; pass them in `models` to have them installed.
+synthetic_models(N) makes N installed models (varied names, sizes, dates, capabilities) for
+a server with very many models: `FakeOllama(models=synthetic_models(100_000))`.
 
 Models, as Ollama's /api/ps, /api/pull, /api/delete and load/unload answers have them:
 
@@ -140,6 +143,7 @@ from tests.fake_ollama.catalogue import (
     VISION_MODELS,
     FakeModel,
     canonical_name,
+    synthetic_models,
 )
 from tests.fake_ollama.embeddings import EMBED_FAULTS, NOT_AN_EMBEDDING_MODEL, word_vector
 from tests.fake_ollama.replies import (
@@ -178,6 +182,7 @@ __all__ = [
     "go_json",
     "go_time",
     "sample_value",
+    "synthetic_models",
     "tokenize",
     "word_vector",
 ]

@@ -6,7 +6,7 @@ import argparse
 import threading
 from collections.abc import Sequence
 
-from tests.fake_ollama.catalogue import DEFAULT_MODELS, VISION_MODELS
+from tests.fake_ollama.catalogue import DEFAULT_MODELS, VISION_MODELS, synthetic_models
 from tests.fake_ollama.replies import CONTENT_TRIGGERS, FAULTS
 from tests.fake_ollama.server import FakeOllama
 
@@ -22,9 +22,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--vision", action="store_true", help="install the vision models too (gemma3:4b, llava:7b)"
     )
+    parser.add_argument(
+        "--models",
+        type=int,
+        metavar="N",
+        help="install N synthetic models instead (a server with very many models)",
+    )
     args = parser.parse_args(argv)
+    models = [*VISION_MODELS, *DEFAULT_MODELS] if args.vision else None
+    if args.models is not None:
+        models = synthetic_models(args.models)
     server = FakeOllama(
-        models=[*VISION_MODELS, *DEFAULT_MODELS] if args.vision else None,
+        models=models,
         host=args.host,
         port=args.port,
         token_delay=args.token_delay,
@@ -33,7 +42,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     ).start()
     triggers = " ".join([*CONTENT_TRIGGERS, *(f"#{name}" for name in sorted(FAULTS))])
     print(f"fake Ollama listening on {server.url}", flush=True)
-    print(f"models: {', '.join(m.name for m in server.models)}", flush=True)
+    listed = [m.name for m in server.models[:20]]
+    more = f" and {len(server.models) - 20:,} more" if len(server.models) > 20 else ""
+    print(f"models: {', '.join(listed)}{more}", flush=True)
     pullable = [m.name for m in server.catalogue if server._find(m.name) is None]
     print(f"to pull: {', '.join(pullable)}", flush=True)
     print(f"trigger words: {triggers}", flush=True)

@@ -6,6 +6,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 _SEGMENT = r"[A-Za-z0-9_][A-Za-z0-9_.-]*"
 MODEL_NAME = re.compile(
@@ -210,6 +211,44 @@ PULLABLE_MODELS: tuple[FakeModel, ...] = (
     *DEFAULT_MODELS,
 )
 """What /api/pull can fetch: models not installed by default, and every default one."""
+
+
+_FAMILIES = ("llama", "qwen3", "gemma3", "mistral", "phi3")
+_QUANTIZATIONS = ("Q4_K_M", "Q4_0", "Q8_0", "F16")
+_CAPABILITIES = (
+    ("completion",),
+    ("completion", "tools"),
+    ("completion", "tools", "thinking"),
+    ("completion", "vision"),
+    ("embedding",),
+)
+
+
+def synthetic_models(count: int) -> list[FakeModel]:
+    """`count` made-up installed models, newest first, for a server with very many models.
+
+    Names are `<family>-<n>:<params>` with n = 0..count-1 (n = 0 is the newest, one minute
+    apart); sizes are all different, in an order unrelated to age or name.
+    """
+    newest = datetime(2025, 6, 1, tzinfo=UTC)
+    models = []
+    for n in range(count):
+        family = _FAMILIES[n % len(_FAMILIES)]
+        billions = (n * 37) % 70 + 1
+        models.append(
+            FakeModel(
+                name=f"{family}-{n:06d}:{billions}b",
+                family=family,
+                parameter_size=f"{billions}B",
+                quantization=_QUANTIZATIONS[n % len(_QUANTIZATIONS)],
+                context_length=4096 << (n % 6),
+                capabilities=_CAPABILITIES[n % len(_CAPABILITIES)],
+                # 7919 is prime, so n -> n * 7919 mod count is a shuffle: no two sizes alike.
+                size=100_000_000 + (n * 7919 % count) * 1_000,
+                modified_at=(newest - timedelta(minutes=n)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            )
+        )
+    return models
 
 
 # --------------------------------------------------------------------------- wire helpers

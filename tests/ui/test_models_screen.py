@@ -22,6 +22,7 @@ from ollama_tui.ui.formatting import (
 )
 from ollama_tui.ui.screens.confirm import ConfirmScreen
 from ollama_tui.ui.screens.models import ModelsScreen
+from ollama_tui.ui.widgets.model_list import COLUMNS, ModelList
 from ollama_tui.ui.widgets.pull_progress import LayerProgress, TransferRate
 from tests.fake_ollama import (
     DEFAULT_MODELS,
@@ -36,8 +37,16 @@ SIZE = (120, 40)
 PHI = next(m for m in PULLABLE_MODELS if m.name == "phi4-mini:latest")
 
 
-def names(table: DataTable[object]) -> list[str]:
+def names(table: ModelList | DataTable[object]) -> list[str]:
+    if isinstance(table, ModelList):
+        return [table.name_at(row) for row in range(table.row_count)]
     return [str(row.value) for row in table.rows]
+
+
+def installed_row(table: ModelList, name: str) -> list[str]:
+    row = table.row_of(name)
+    assert row is not None
+    return [cell.plain for cell in table.cells(row)]
 
 
 def plain(widget: Static) -> str:
@@ -80,10 +89,10 @@ async def test_lists_installed_models_and_details_of_the_highlighted_one(
         screen = await open_models(pilot)
         table = screen.installed
         assert names(table) == [m.name for m in DEFAULT_MODELS]  # newest first
-        row = [cell.plain for cell in table.get_row("llama3.2:latest")]
+        row = installed_row(table, "llama3.2:latest")
         assert row == ["llama3.2:latest", "3.2B", "Q4_K_M", "2.0 GB", "2025-06-12", " tools "]
-        assert table.get_row("qwen3:0.6b")[-1].plain == " think   tools "
-        assert table.get_row("nomic-embed-text:latest")[-1].plain == " embed "
+        assert installed_row(table, "qwen3:0.6b")[-1] == " think   tools "
+        assert installed_row(table, "nomic-embed-text:latest")[-1] == " embed "
 
         summary = plain(screen.query_one("#details-summary", Static))
         assert "Family        llama" in summary
@@ -118,19 +127,19 @@ async def test_sorting_by_key_and_by_clicking_a_header(
         by_params = ["mistral:7b", "llama3.2:latest", "qwen3:0.6b", "nomic-embed-text:latest"]
         await pilot.press("s")
         assert names(table) == by_name
-        assert table.ordered_columns[0].label.plain == "Name ▲"
+        assert table.column_labels[0] == "Name ▲"
         await pilot.press("s")
         assert names(table) == by_params
         await pilot.press("S")
         assert names(table) == by_params[::-1]
         assert table.cursor_row == by_params[::-1].index("llama3.2:latest")  # cursor stays put
 
-        size_column = next(i for i, c in enumerate(table.ordered_columns) if c.key == "size")
-        x = 1 + sum(c.get_render_width(table) for c in table.ordered_columns[:size_column]) + 2
+        size_column = [key for key, _ in COLUMNS].index("size")
+        x = 1 + sum(table.column_widths[:size_column]) + 2
         await pilot.click(table, offset=(x, 1))
         by_size = ["mistral:7b", "llama3.2:latest", "qwen3:0.6b", "nomic-embed-text:latest"]
         assert names(table) == by_size
-        assert table.ordered_columns[size_column].label.plain == "Size ▼"
+        assert table.column_labels[size_column] == "Size ▼"
         await pilot.click(table, offset=(x, 1))
         assert names(table) == by_size[::-1]
 
@@ -147,9 +156,9 @@ async def test_the_screen_keys_follow_the_keymap(
         await pilot.press("s")
         assert names(table) == newest_first
         await pilot.press("o")
-        assert table.ordered_columns[0].label.plain == "Name ▲"
+        assert table.column_labels[0] == "Name ▲"
         await pilot.press("O")
-        assert table.ordered_columns[0].label.plain == "Name ▼"
+        assert table.column_labels[0] == "Name ▼"
         await pilot.press("escape")
         assert app.screen is screen
         await pilot.press("q")

@@ -27,12 +27,12 @@ from ollama_tui.ollama import (
 )
 from ollama_tui.ui.formatting import parameter_count, tidy_parameters, timestamp
 from ollama_tui.ui.screens.confirm import ConfirmScreen
+from ollama_tui.ui.widgets.model_list import COLUMNS, ModelList
 from ollama_tui.ui.widgets.model_tables import (
     LOADED_COLUMNS,
     SORT_COLUMNS,
     fill_table,
     highlighted_key,
-    installed_cells,
     loaded_cells,
 )
 from ollama_tui.ui.widgets.pull_progress import LayerProgress
@@ -75,6 +75,7 @@ class ModelsScreen(Screen[None]):
         self.client = client
         self._clock = clock
         self._models: list[ModelSummary] = []
+        self._sort_keys: dict[str, list[tuple[float, str]]] = {}  # per column, of _models
         self._listed = False  # whether the server has answered with its models yet
         self._loaded_models: list[RunningModel] = []
         self._details: dict[str, ModelDetails] = {}
@@ -88,7 +89,7 @@ class ModelsScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         with Horizontal(id="models-main"):
             with Vertical(id="models-left"):
-                yield DataTable(id="installed", cursor_type="row")
+                yield ModelList(id="installed")
                 yield DataTable(id="loaded", cursor_type="row")
                 with Vertical(id="pull-panel"):
                     yield Input(
@@ -105,8 +106,8 @@ class ModelsScreen(Screen[None]):
         yield Footer()
 
     @property
-    def installed(self) -> DataTable[Text]:
-        return self.query_one("#installed", DataTable)
+    def installed(self) -> ModelList:
+        return self.query_one("#installed", ModelList)
 
     @property
     def loaded(self) -> DataTable[Text]:
@@ -144,30 +145,30 @@ class ModelsScreen(Screen[None]):
         return (0, model.name.lower())
 
     def _fill_installed(self, select: str | None = None) -> None:
-        """Show the models in the chosen order, keeping the cursor on `select` or where it was."""
+        """Show the models in the chosen order, keeping the cursor on `select` or where it was.
+
+        Sorting sorts a list of indices by keys worked out once per column: no row is built.
+        """
         table = self.installed
-        current = select or highlighted_key(table)
-        row = table.cursor_row
-        columns = [
-            (key, label + ((" ▼" if self._reverse else " ▲") if key == self._sort else ""))
-            for key, (label, _) in SORT_COLUMNS.items()
+        keys = self._sort_keys.get(self._sort)
+        if keys is None:
+            keys = self._sort_keys[self._sort] = [self._sort_key(m) for m in self._models]
+        order = sorted(range(len(self._models)), key=keys.__getitem__, reverse=self._reverse)
+        labels = [
+            label + ((" ▼" if self._reverse else " ▲") if key == self._sort else "")
+            for key, label in COLUMNS
         ]
-        models = sorted(self._models, key=self._sort_key, reverse=self._reverse)
-        rows = [(model.name, installed_cells(model)) for model in models]
-        fill_table(table, [*columns, ("capabilities", "Capabilities")], rows)
-        names = [model.name for model in models]
-        # On the same model, or, when it is gone, on the one that took its place.
-        table.move_cursor(row=names.index(current) if current in names else row)
-        self._show_details(highlighted_key(table))
+        table.show(self._models, order, labels, keep=select or table.highlighted_name)
+        self._show_details(table.highlighted_name)
         self.refresh_bindings()
 
-    @on(DataTable.RowHighlighted, "#installed")
+    @on(ModelList.Highlighted, "#installed")
     def _installed_highlighted(self) -> None:
-        self._show_details(highlighted_key(self.installed))
+        self._show_details(self.installed.highlighted_name)  # where the cursor is by now
 
-    @on(DataTable.HeaderSelected, "#installed")
-    def _header_selected(self, event: DataTable.HeaderSelected) -> None:
-        key = event.column_key.value
+    @on(ModelList.HeaderSelected, "#installed")
+    def _header_selected(self, event: ModelList.HeaderSelected) -> None:
+        key = event.column
         if key not in SORT_COLUMNS:
             return
         if key == self._sort:
@@ -200,6 +201,7 @@ class ModelsScreen(Screen[None]):
             return
         changed = self._listed and _names(models) != _names(self._models)
         self._models, self._listed = models, True
+        self._sort_keys.clear()
         self._fill_installed(select)
         if changed:  # pulled or deleted elsewhere: every picker lists them again
             self.app.post_message(self.ModelsChanged())
@@ -315,7 +317,7 @@ class ModelsScreen(Screen[None]):
 
     def action_delete(self) -> None:
         """Delete the highlighted installed model, once the user confirms."""
-        name = highlighted_key(self.installed)
+        name = self.installed.highlighted_name
         if name is None:
             return
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from rich.cells import cell_len
@@ -39,15 +40,50 @@ def badges(capabilities: tuple[str, ...]) -> Text:
     return Text(" ").join(Text(f" {label} ", style="reverse") for label in labels)
 
 
+def _day(modified_at: str | None) -> str:
+    """The day a model was modified, "2025-06-12"; empty when the server gave no readable time."""
+    moment = timestamp(modified_at)
+    return datetime.fromtimestamp(moment).strftime("%Y-%m-%d") if moment else ""
+
+
+def installed_texts(model: ModelSummary) -> tuple[str, str, str, str, str]:
+    """The plain texts of a row of the installed list: name, params, quant, size, modified."""
+    return (
+        model.name,
+        model.parameter_size or "",
+        model.quantization or "",
+        human_bytes(model.size) if model.size is not None else "",
+        _day(model.modified_at),
+    )
+
+
+def installed_widths(models: Sequence[ModelSummary]) -> list[int]:
+    """The widest cell of each column of the installed list, without building any cell.
+
+    One pass per column over plain strings; every day is as wide as the first readable one,
+    and badges depend only on the set of capabilities, of which there are few distinct ones.
+    """
+    day = next((day for model in models if (day := _day(model.modified_at))), "")
+    capability_sets = {model.capabilities for model in models}
+    return [
+        max(map(cell_len, (model.name for model in models)), default=0),
+        max(map(cell_len, (model.parameter_size or "" for model in models)), default=0),
+        max(map(cell_len, (model.quantization or "" for model in models)), default=0),
+        max((len(human_bytes(m.size)) for m in models if m.size is not None), default=0),
+        len(day),
+        max((badges(capabilities).cell_len for capabilities in capability_sets), default=0),
+    ]
+
+
 def installed_cells(model: ModelSummary) -> list[Text]:
     """A row of the installed list: name, params, quant, size, modified date, badges."""
-    modified = timestamp(model.modified_at)
+    name, params, quant, size, modified = installed_texts(model)
     return [
-        Text(model.name),
-        Text(model.parameter_size or "", justify="right"),
-        Text(model.quantization or ""),
-        Text(human_bytes(model.size) if model.size is not None else "", justify="right"),
-        Text(datetime.fromtimestamp(modified).strftime("%Y-%m-%d") if modified else ""),
+        Text(name),
+        Text(params, justify="right"),
+        Text(quant),
+        Text(size, justify="right"),
+        Text(modified),
         badges(model.capabilities),
     ]
 
