@@ -10,7 +10,7 @@ from textual.widgets import Input, OptionList, Static
 
 from ollama_tui.chat.conversation import Conversation, MessageState
 from ollama_tui.chat.store import ConversationStore
-from ollama_tui.ui.screens import chat_page
+from ollama_tui.ui.screens import chat_conversations
 from ollama_tui.ui.screens.search import SearchScreen
 from ollama_tui.ui.screens.text_prompt import TextPromptScreen
 from ollama_tui.ui.widgets.message_view import MessageView
@@ -72,7 +72,7 @@ async def test_searching_before_the_start_up_sync_starts_it_at_once(
 ) -> None:
     """The index is checked against the files a moment after start-up; a search before then
     does not wait for that moment and finds what was saved while the app was closed."""
-    monkeypatch.setattr(chat_page, "SEARCH_SYNC_DELAY", 3600)
+    monkeypatch.setattr(chat_conversations, "SEARCH_SYNC_DELAY", 3600)
     library(data_dir)
     app = build_app(unused_url)
     async with app.run_test(size=(120, 40)) as pilot:

@@ -53,11 +53,6 @@ NARROW_WIDTH = 110
 VERY_NARROW_WIDTH = 70
 """Below this many columns the conversation list starts hidden too."""
 
-SEARCH_SYNC_DELAY = 0.5
-"""Seconds after the first frame before the search index is checked against the files: with
-thousands of conversations that check (a stat per file, in a thread) competes with putting the
-first screen on the terminal. Searching earlier starts it at once."""
-
 
 class ChatPage(Screen[None]):
     """The main page: conversation list, messages, prompt, parameters and status line."""
@@ -74,7 +69,6 @@ class ChatPage(Screen[None]):
         """Replies being streamed, by conversation id; at most one per conversation."""
         self._reply_workers: dict[str, Worker[None]] = {}
         self._first_frame = asyncio.Event()
-        self._search_index_synced = False
         self._restore_collector: Callable[[], None] | None = None
         self.reply_tools = ReplyTools(self)
         session.consent = self.reply_tools.consent
@@ -139,19 +133,11 @@ class ChatPage(Screen[None]):
         self.call_after_refresh(self._after_first_frame)
 
     def _after_first_frame(self) -> None:
-        """Start talking to the server and indexing: the screen is up, so these no longer
-        delay it (importing httpx and setting up TLS take ~0.1 s, the index a file scan)."""
+        """Start talking to the server: the screen is up, so this no longer delays it
+        (importing httpx and setting up TLS take ~0.1 s)."""
         self._first_frame.set()
         self._watch_connection()
-        self.set_timer(SEARCH_SYNC_DELAY, self.sync_search_index)
         self.offer_collections()
-
-    def sync_search_index(self) -> None:
-        """Bring the search index up to date with files changed while the app was closed,
-        once: shortly after start-up, or as soon as the user searches, if earlier."""
-        if not self._search_index_synced:
-            self._search_index_synced = True
-            self._sync_search_index()
 
     def offer_collections(self) -> None:
         """List the document collections in the parameter panel (again after a change)."""
@@ -271,12 +257,6 @@ class ChatPage(Screen[None]):
     def show_row(self, conversation: Conversation) -> None:
         self.sidebar.upsert(ConversationSummary.of(conversation))
         self.sidebar.highlight_id(self.conversation.id if self.conversation.messages else None)
-
-    @work(thread=True, group="search-index", exclusive=True, exit_on_error=False)
-    def _sync_search_index(self) -> None:
-        notice = self.session.library.sync_index()
-        if notice is not None:
-            self.app.call_from_thread(self.session.notify, notice)
 
     def _show_memory(self) -> None:
         """Update the context meter and the marker where the model's memory begins."""
