@@ -86,7 +86,7 @@ async def test_the_panel_lists_the_first_models_and_its_last_entry_opens_the_pic
         labels = [str(overlay.get_option_at_index(i).prompt) for i in range(overlay.option_count)]
         assert labels[1:-1] == [*chat_models[:MODELS_LISTED], current]
         hidden = len(chat_models) - MODELS_LISTED - 1
-        assert labels[-1] == f"{hidden:,} more models… (ctrl+l)"
+        assert labels[-1] == f"{hidden:,} more… (ctrl+l)"
         assert select.value == current
 
         select.focus()

@@ -398,7 +398,7 @@ class ParameterPanel(VerticalScroll, can_focus=False):
         self._models_listed = listed
         options: list[tuple[Content, str | MoreModels]] = [(inert(name), name) for name in listed]
         if (hidden := len(self._model_names) - len(listed)) > 0:
-            more = f"{hidden:,} more models… ({key_label('model.pick')})"
+            more = f"{hidden:,} more… ({key_label('model.pick')})"
             options.append((Content.styled(more, "dim"), MoreModels.ENTRY))
         select: Select[str | MoreModels] = self.query_one("#model-select", Select)
         with self.prevent(Select.Changed):
