@@ -4,6 +4,7 @@ Model select list a bounded number of rows, and every model can still be found a
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
@@ -11,10 +12,13 @@ from textual.widgets import OptionList, Select
 from textual.widgets._select import SelectOverlay
 
 from ollama_tui.ui.app import OllamaTUI
+from ollama_tui.ui.attaching import KEEP_DRAFT
 from ollama_tui.ui.screens.picker import SHOWN, PickerScreen
 from ollama_tui.ui.widgets.parameter_panel import MODELS_LISTED
 from tests.fake_ollama import FakeOllama, synthetic_models
-from tests.ui.conftest import MakeApp, connected, wait_until
+from tests.images import picture
+from tests.ui.conftest import MakeApp, connected, send, wait_until
+from tests.ui.test_attachments import attach_by_prompt
 
 MODELS = 100_000
 LISTING = 60.0
@@ -99,3 +103,26 @@ async def test_the_panel_lists_the_first_models_and_its_last_entry_opens_the_pic
         options = app.screen.query_one("#picker-options", OptionList)
         await wait_until(pilot, lambda: options.highlighted == 0)
         assert options.get_option_at_index(0).id == current  # the model in use comes first
+
+
+async def test_an_image_for_a_text_model_offers_the_vision_models_and_keeps_the_draft_first(
+    crowded: FakeOllama, build_app: MakeApp, tmp_path: Path
+) -> None:
+    vision = [m.name for m in crowded.models if "vision" in m.capabilities]
+    text_only = next(m.name for m in crowded.models if m.capabilities == ("completion",))
+    (tmp_path / "cat.png").write_bytes(picture(64, 48))
+    app = build_app(crowded.url, model=text_only)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await connected(pilot, app)
+        await attach_by_prompt(pilot, app, str(tmp_path / "cat.png"), chips=1)
+        await send(pilot, app, "What is it?")
+        await wait_until(pilot, lambda: isinstance(app.screen, PickerScreen), timeout=LISTING)
+        options = app.screen.query_one("#picker-options", OptionList)
+        # Keeping the message stays in reach above the first of the many vision models.
+        assert option_ids(options)[:3] == [KEEP_DRAFT, *vision[:2]]
+        assert options.option_count == SHOWN + 1
+        wanted = vision[-1]
+        await pilot.press(*wanted.split("-")[1])
+        await wait_until(pilot, lambda: option_ids(options)[:1] == [wanted])
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.chat.conversation.model == wanted, timeout=LISTING)
