@@ -11,6 +11,8 @@ terminal would. A hook after every compositor refresh (a composed frame) notes t
 after which the reply's stream has ended, the reply's Markdown source equals the whole reply,
 and nothing in the message list is left to lay out or repaint: "last token on screen".
 
+* Enter → final render = that frame's time − the moment Enter was sent: what a user waits
+              for the whole reply;
 * latency   = that frame's time − the time the client read the end of the stream (the client's
               chat() yielding its ChatDone: the done line read and parsed). The server's own
               time.monotonic() after it wrote the last byte is recorded too, and how far the
@@ -414,6 +416,7 @@ def full_speed(
         [
             c["shape"],
             f"{c['tokens']:,}",
+            fmt(c["wall"], 1000),
             fmt(c["text_latency"], 1000),
             fmt(c["latency"], 1000),
             fmt(c["client_lag"], 1000),
@@ -429,6 +432,7 @@ def full_speed(
         [
             "shape",
             "tokens",
+            "Enter → final render",
             "end read → all text shown",
             "end read → final render",
             "server wrote end → client read it",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import importlib.util
 import os
 import shutil
@@ -227,6 +228,8 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as exit_:  # --help, --version, or a usage error already printed
         return int(exit_.code or 0)
+    if args.command is not None:
+        gc.enable()  # paused for the app's start (__main__.py); the app sets it going itself
     try:
         settings = load_settings(
             config_path=args.config, host=args.host, model=args.model, data_dir=args.data_dir

@@ -4,12 +4,12 @@ import re
 
 # C0 controls except tab and newline, DEL, C1 controls, and the bidi embedding/override/isolate
 # characters that can make text display in a different order than it is stored.
-_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def sanitize(text: str) -> str:
     """Remove characters that could drive the terminal; works per character, so safe on chunks."""
-    return _UNSAFE.sub("", text)
+    return UNSAFE.sub("", text)
 
 
 def one_line(text: str, limit: int = 200) -> str:

@@ -1,6 +1,7 @@
 """The command line: --version, --help, config errors as exit status 2, settings to the app,
 and the list, export and import commands."""
 
+import gc
 import json
 import os
 import stat
@@ -15,6 +16,7 @@ from ollama_tui import __version__, cli
 from ollama_tui.chat.conversation import Conversation
 from ollama_tui.chat.store import ConversationStore
 from ollama_tui.config import Settings
+from ollama_tui.ui.collector import quiet_collector
 
 
 def run(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -377,3 +379,35 @@ def test_debug_logs_requests_without_keys_or_message_text(tmp_path: Path) -> Non
     assert "sekret-key" not in text and "my private words" not in text
     assert log_level(debug=False, environ={"OLLAMA_TUI_LOG_LEVEL": "info"}) == 20
     assert log_level(debug=False, environ={"OLLAMA_TUI_LOG_LEVEL": "nonsense"}) == 30
+
+
+def test_the_collector_paused_for_the_start_runs_again_in_commands_and_the_app(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`ollama-tui` pauses the cyclic collector while it starts (__main__.py); a command
+    sets it going once its arguments are read, the app as it mounts (quiet_collector)."""
+    try:
+        gc.disable()
+        assert cli.main(["--data-dir", str(tmp_path), "list"]) == 0
+        assert gc.isenabled()
+        gc.disable()
+        restore = quiet_collector()
+        assert gc.isenabled()
+        restore()
+        assert gc.isenabled()
+    finally:
+        gc.enable()
+    capsys.readouterr()
+
+
+def test_the_command_runs_with_the_collector_paused_until_the_app_starts(tmp_path: Path) -> None:
+    script = (
+        "import gc, sys\n"
+        "import ollama_tui.cli as cli\n"
+        "from ollama_tui.__main__ import main\n"
+        "cli.make_app = lambda settings: sys.exit(10 if gc.isenabled() else 20)\n"
+        "sys.argv = ['ollama-tui', '--data-dir', sys.argv[1]]\n"
+        "main()\n"
+    )
+    ran = subprocess.run([sys.executable, "-c", script, str(tmp_path)], check=False, timeout=60)
+    assert ran.returncode == 20

@@ -214,12 +214,16 @@ async def test_whitespace_around_lines_is_allowed_as_by_json_loads() -> None:
     ]
 
 
+@pytest.mark.parametrize("gzip", [False, True])
 async def test_line_separators_inside_strings_do_not_split_lines(
-    client: OllamaClient, fake_ollama: FakeOllama
+    client: OllamaClient, fake_ollama: FakeOllama, gzip: bool
 ) -> None:
     # U+0085 is raw UTF-8 on the wire (Go escapes only U+2028/U+2029); with html_safe off,
     # U+2028 and U+2029 are raw too. httpx's aiter_lines would split on all three.
+    # Ollama never compresses, but a proxy in front of it may (the body is read raw only
+    # without a Content-Encoding).
     fake_ollama.html_safe = False
+    fake_ollama.gzip_streams = gzip
     fake_ollama.queue_reply("one\u2028two\u2029three\u0085four <&>")
     events = await collect(client.chat("llama3.2", HELLO))
     # The C1 control U+0085 is stripped on the way in; everything else survives.

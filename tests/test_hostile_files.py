@@ -14,11 +14,12 @@ import pytest
 
 from ollama_tui.chat.context import Calibration
 from ollama_tui.chat.conversation import Conversation
-from ollama_tui.chat.migrations import SCHEMA_VERSION
+from ollama_tui.chat.migrations import SCHEMA_VERSION, FormatError
 from ollama_tui.chat.search import SearchIndex
 from ollama_tui.chat.store import ConversationStore, StoreError
-from ollama_tui.chat.validation import MAX_BRANCH_DEPTH, conversation_from_json
+from ollama_tui.chat.validation import MAX_BRANCH_DEPTH, conversation_from_json, parse_json
 from ollama_tui.config import ConfigError, load_settings
+from ollama_tui.sanitize import UNSAFE
 
 ESCAPES = "\x1b]0;pwned\x07\x1b[2J"
 
@@ -286,3 +287,28 @@ def test_text_read_back_from_the_search_index_is_inert(tmp_path: Path) -> None:
 
     (hit,) = SearchIndex(tmp_path).search("needle")
     assert "\x1b" not in hit.snippet + hit.title and hit.role is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"a": "x\\u001by"}',  # an escaped control character
+        '{"a": "x\\by", "b": "\\f\\r"}',  # the short escapes of control characters
+        '{"a": "x\u0085y\u202ez\u2066"}',  # C1 and bidi characters as they are, not escaped
+        '{"a\\u009b": "x"}',  # in a key
+        '["x\\u001b", ["y\u0090"]]',  # in lists
+    ],
+)
+def test_json_that_needs_cleaning_is_cleaned_and_clean_json_is_read_as_is(text: str) -> None:
+    cleaned = parse_json(text.encode())
+    assert not UNSAFE.search(json.dumps(cleaned, ensure_ascii=False))
+    clean = '{"a": "plain \\"quoted\\" \\\\ text\\n\\t", "n": [1, 2.5, true, null]}'
+    assert parse_json(clean.encode()) == json.loads(clean)
+
+
+def test_json_numbers_out_of_range_name_their_field() -> None:
+    for text in ('{"temperature": 1e400}', '{"temperature": NaN}'):
+        with pytest.raises(FormatError, match="out of range"):
+            parse_json(text)
+    with pytest.raises(FormatError, match="not JSON"):
+        parse_json(b'{"a": "\xff"}')

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable
 from typing import Any
 
 from ollama_tui.chat.conversation import Conversation, MessageState, Role, is_valid_id
 from ollama_tui.chat.migrations import FormatError, migrate
 from ollama_tui.chat.options import OPTION_SPECS
-from ollama_tui.sanitize import sanitize
+from ollama_tui.sanitize import UNSAFE, sanitize
 
 MAX_DEPTH = 200
 """Deepest nesting of arrays and tables accepted in TOML (JSON deeper than the decoder allows is
@@ -45,7 +46,46 @@ _ROLES = {role.value for role in Role}
 def parse_json(raw: bytes | str, *, verbatim: frozenset[str] = frozenset()) -> Any:
     """A JSON document from disk, cleaned as `clean_tree` does (as it is decoded, which costs
     a third of a walk afterwards); FormatError if it is not one."""
+    clean = _already_clean(raw)
+    if clean is not None:
+        return clean
+    return _parse_and_clean(raw, verbatim)
 
+
+_ESCAPES_TO_CLEAN = re.compile(r"\\[bfru]")
+"""JSON escapes that may decode to a character `sanitize` removes (also some that do not, as
+in an escaped backslash before a letter: those only take the slower path)."""
+
+
+class _NotFinite(Exception):
+    """A number too large for a float: the slower path names where it is."""
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NotFinite
+    return value
+
+
+def _already_clean(raw: bytes | str) -> Any:
+    """The document decoded as is, when nothing in it could need cleaning: no character that
+    `sanitize` removes, raw or escaped, and no number out of range (the common case, decoded
+    in C: ~10x faster than cleaning as it decodes). None when it needs the cleaning path,
+    which also reports every error."""
+    try:
+        text = raw.decode() if isinstance(raw, bytes) else raw
+    except UnicodeDecodeError:
+        return None
+    if text.startswith("\ufeff") or UNSAFE.search(text) or _ESCAPES_TO_CLEAN.search(text):
+        return None
+    try:
+        return json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
+    except (ValueError, RecursionError, _NotFinite):
+        return None
+
+
+def _parse_and_clean(raw: bytes | str, verbatim: frozenset[str]) -> Any:
     def cleaned_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         cleaned: dict[str, Any] = {}
         for key, value in pairs:

@@ -52,7 +52,7 @@ from ollama_tui.ollama.events import (
     ThinkingDelta,
     ToolCalls,
 )
-from ollama_tui.ollama.ndjson import json_object, split_lines, stall_bounded
+from ollama_tui.ollama.ndjson import json_object, read_objects
 
 
 class OllamaClient:
@@ -70,7 +70,7 @@ class OllamaClient:
         self.base_url = base_url.rstrip("/")
         self.stall_timeout = stall_timeout
         # No read timeout on streams: loading a model can take a minute before the first byte.
-        # Once a reply has started, `stall_timeout` bounds each wait instead (`stall_bounded`).
+        # Once a reply has started, `stall_timeout` bounds each wait instead (`read_objects`).
         self._stream_timeout = httpx.Timeout(
             connect=connect_timeout, read=None, write=connect_timeout * 2, pool=connect_timeout
         )
@@ -298,10 +298,12 @@ class OllamaClient:
                 if not response.is_success:
                     await response.aread()
                     raise self._status_error(response, model=model)
-                chunks = stall_bounded(response.aiter_bytes(), self.stall_timeout)
-                async with aclosing(split_lines(chunks)) as lines:
-                    async for line in lines:
-                        value = json_object(line)
+                # Raw bytes unless the body is encoded: a layer less for every token.
+                encoded = response.headers.get("content-encoding", "identity") != "identity"
+                body_chunks = response.aiter_bytes() if encoded else response.aiter_raw()
+                objects = read_objects(body_chunks, self.stall_timeout)
+                async with aclosing(objects):
+                    async for value in objects:
                         if "error" in value:
                             raise on_error(str(value["error"]))
                         yield value

@@ -12,39 +12,23 @@ from typing import Any
 from ollama_tui.ollama.errors import Stalled, StreamBroken
 
 
-async def split_lines(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-    """Yield the non-blank lines of an NDJSON body, each without its newline.
+async def read_objects(
+    chunks: AsyncIterator[bytes], stall_seconds: float
+) -> AsyncIterator[dict[str, Any]]:
+    """The JSON objects of an NDJSON body, one per non-blank line; once a chunk has brought
+    data, waiting `stall_seconds` for the next raises Stalled (there is no limit before:
+    loading a model can take a minute). A line that is not a JSON object raises StreamBroken.
 
     Splits on b"\\n" only: httpx's aiter_lines also splits on every str.splitlines()
     boundary, such as U+0085, which Go writes raw inside JSON strings (and U+2028, which
     other encoders do). Lines have no length limit, and a UTF-8 sequence split across
     chunks is whole again once its line is complete.
+
+    One generator for the timing, the splitting and the decoding: a reply is a chunk per
+    token, and each generator between the socket and the reply costs every token a hop.
     """
-    pending: list[bytes] = []
-    async with aclosing(chunks):
-        async for chunk in chunks:
-            if b"\n" not in chunk:
-                pending.append(chunk)
-                continue
-            if pending:
-                pending.append(chunk)
-                chunk = b"".join(pending)
-                pending.clear()
-            *complete, rest = chunk.split(b"\n")
-            if rest:
-                pending.append(rest)
-            for line in complete:
-                if line.strip():
-                    yield line
-    rest = b"".join(pending)
-    if rest.strip():
-        yield rest
-
-
-async def stall_bounded(chunks: AsyncIterator[bytes], seconds: float) -> AsyncIterator[bytes]:
-    """The body's chunks; once one has brought data, waiting `seconds` for the next raises
-    Stalled (there is no limit before: loading a model can take a minute)."""
     timer: _StallTimer | None = None
+    pending: list[bytes] = []
     async with aclosing(chunks):
         try:
             while True:
@@ -53,19 +37,38 @@ async def stall_bounded(chunks: AsyncIterator[bytes], seconds: float) -> AsyncIt
                 try:
                     chunk = await anext(chunks)
                 except StopAsyncIteration:
-                    return
+                    break
                 except asyncio.CancelledError:
                     if timer is not None and timer.expired():
-                        raise Stalled(seconds) from None
+                        raise Stalled(stall_seconds) from None
                     raise
                 if timer is not None:
                     timer.stop()
                 elif chunk:
-                    timer = _StallTimer(seconds)
-                yield chunk
+                    timer = _StallTimer(stall_seconds)
+                if chunk.endswith(b"\n") and not pending and chunk.count(b"\n") == 1:
+                    if chunk.strip():  # the usual chunk: one whole line
+                        yield json_object(chunk[:-1])
+                    continue
+                if b"\n" not in chunk:
+                    pending.append(chunk)
+                    continue
+                if pending:
+                    pending.append(chunk)
+                    chunk = b"".join(pending)
+                    pending.clear()
+                *complete, rest = chunk.split(b"\n")
+                if rest:
+                    pending.append(rest)
+                for line in complete:
+                    if line.strip():
+                        yield json_object(line)
         finally:
             if timer is not None:
                 timer.close()
+    rest = b"".join(pending)
+    if rest.strip():
+        yield json_object(rest)
 
 
 _DECODER = json.JSONDecoder()

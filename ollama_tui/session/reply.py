@@ -20,7 +20,6 @@ from ollama_tui.chat.conversation import Conversation, MemoryStrategy, Message, 
 from ollama_tui.chat.options import keep_alive_value
 from ollama_tui.config import HostSettings
 from ollama_tui.docs.errors import DocsError
-from ollama_tui.docs.retrieval import reference_room
 from ollama_tui.ollama import (
     ChatDone,
     ChatEvent,
@@ -95,6 +94,47 @@ ReplyEvent = Activity | Note | Notice | ContentAdded | ThinkingAdded | SourcesFo
 Report = Callable[[ReplyEvent], None]
 
 
+class _Bursts:
+    """Passes a run's events on to `report`, the text that arrives in one burst as one
+    ContentAdded (or ThinkingAdded): a burst is what the stream brings without waiting for
+    the network, a token at a time at a model's pace and hundreds at full speed, and the screen
+    cannot draw within one anyway. The rest of the events pass at once, after the text before
+    them; the text is passed on as soon as the stream waits, or by `flush`, unless the run
+    was `closed` meanwhile (the app is closing: nothing more is reported)."""
+
+    def __init__(self, report: Report, closed: Callable[[], bool]) -> None:
+        self._report = report
+        self._closed = closed
+        self._kind: type[ContentAdded] | type[ThinkingAdded] = ContentAdded
+        self._texts: list[str] = []
+        self._flush_scheduled = False
+
+    def __call__(self, event: ReplyEvent) -> None:
+        kind = type(event)
+        if kind is ContentAdded or kind is ThinkingAdded:
+            if kind is not self._kind:
+                self.flush()
+                self._kind = kind
+            self._texts.append(event.text)  # type: ignore[union-attr]
+            if not self._flush_scheduled:
+                self._flush_scheduled = True
+                asyncio.get_running_loop().call_soon(self._flush_soon)
+            return
+        self.flush()
+        self._report(event)
+
+    def _flush_soon(self) -> None:
+        self._flush_scheduled = False
+        if not self._closed():
+            self.flush()
+
+    def flush(self) -> None:
+        """Pass on the text held back so far."""
+        if self._texts:
+            texts, self._texts = self._texts, []
+            self._report(self._kind(texts[0] if len(texts) == 1 else "".join(texts)))
+
+
 class ReplyRun:
     """One reply being written into `reply`, the last message of `conversation`."""
 
@@ -165,9 +205,12 @@ class ReplyRun:
         last words without waiting for the save.
         """
         reply = self.reply
+        bursts = _Bursts(report, lambda: self._closed)
+        report = bursts
         report(self._activity(f"waiting for {reply.model}…"))
         try:
             await self._receive(report)
+            bursts.flush()
             reply.end(MessageState.COMPLETE)
             if arrived is not None:
                 await arrived()
@@ -355,6 +398,8 @@ class ReplyRun:
         estimator = session.calibration.estimator(conversation.model)
         fixed = estimator.request_tokens([{"role": "system", "content": conversation.system_prompt},
                                           {"role": "user", "content": latest.content}])  # fmt: skip
+        from ollama_tui.docs.retrieval import reference_room  # SQLite: not needed at start-up
+
         room = reference_room(session.plan(conversation).budget, fixed)
         report(Note("searching your documents…"))
         try:

@@ -7,7 +7,6 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from textual import on
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
@@ -28,8 +27,6 @@ from ollama_tui.session import Notice, Session
 from ollama_tui.ui.commands import chat_commands
 from ollama_tui.ui.screens.chat import ChatScreen
 from ollama_tui.ui.screens.confirm import ConfirmScreen
-from ollama_tui.ui.screens.help import HelpScreen
-from ollama_tui.ui.screens.models import ModelsScreen
 
 if TYPE_CHECKING:
     from textual.notifications import SeverityLevel
@@ -143,6 +140,8 @@ class OllamaTUI(App[None]):
         await self.session.close()
 
     def action_help(self) -> None:
+        from ollama_tui.ui.screens.help import HelpScreen
+
         self.push_screen(HelpScreen(self.key_help()))
 
     def key_help(self) -> list[tuple[str, str]]:
@@ -200,9 +199,9 @@ class OllamaTUI(App[None]):
         self.bell()
         self._close_messages_no_wait()
 
-    @on(ModelsScreen.ModelsChanged)
-    async def _models_changed(self) -> None:
-        """The models screen pulled or deleted one: every picker lists them again."""
+    async def on_models_screen_models_changed(self) -> None:
+        """The models screen pulled or deleted one: every picker lists them again. (A handler
+        by name, as the models screen is imported when it is first opened.)"""
         await self.chat.refresh_models()
 
     def watch_theme(self, theme: str) -> None:

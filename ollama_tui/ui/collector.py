@@ -20,10 +20,13 @@ keys waited longer at p95 (54 vs 50 ms), so the other two thresholds keep their 
 
 
 def quiet_collector() -> Callable[[], None]:
-    """Apply the settings; returns the function that restores the previous ones."""
+    """Apply the settings, and set the collector going if the command paused it for the
+    start (`ollama_tui/__main__.py`); returns the function that restores the previous
+    thresholds (the collector stays on)."""
     previous = gc.get_threshold()
     gc.freeze()
     gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, *previous[1:])
+    gc.enable()
 
     def restore() -> None:
         gc.unfreeze()

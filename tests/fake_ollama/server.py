@@ -113,6 +113,9 @@ class FakeOllama:
         # False writes < > & U+2028 U+2029 raw, as JSON encoders other than Go's (e.g. in a
         # proxy) may; a client must not split lines on U+2028.
         self.html_safe = html_safe
+        # True sends streamed replies gzip-encoded (Content-Encoding), as a compressing proxy
+        # in front of Ollama may; each line is flushed so it is readable as it arrives.
+        self.gzip_streams = False
         self.token_delay = token_delay
         self.load_delay = load_delay
         self.version = version
@@ -756,7 +759,7 @@ class FakeOllama:
         self, conn: Connection, request: Request, chat: ChatRequest, plan: Plan, started: int
     ) -> bool:
         gone = asyncio.create_task(conn.watch_for_close())
-        out = LineWriter(conn, split=plan.fault == "split_utf8")
+        out = LineWriter(conn, split=plan.fault == "split_utf8", gzip=self.gzip_streams)
 
         async def pause() -> None:
             await self._pause(self.token_delay, gone)
@@ -764,6 +767,8 @@ class FakeOllama:
         try:
             await self._pause(self.load_delay + plan.extra_delay, gone)
             headers = [("Content-Type", NDJSON), ("Transfer-Encoding", "chunked")]
+            if self.gzip_streams:
+                headers.append(("Content-Encoding", "gzip"))
             await conn.send(self._head(request, 200, headers))
             pieces = list(plan.pieces)
             final = [pieces.pop()] if plan.fault == "text_in_done" and pieces else []

@@ -7,6 +7,7 @@ import asyncio
 import json
 import re
 import time
+import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -202,14 +203,18 @@ class LineWriter:
 
     SPAN = 200
 
-    def __init__(self, conn: Connection, *, split: bool) -> None:
+    def __init__(self, conn: Connection, *, split: bool, gzip: bool = False) -> None:
         self.conn = conn
         self.split = split
         self.pending = bytearray()
+        self.compressor = zlib.compressobj(wbits=31) if gzip else None  # 31: gzip framing
 
     async def line(self, data: bytes) -> None:
         if self.split:
             self.pending += data + b"\n"
+        elif self.compressor is not None:
+            packed = self.compressor.compress(data + b"\n")
+            await self.conn.send(chunk(packed + self.compressor.flush(zlib.Z_SYNC_FLUSH)))
         else:
             await self.conn.send(chunk(data + b"\n"))
 
@@ -226,6 +231,8 @@ class LineWriter:
 
     async def end(self, pause: Callable[[], Awaitable[None]]) -> None:
         await self.flush(pause)
+        if self.compressor is not None:
+            await self.conn.send(chunk(self.compressor.flush()))
         await self.conn.send(b"0\r\n\r\n")
 
 

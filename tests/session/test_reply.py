@@ -21,7 +21,7 @@ from ollama_tui.session.reply import (
     ReplyEvent,
     ReplyRun,
 )
-from tests.fake_ollama import FakeOllama
+from tests.fake_ollama import FakeOllama, tokenize
 from tests.session.conftest import settings_for
 
 MODEL = "llama3.2:latest"
@@ -207,3 +207,20 @@ async def test_a_summary_round_comes_before_the_reply(
     assert all(0 < r["options"]["num_predict"] < 2048 for r in summaries)
     saved = ConversationStore(tmp_path / "data").load(conversation.id)
     assert saved.summary is not None and saved.summary.text == summary.text
+
+
+async def test_text_read_in_one_burst_reaches_the_screen_as_one_event(
+    session: Session, fake_ollama: FakeOllama
+) -> None:
+    """Lines that arrive together (here: network chunks of ~200 bytes, each completing one or
+    two lines of ~110) reach the screen as one ContentAdded, since nothing waits between
+    them; no text is lost or reordered."""
+    text = "".join(f" word{index}" for index in range(500))
+    fake_ollama.token_delay = 0
+    fake_ollama.queue_reply(text, fault="split_utf8", fault_after=0)
+    run = start(session, "go")
+    events = await run_to_end(run)
+
+    added = [event for event in events if isinstance(event, ContentAdded)]
+    assert "".join(event.text for event in added) == run.reply.content == text
+    assert len(added) < 0.75 * len(tokenize(text))

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from textual.widgets import Input, OptionList, Static
 
 from ollama_tui.chat.conversation import Conversation, MessageState
 from ollama_tui.chat.store import ConversationStore
+from ollama_tui.ui.screens import chat_conversations
 from ollama_tui.ui.screens.search import SearchScreen
 from ollama_tui.ui.screens.text_prompt import TextPromptScreen
 from ollama_tui.ui.widgets.message_view import MessageView
@@ -63,6 +65,23 @@ async def test_search_finds_a_message_and_opens_it_scrolled_to_the_hit(
         view = app.chat.message_list.view_of(app.chat.conversation.messages[10])
         assert isinstance(view, MessageView)
         assert view.message.id == target.id and view.has_class("-found")
+
+
+async def test_searching_before_the_start_up_sync_starts_it_at_once(
+    unused_url: str, build_app: MakeApp, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The index is checked against the files a moment after start-up; a search before then
+    does not wait for that moment and finds what was saved while the app was closed."""
+    monkeypatch.setattr(chat_conversations, "SEARCH_SYNC_DELAY", 3600)
+    library(data_dir)
+    app = build_app(unused_url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("ctrl+f")
+        await wait_until(pilot, lambda: isinstance(app.screen, SearchScreen))
+        await pilot.press(*"volcano")
+        results = app.screen.query_one(OptionList)
+        await wait_until(pilot, lambda: results.option_count >= 1)
+        assert "volcano" in str(results.get_option_at_index(0).prompt)
 
 
 async def test_export_markdown_and_json_then_import(

@@ -22,7 +22,6 @@ from ollama_tui.ui.screens.chat_attachments import AttachmentCommands
 from ollama_tui.ui.screens.chat_conversations import ConversationCommands
 from ollama_tui.ui.screens.chat_messages import MessageCommands
 from ollama_tui.ui.screens.chat_page import NARROW_WIDTH
-from ollama_tui.ui.screens.models import ModelsScreen
 from ollama_tui.ui.screens.passage import PassageScreen
 from ollama_tui.ui.screens.picker import Choice, PickerScreen
 from ollama_tui.ui.screens.summary import SummaryScreen
@@ -171,6 +170,8 @@ class ChatScreen(ConversationCommands, MessageCommands, AttachmentCommands):
     # Models and hosts
 
     def action_open_models(self) -> None:
+        from ollama_tui.ui.screens.models import ModelsScreen
+
         if isinstance(self.app.screen, ModelsScreen):
             return
         self.app.push_screen(ModelsScreen(self.session.hosts.client))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 
-from textual import on
+from textual import on, work
 from textual.content import Content
 
 from ollama_tui.chat.conversation import Conversation
@@ -20,9 +20,34 @@ from ollama_tui.ui.screens.search import SearchScreen
 from ollama_tui.ui.screens.text_prompt import TextPromptScreen
 from ollama_tui.ui.widgets.sidebar import ConversationSidebar
 
+SEARCH_SYNC_DELAY = 0.5
+"""Seconds after the first frame before the search index is checked against the files: with
+thousands of conversations that check (a stat per file, in a thread) delayed the first screen
+reaching the terminal. Searching earlier starts it at once."""
+
 
 class ConversationCommands(ChatPage):
     """What the user does with a conversation as a whole, from the list or the palette."""
+
+    _search_index_synced = False
+    """Whether the search index has been checked against the files since the app started."""
+
+    def _after_first_frame(self) -> None:
+        super()._after_first_frame()
+        self.set_timer(SEARCH_SYNC_DELAY, self.sync_search_index)
+
+    def sync_search_index(self) -> None:
+        """Bring the search index up to date with files changed while the app was closed,
+        once: shortly after start-up, or as soon as the user searches, if earlier."""
+        if not self._search_index_synced:
+            self._search_index_synced = True
+            self._sync_search_index()
+
+    @work(thread=True, group="search-index", exclusive=True, exit_on_error=False)
+    def _sync_search_index(self) -> None:
+        notice = self.session.library.sync_index()
+        if notice is not None:
+            self.app.call_from_thread(self.session.notify, notice)
 
     @on(ConversationSidebar.OptionSelected, "#sidebar")
     async def _open_selected(self, event: ConversationSidebar.OptionSelected) -> None:
@@ -142,6 +167,7 @@ class ConversationCommands(ChatPage):
             self.notify(f"Duplicated as “{copy.title}”.", markup=False)
 
     def action_search(self) -> None:
+        self.sync_search_index()
         self.app.push_screen(SearchScreen(self.session.library.search_index), self._open_hit)
 
     async def _open_hit(self, hit: tuple[str, str | None] | None) -> None:

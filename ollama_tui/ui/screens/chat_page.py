@@ -133,11 +133,10 @@ class ChatPage(Screen[None]):
         self.call_after_refresh(self._after_first_frame)
 
     def _after_first_frame(self) -> None:
-        """Start talking to the server and indexing: the screen is up, so these no longer
-        delay it (importing httpx and setting up TLS take ~0.1 s, the index a file scan)."""
+        """Start talking to the server: the screen is up, so this no longer delays it
+        (importing httpx and setting up TLS take ~0.1 s)."""
         self._first_frame.set()
         self._watch_connection()
-        self._sync_search_index()
         self.offer_collections()
 
     def offer_collections(self) -> None:
@@ -258,12 +257,6 @@ class ChatPage(Screen[None]):
     def show_row(self, conversation: Conversation) -> None:
         self.sidebar.upsert(ConversationSummary.of(conversation))
         self.sidebar.highlight_id(self.conversation.id if self.conversation.messages else None)
-
-    @work(thread=True, group="search-index", exclusive=True, exit_on_error=False)
-    def _sync_search_index(self) -> None:
-        notice = self.session.library.sync_index()
-        if notice is not None:
-            self.app.call_from_thread(self.session.notify, notice)
 
     def _show_memory(self) -> None:
         """Update the context meter and the marker where the model's memory begins."""

@@ -8,7 +8,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
-from textual.highlight import highlight
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
@@ -24,7 +23,10 @@ _ANSWERS = {
 
 
 def arguments_content(call: ToolCall) -> Content:
-    """A call's arguments as highlighted JSON, inert (the model wrote them)."""
+    """A call's arguments as highlighted JSON, inert (the model wrote them). (Pygments, which
+    highlights, is imported with the first call shown, not at start-up.)"""
+    from textual.highlight import highlight
+
     return highlight(sanitize(arguments_json(call)), language="json")
 
 

@@ -124,7 +124,9 @@ class ConversationSidebar(OptionList):
         self._summaries = ordered(summaries)
         self._made_rows = {}
         self._loaded = 0
-        self._show_rows(self.PAGE)
+        # The first page only fills the screen (a row is at least a line high): the list
+        # measures every row it holds before its first frame; more come as it scrolls.
+        self._show_rows(min(self.PAGE, self.app.size.height or self.PAGE))
 
     def _show_rows(self, count: int) -> None:
         """Give the OptionList rows for the first `count` conversations, under headings."""

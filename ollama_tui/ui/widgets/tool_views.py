@@ -8,7 +8,6 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.content import Content
-from textual.highlight import highlight
 from textual.widgets import Collapsible, Static
 
 from ollama_tui.chat.conversation import Message
@@ -79,6 +78,8 @@ class StructuredReply(Vertical):
     def compose(self) -> ComposeResult:
         pretty = pretty_json(self.text)
         if pretty is not None:
+            from textual.highlight import highlight  # Pygments: not imported at start-up
+
             yield Static(highlight(sanitize(pretty), language="json"), classes="structured-json")
         else:
             yield Static(inert(self.text), classes="structured-json")
