@@ -1,6 +1,6 @@
 """Benchmark 12 — the models screen with very many models: opening it, sorting, moving, memory.
 
-    .venv/bin/python bench/models.py [--quick] [--runs N] [--sizes 1000,10000,100000]
+    .venv/bin/python bench/models.py [--quick] [--runs N] [--sizes 1000,10000,100000] [--picker]
 
 Method. For each size N, the fake Ollama (`python -m tests.fake_ollama --models N`, its own
 process) serves N synthetic models. Each run is a fresh process: the app (make_app, headless
@@ -17,6 +17,14 @@ in the app's event loop:
   until settled;
 * memory: RSS before the screen opens, the peak (VmHWM, reset just before opening) while it
   opens and sorts, and the growth between the two.
+
+With --picker, the model picker (ctrl+l) instead, in the same kind of run:
+
+* "open": ctrl+l until the picker lists its first rows and has settled (the models are held
+  already; the picker asks the server again meanwhile, which is waited for before typing);
+* "key": each of the keys "054" typed into its filter, until settled; the median of the three;
+* memory: RSS before ctrl+l, RSS with the picker open (after a garbage collection) and the
+  peak (VmHWM) from just before ctrl+l.
 
 Pilot's press waits for the app to go idle, which includes the key's work and its repaint.
 """
@@ -110,8 +118,52 @@ async def one_run(url: str, models: int) -> dict[str, Any]:
     }
 
 
+async def picker_run(url: str, models: int) -> dict[str, Any]:
+    from ollama_tui.ui.screens.picker import PickerScreen
+
+    app = make_app(Path(tempfile.mkdtemp(prefix="bench-picker-")) / "data", url)
+    async with app.run_test(size=SIZE) as pilot:
+        if not await wait_connected(app, pilot, timeout=600):
+            return {"error": "the app did not list the server's models"}
+        gc.collect()
+        rss_before = rss_mb()
+        reset_peak_rss()
+        start = time.perf_counter()
+        await pilot.press("ctrl+l")
+
+        def listed() -> bool:
+            return isinstance(app.screen, PickerScreen) and bool(
+                app.screen.query_one("#picker-options").option_count
+            )
+
+        await until_settled(pilot, app.screen, listed, 600)
+        opened = time.perf_counter() - start
+
+        def refreshed() -> bool:
+            return not any(w.group == "picker-refresh" and not w.is_finished for w in app.workers)
+
+        await until_settled(pilot, app.screen, refreshed, 600)
+        keys = []
+        for key in "054":
+            start = time.perf_counter()
+            await pilot.press(key)
+            await until_settled(pilot, app.screen, lambda: True, 600)
+            keys.append(time.perf_counter() - start)
+        gc.collect()
+        rss_open = rss_mb()
+        peak = peak_rss_mb()
+    return {
+        "open": opened,
+        "key": sorted(keys)[1],
+        "rss_before_mb": rss_before,
+        "rss_open_mb": rss_open,
+        "peak_mb": peak,
+    }
+
+
 def worker(args: dict[str, Any]) -> None:
-    print(json.dumps(asyncio.run(one_run(args["url"], args["models"]))))
+    run = picker_run if args.get("picker") else one_run
+    print(json.dumps(asyncio.run(run(args["url"], args["models"]))))
 
 
 class Server:
@@ -136,24 +188,32 @@ class Server:
 def main() -> None:
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--sizes", default="1000,10000,100000", help="numbers of models, by commas")
+    p.add_argument("--picker", action="store_true", help="the model picker (ctrl+l) instead")
     args = p.parse_args()
     if args.worker:
         worker(json.loads(args.worker))
         return
     sizes = [200] if args.quick else [int(size) for size in args.sizes.split(",")]
     runs = args.runs or (1 if args.quick else 3)
-    keys = ("listing", "open", "sort", "end", "rss_before_mb", "peak_mb", "growth_mb")
+    if args.picker:
+        keys: tuple[str, ...] = ("open", "key", "rss_before_mb", "rss_open_mb", "peak_mb")
+    else:
+        keys = ("listing", "open", "sort", "end", "rss_before_mb", "peak_mb", "growth_mb")
     cases = []
     for models in sizes:
         server = Server(models)
         try:
-            job = {"url": server.url, "models": models}
+            job = {"url": server.url, "models": models, "picker": args.picker}
             results = [run_worker(Path(__file__), job, 1800) for _ in range(runs)]
         finally:
             server.stop()
         case = {"models": models, **runs_case(results, keys)}
         cases.append(case)
         print(f"{models:,} models: open {fmt(case['open'], 1000)} ms", flush=True)
+    if args.picker:
+        print_picker(cases, runs)
+        write_results("models-picker", {"quick": args.quick, "runs": runs, "cases": cases})
+        return
     print_table(
         f"The models screen, headless 120x40, median (min–max) of {runs} run(s)",
         ["models", "listing ms", "open ms", "sort ms", "end ms", "peak MB", "growth MB"],
@@ -171,6 +231,24 @@ def main() -> None:
         ],
     )
     write_results("models", {"quick": args.quick, "runs": runs, "cases": cases})
+
+
+def print_picker(cases: list[dict[str, Any]], runs: int) -> None:
+    print_table(
+        f"The model picker (ctrl+l), headless 120x40, median (min–max) of {runs} run(s)",
+        ["models", "open ms", "key ms", "RSS before MB", "RSS open MB", "peak MB"],
+        [
+            [
+                f"{c['models']:,}",
+                fmt(c["open"], 1000),
+                fmt(c["key"], 1000),
+                fmt(c["rss_before_mb"]),
+                fmt(c["rss_open_mb"]),
+                fmt(c["peak_mb"]),
+            ]
+            for c in cases
+        ],
+    )
 
 
 if __name__ == "__main__":

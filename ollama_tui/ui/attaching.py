@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 from pathlib import Path
+from typing import NamedTuple
 
 from textual.content import Content
 
@@ -16,7 +17,7 @@ from ollama_tui.chat.conversation import Conversation, Role
 from ollama_tui.chat.intake import AttachLimits, prepare
 from ollama_tui.ollama import ModelSummary
 from ollama_tui.ui.inert import inert
-from ollama_tui.ui.screens.picker import Choice
+from ollama_tui.ui.screens.picker import SHOWN, Choice, Pickable
 
 KEEP_DRAFT = "keep-draft"
 
@@ -44,13 +45,25 @@ def missing_files(needed: Iterable[Attachment], store: AttachmentStore) -> list[
     return [attachment for attachment in needed if not store.exists(attachment)]
 
 
-def vision_choices(models: Iterable[ModelSummary], model: str) -> list[Choice]:
+class SwitchChoice(NamedTuple):
+    """Switch to a vision model and send; its label is made only when the picker shows it."""
+
+    value: str
+
+    @property
+    def search(self) -> str:
+        return self.value
+
+    @property
+    def label(self) -> Content:
+        return Content.assemble("Switch to ", inert(self.value), " and send")
+
+
+def vision_choices(models: Iterable[ModelSummary], model: str) -> list[Pickable]:
     """What to do when `model` cannot see the images attached: switch to an installed vision
-    model (sending at once), or keep the draft to change it."""
-    choices = [
-        Choice(m.name, Content.assemble("Switch to ", inert(m.name), " and send"), m.name)
-        for m in models
-        if "vision" in m.capabilities
-    ]
-    keep = Content("Keep the message, to remove the images or pick another model (ctrl+l)")
-    return [*choices, Choice(KEEP_DRAFT, keep, "keep")]
+    model (sending at once), or keep the draft to change it (listed first when the vision
+    models are more than the picker shows at once)."""
+    choices: list[Pickable] = [SwitchChoice(m.name) for m in models if "vision" in m.capabilities]
+    keep_text = "Keep the message, to remove the images or pick another model (ctrl+l)"
+    keep = Choice(KEEP_DRAFT, Content(keep_text), "keep")
+    return [*choices, keep] if len(choices) < SHOWN else [keep, *choices]

@@ -229,6 +229,10 @@ class ChatScreen(ConversationCommands, MessageCommands, AttachmentCommands):
     def _model_chosen_in_panel(self, event: ParameterPanel.ModelChosen) -> None:
         self._switch_model(event.model)
 
+    @on(ParameterPanel.MoreModelsWanted)
+    async def _more_models_wanted(self) -> None:
+        await self.action_pick_model()
+
     def _switch_model(self, model: str) -> None:
         """Use `model` from the next message on; the whole history goes to it."""
         if model == self.conversation.model:

@@ -380,6 +380,8 @@ class ChatPage(StreamLayoutScreen):
             self.notify(str(error), severity="error", markup=False)
             self.session.hosts.check_now()
             return False
+        if not self.is_attached:
+            return False  # the app closed while the list was read: nothing left to show it in
         self._show_hint()
         if not changed:
             return True

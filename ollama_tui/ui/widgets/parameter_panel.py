@@ -6,6 +6,7 @@ import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from enum import Enum
 from pathlib import Path
 from typing import Concatenate, ParamSpec
 
@@ -28,6 +29,7 @@ from ollama_tui.chat.options import (
     parse_stop,
 )
 from ollama_tui.chat.structured import ReplyFormat, SchemaError, parse_format, read_format_file
+from ollama_tui.keymap import key_label
 from ollama_tui.ui.inert import inert
 
 P = ParamSpec("P")
@@ -48,6 +50,17 @@ THINK_CHOICES: dict[str, tuple[str, bool | str | None]] = {
 FORMAT_CHOICES = {"text": "text", "json": "JSON", "schema": "JSON Schema"}
 """Select values for the reply format: free text, any JSON, or a schema typed below."""
 SCHEMA_HELP = "a JSON Schema, or the path of a .json file holding one"
+
+MODELS_LISTED = 200
+"""The most models the Model select lists (a server may have very many); the picker finds
+the others."""
+
+
+class MoreModels(Enum):
+    """The Model select's last entry when it lists only the first models: open the picker."""
+
+    ENTRY = "more"
+
 
 MEMORY_LABELS = {
     MemoryStrategy.SUMMARY: "summary of older turns",
@@ -85,6 +98,9 @@ class ParameterPanel(VerticalScroll, can_focus=False):
     @dataclass
     class ModelChosen(Message):
         model: str
+
+    class MoreModelsWanted(Message):
+        """The user asked for a model the Model select does not list."""
 
     @dataclass
     class OptionsChanged(Message):
@@ -124,6 +140,9 @@ class ParameterPanel(VerticalScroll, can_focus=False):
         self._options = Options()
         self._context_limit: int | None = None
         self._model_names: list[str] = []
+        self._models_listed: list[str] = []
+        """The models the select lists: the first MODELS_LISTED, and the current one."""
+        self._model = ""
         self._collection_names: list[str] = []
         self._chosen_collections: list[str] = []
         self._ready = False
@@ -149,7 +168,7 @@ class ParameterPanel(VerticalScroll, can_focus=False):
     def _fields(self) -> list[Widget]:
         fields: list[Widget] = [
             Label("Model", classes="field-label"),
-            Select[str]([], prompt="no model", id="model-select", compact=True),
+            Select[str | MoreModels]([], prompt="no model", id="model-select", compact=True),
             Label("Thinking", classes="field-label", id="think-label"),
             Select[str](
                 [(label, value) for value, (label, _) in THINK_CHOICES.items()],
@@ -369,17 +388,35 @@ class ParameterPanel(VerticalScroll, can_focus=False):
     def set_models(self, names: list[str], current: str) -> None:
         """Offer these models; the current one stays listed even when the server lacks it."""
         self._model_names = list(dict.fromkeys([*names, current] if current else names))
-        select: Select[str] = self.query_one("#model-select", Select)
+        self._list_models(current)
+
+    def _list_models(self, current: str) -> None:
+        """List the first models, the current one among them, and an entry for the others."""
+        listed = self._model_names[:MODELS_LISTED]
+        if current and current not in listed:
+            listed.append(current)
+        self._models_listed = listed
+        options: list[tuple[Content, str | MoreModels]] = [(inert(name), name) for name in listed]
+        if (hidden := len(self._model_names) - len(listed)) > 0:
+            more = f"{hidden:,} more… ({key_label('model.pick')})"
+            options.append((Content.styled(more, "dim"), MoreModels.ENTRY))
+        select: Select[str | MoreModels] = self.query_one("#model-select", Select)
         with self.prevent(Select.Changed):
-            select.set_options((inert(name), name) for name in self._model_names)
-            self.set_model(current)
+            select.set_options(options)
+        self._show_model(current)
 
     @_once_fields_exist
     def set_model(self, model: str) -> None:
-        select: Select[str] = self.query_one("#model-select", Select)
         if model and model not in self._model_names:
             self.set_models(self._model_names, model)
-            return
+        elif model and model not in self._models_listed:
+            self._list_models(model)
+        else:
+            self._show_model(model)
+
+    def _show_model(self, model: str) -> None:
+        self._model = model
+        select: Select[str | MoreModels] = self.query_one("#model-select", Select)
         with self.prevent(Select.Changed):
             if model:
                 select.value = model
@@ -400,7 +437,10 @@ class ParameterPanel(VerticalScroll, can_focus=False):
     @on(Select.Changed, "#model-select")
     def _model_changed(self, event: Select.Changed) -> None:
         event.stop()
-        if isinstance(event.value, str):
+        if event.value is MoreModels.ENTRY:  # the select stays on the model in use
+            self._show_model(self._model)
+            self.post_message(self.MoreModelsWanted())
+        elif isinstance(event.value, str):
             self.post_message(self.ModelChosen(event.value))
 
     @on(Select.Changed, "#memory-select")
