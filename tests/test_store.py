@@ -4,6 +4,7 @@ import json
 import os
 import stat
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -510,3 +511,11 @@ def test_stamps_taken_within_one_millisecond_still_order() -> None:
 
     assert stamps == sorted(stamps)
     assert len(set(stamps)) == len(stamps)
+
+
+def test_a_burst_of_stamps_does_not_run_ahead_of_the_clock() -> None:
+    """Another process stamping now must sort after everything stamped here before."""
+    for _ in range(20_000):
+        last = now_iso()
+
+    assert datetime.fromisoformat(last) <= datetime.now(UTC) + timedelta(milliseconds=50)

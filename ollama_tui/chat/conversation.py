@@ -276,7 +276,7 @@ class Conversation:
             elif _better_copy(theirs, self.messages[index]):
                 self.messages[index] = theirs
         if added:
-            # In time order; on a tie (the same millisecond) the message already saved elsewhere
+            # In time order; on a tie (the same instant) the message already saved elsewhere
             # came first.
             self.messages.sort(key=lambda message: (message.created_at, message.id not in added))
             self.updated_at = max(self.updated_at, other.updated_at)
