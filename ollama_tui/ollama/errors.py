@@ -92,7 +92,7 @@ class StreamError(OllamaError):
     def __init__(self, detail: str) -> None:
         self.detail = one_line(detail)
         super().__init__(
-            f"Ollama stopped the reply with an error: {self.detail}; send again to retry"
+            f"Ollama stopped the reply with an error: {self.detail}; retry to ask again"
         )
 
 
@@ -120,14 +120,14 @@ class StreamBroken(OllamaError):
     @classmethod
     def dropped(cls) -> StreamBroken:
         """The connection closed before the answer was complete."""
-        return cls("dropped", "the connection to Ollama dropped mid-reply; send again to retry")
+        return cls("dropped", "the connection to Ollama dropped mid-reply; retry to ask again")
 
     @classmethod
     def incomplete(cls) -> StreamBroken:
         """The stream ended cleanly but without its final `done` line."""
         return cls(
             "incomplete",
-            "Ollama ended the reply without finishing it (no done line); send again to retry",
+            "Ollama ended the reply without finishing it (no done line); retry to ask again",
         )
 
     @classmethod
@@ -146,7 +146,7 @@ class Stalled(OllamaError):
     def __init__(self, seconds: float, *, streaming: bool = True) -> None:
         self.seconds = seconds
         outcome = (
-            "the reply was stopped — send again to retry"
+            "the reply was stopped — retry to ask again"
             if streaming
             else "the request was stopped — try again"
         )
