@@ -240,6 +240,7 @@ class ModelsScreen(Screen[None]):
 
     def _render_details(self, details: ModelDetails | None, note: str = "") -> None:
         summary = self.query_one("#details-summary", Static)
+        self.query_one("#model-details").set_class(details is None, "-no-model")
         if details is None:
             summary.update(Content.styled(note, "italic $text-muted"))
             texts = {key: "" for key, _ in SECTIONS}
@@ -266,9 +267,7 @@ class ModelsScreen(Screen[None]):
         for key, text in texts.items():
             section = self.query_one(f"#details-{key}-text", Static)
             section.update(Content(text) if text else Content.styled("none", "italic $text-muted"))
-            pane = self.query_one(f"#details-{key}")
-            pane.display = details is not None  # no "none, none, none" for no model at all
-            pane.scroll_home(animate=False)
+            self.query_one(f"#details-{key}").scroll_home(animate=False)
 
     # Loaded models
 
