@@ -381,9 +381,7 @@ async def test_stall_after_the_first_token(fake_ollama: FakeOllama) -> None:
     assert isinstance(error, Stalled)
     assert time.monotonic() - started < 3
     assert len(events) == 2
-    assert (
-        str(error) == "no data from Ollama for 0.3 s; the reply was stopped — retry to ask again"
-    )
+    assert str(error) == "no data from Ollama for 0.3 s; the reply was stopped — retry to ask again"
     await fake_ollama.wait_until_async(lambda: fake_ollama.streams_cancelled == 1)
 
 
