@@ -8,10 +8,13 @@ Two methods, each timing a new process from just before it is spawned:
 * tmux (a real terminal): `python -m ollama_tui --host … --data-dir …` runs in a detached
   120x40 tmux session; `tmux capture-pane` is polled every 10 ms until the screen shows the
   status line (the host), the prompt's placeholder and — with a library — the newest
-  conversation's title in the sidebar. Includes tmux's own start (~10 ms) and the polling step.
+  conversation's title in the sidebar (usable: the list, the conversation and the prompt), then
+  until the parameter panel's fields and the footer's keys are drawn too (the whole page).
+  Includes tmux's own start (~10 ms) and the polling step.
 * headless: a subprocess builds the app with make_app and runs it in `run_test()` at 120x40;
   a hook after each composed frame notes the first one where the sidebar holds every
-  conversation and the prompt has focus. The subprocess also times its consecutive parts, which
+  conversation and the prompt has focus, then the first one with the panel's fields and the
+  footer's keys too (the whole page). The subprocess also times its consecutive parts, which
   add up to its total: Python's start, importing the benchmark's helpers (the store and config,
   and the fake server's module, which the app itself does not import), importing the app with
   Textual, make_app, and from there to the first usable frame (of which store.list() and
@@ -53,6 +56,7 @@ from _common import (  # noqa: E402
     ServerProcess,
     fmt,
     make_library,
+    nothing_pending,
     parser,
     print_table,
     run_worker,
@@ -66,6 +70,8 @@ QUICK_SIZES = (0, 50)
 
 
 async def headless_run(data_dir: str, url: str, count: int, spawned: float) -> dict[str, Any]:
+    from textual.widgets._footer import FooterKey
+
     from ollama_tui.chat.store import ConversationStore
     from ollama_tui.ui.widgets.sidebar import ConversationSidebar
 
@@ -104,13 +110,27 @@ async def headless_run(data_dir: str, url: str, count: int, spawned: float) -> d
             and (app.focused is app.chat.prompt)
         )
 
+    def whole(screen: Any) -> bool:
+        chat = app.chat
+        return usable(screen) and bool(chat.query("#model-select")) and bool(chat.query(FooterKey))
+
+    # Watching from before the app starts: its first frames can come before run_test() yields.
+    # Usable: the frame shows the list, the conversation and the prompt, though the rest of the
+    # page is still being made (so the screen as a whole is not settled yet).
+    watch_usable = asyncio.ensure_future(
+        probe.wait_for(
+            lambda screen: usable(screen) and nothing_pending(app.chat), 60, settle=False
+        )
+    )
+    watch_whole = asyncio.ensure_future(probe.wait_for(whole, 60))
     async with app.run_test(size=SIZE):
-        seen = await probe.wait_for(usable, 60)
-    if seen is None:
-        return {"error": "no usable frame within 60 s"}
+        seen, seen_whole = await watch_usable, await watch_whole
+    if seen is None or seen_whole is None:
+        return {"error": "no usable or whole frame within 60 s"}
     # The parts add up to the whole, run by run.
     return {
         "startup": seen[0] - spawned,
+        "whole": seen_whole[0] - spawned,
         "python_start": T_PROCESS - spawned,
         "domain_imports": t_started_imports - T_PROCESS,
         "app_imports": t_app_imported - t_started_imports,
@@ -139,10 +159,15 @@ TMUX = ["tmux", "-L", f"ollama-tui-bench-{os.getpid()}"]
 """tmux on a server of this benchmark's own, apart from anyone else's sessions."""
 
 
+WHOLE_PAGE = ("Temperature", "Quit")
+"""On screen once the parameter panel's fields and the footer's keys are drawn."""
+
+
 def tmux_run(data_dir: Path, url: str, title: str, home: Path) -> dict[str, Any]:
     session = f"bench-startup-{os.getpid()}-{time.monotonic_ns()}"
     command = (
-        f"env XDG_CONFIG_HOME={home / 'config'} XDG_DATA_HOME={home / 'data'} TERM=xterm-256color "
+        f"env XDG_CONFIG_HOME={home / 'config'} XDG_DATA_HOME={home / 'data'} "
+        f"XDG_STATE_HOME={home / 'state'} TERM=xterm-256color "
         f"{sys.executable} -m ollama_tui --host {url} --data-dir {data_dir}"
     )
     needles = [url.removeprefix("http://"), "Enter sends"]
@@ -165,14 +190,18 @@ def tmux_run(data_dir: Path, url: str, title: str, home: Path) -> dict[str, Any]
         time.sleep(0.2)
     else:
         return {"error": f"tmux did not start: {started.stderr.strip()}"}
+    usable = None
     try:
         deadline = spawned + 60
         while time.monotonic() < deadline:
             screen = subprocess.run(
                 [*TMUX, "capture-pane", "-p", "-t", session], capture_output=True, text=True
             ).stdout
-            if all(needle in screen for needle in needles):
-                return {"startup": time.monotonic() - spawned}
+            now = time.monotonic() - spawned
+            if usable is None and all(needle in screen for needle in needles):
+                usable = now
+            if usable is not None and all(needle in screen for needle in WHOLE_PAGE):
+                return {"startup": usable, "whole": now}
             time.sleep(0.01)
         return {"error": "the screen never showed the app within 60 s"}
     finally:
@@ -257,7 +286,9 @@ def main() -> None:
             "conversations": count,
             "library_generation_s": libraries[count][2],
             "tmux": summary([r["startup"] for r in tty[count] if "error" not in r]),
+            "tmux_whole": summary([r["whole"] for r in tty[count] if "error" not in r]),
             "headless": summary([r["startup"] for r in good]),
+            "headless_whole": summary([r["whole"] for r in good]),
             "headless_parts": {
                 key: summary([r[key] for r in good])
                 for key in (*PARTS, "store_list", "set_summaries")
@@ -269,14 +300,23 @@ def main() -> None:
         cases.append(case)
     ms = {"scale": 1000}
     print_table(
-        f"Start-up to first usable frame, 120x40, {rounds} alternating round(s); "
-        "median, interquartile range [p25–p75] and (min–max), ms",
-        ["conversations", "tmux (real terminal)", "headless", "errors"],
+        f"Start-up to the first usable frame and to the whole page, 120x40, {rounds} "
+        "alternating round(s); median, interquartile range [p25–p75] and (min–max), ms",
+        [
+            "conversations",
+            "tmux: usable",
+            "tmux: whole page",
+            "headless: usable",
+            "headless: whole page",
+            "errors",
+        ],
         [
             [
                 f"{c['conversations']:,}",
                 spread(c["tmux"], **ms),
+                spread(c["tmux_whole"], **ms),
                 spread(c["headless"], **ms),
+                spread(c["headless_whole"], **ms),
                 str(len(c["errors"])),
             ]
             for c in cases

@@ -128,7 +128,7 @@ class OllamaTUI(App[None]):
             keymap = browser_keymap(self.settings.keys)
             self.set_keymap(keymap)
             use_keymap(keymap)
-        await self.chat.start()
+        self.call_later(self.chat.start)  # see ChatPage.start
         if self.settings.theme not in self.available_themes:
             self.notify(
                 f"Unknown theme {self.settings.theme!r} in the config; using {self.theme}.",

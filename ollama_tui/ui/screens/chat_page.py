@@ -118,8 +118,12 @@ class ChatPage(StreamLayoutScreen):
         return self.query_one(PromptArea)
 
     async def start(self) -> None:
-        """Fill the page once it is mounted: the app's start-up waits for this, so the first
-        frame shows the conversation list and the open conversation."""
+        """Fill the page once it is mounted, so its first frame shows the conversation list
+        and the open conversation.
+
+        Not awaited in the app's own mount: Textual draws nothing until that returns, while
+        still laying out and rendering the screen as it fills (~0.1 s of frames thrown away).
+        """
         await self._mounted_event.wait()
         self.prompt.use_history(self.session.prompts.entries)
         self._restore_collector = quiet_collector()  # before the library's summaries are read
@@ -130,11 +134,14 @@ class ChatPage(StreamLayoutScreen):
         self.sidebar.set_summaries(library.summaries())  # damaged files are reported there
         await self.message_list.mount(MemoryMarker("", id="memory-marker"))
         await self.show(self._last_conversation() or self.conversation)
+
+    def on_parameter_panel_fields_mounted(self) -> None:
         self.call_after_refresh(self._after_first_frame)
 
     def _after_first_frame(self) -> None:
-        """Start talking to the server: the screen is up, so this no longer delays it
-        (importing httpx and setting up TLS take ~0.1 s)."""
+        """Start talking to the server once the page is whole on screen (the panel's fields
+        and the footer's keys come in the frames after the first): importing httpx and setting
+        up TLS take ~0.1 s, which would hold them back."""
         self._first_frame.set()
         self._watch_connection()
         self.offer_collections()

@@ -20,6 +20,7 @@ from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
 
 if TYPE_CHECKING:
+    from textual.app import ComposeResult
     from textual.screen import Screen
 
 
@@ -38,6 +39,12 @@ class KeySpec:
 
 class KeyFooter(Footer):
     """A Footer whose keys take new bindings in place when as many keys are shown."""
+
+    def compose(self) -> ComposeResult:
+        # Textual's Footer shows no key until the screen first reports its bindings, a frame
+        # or more after the screen is up; the keys known as the page is composed come with it.
+        self._bindings_ready = True
+        return super().compose()
 
     def bindings_changed(self, screen: Screen) -> None:  # type: ignore[type-arg]
         self._bindings_ready = True

@@ -155,7 +155,7 @@ class MessageList(VerticalScroll, LaidOutOnce):
         message: Message
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
+        super().__init__(id=id, classes="-empty")  # as shown until a conversation is
         self.conversation: Conversation | None = None
         self._first_shown = 0
         self._last_shown = 0

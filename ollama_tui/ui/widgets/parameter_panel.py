@@ -134,6 +134,9 @@ class ParameterPanel(VerticalScroll, can_focus=False):
     class ToolsChanged(Message):
         servers: list[str]
 
+    class FieldsMounted(Message):
+        """The fields are up (they are mounted after the first frame)."""
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.border_title = "Parameters"
@@ -154,6 +157,8 @@ class ParameterPanel(VerticalScroll, can_focus=False):
         self.call_after_refresh(self._mount_fields)
 
     async def _mount_fields(self) -> None:
+        if not self.is_attached:
+            return  # the app is quitting (Textual's Select fails to mount while it closes)
         # A Select reports its first value as a change when it mounts: not the user's choice.
         with self.prevent(Select.Changed):  # caught by the fields as they are made
             fields = self._fields()
@@ -164,6 +169,7 @@ class ParameterPanel(VerticalScroll, can_focus=False):
         for call in self._queued:
             call()
         self._queued.clear()
+        self.post_message(self.FieldsMounted())
 
     def _fields(self) -> list[Widget]:
         fields: list[Widget] = [
