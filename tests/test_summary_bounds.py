@@ -113,3 +113,22 @@ def test_an_overlong_summary_from_the_file_is_cut_before_it_is_sent_to_fold() ->
     conversation.add_user_message("one more")
     plan, sizes, _ = send(conversation, calibration, echo_everything)
     assert plan.fits and sizes
+
+
+@pytest.mark.parametrize("characters", [3_000, 20_000])
+def test_text_without_spaces_is_folded_and_cut_within_the_window(characters: int) -> None:
+    """Japanese or Chinese text has no spaces to cut at; its cuts still count tokens."""
+    conversation = new_conversation()
+    calibration = Calibration()
+    estimator = calibration.estimator(conversation.model)
+    budget = NUM_CTX - reply_reserve(NUM_CTX, None)
+    conversation.add_user_message("貼り付け：" + "川は海へ流れます。" * (characters // 9))
+    reply(conversation, "長いですね。")
+    for turn in range(6):
+        conversation.add_user_message(f"質問{turn}：" + "川はどうですか。" * 30)
+        plan, sizes, rounds = send(conversation, calibration, echo_everything)
+        assert plan.fits and rounds <= 1
+        assert all(size <= budget for size in sizes)
+        assert estimator.request_tokens(plan.messages) <= budget
+        reply(conversation, "川です。" * 40)
+    assert conversation.summary is not None

@@ -282,7 +282,7 @@ class ContextPlan:
 
     def summary_parts(self) -> list[str]:
         """The transcript of `needs_summary` in parts that each fit one summarising request:
-        whole messages where they fit, a message too long for one request cut between words."""
+        whole messages where they fit, a message too long for one request cut (see `_cut`)."""
         if not self.needs_summary:
             raise ValueError("nothing to summarise")
         cap = max(self.fold_cap, 1)
@@ -454,25 +454,29 @@ def _raw_summary_allowance(words: int) -> int:
 
 
 def _cut(text: str, raw_limit: int, estimator: TokenEstimator) -> str:
-    """The longest start of `text`, cut between words, whose raw estimate is within
-    `raw_limit` ("…" marks the cut)."""
+    """The longest start of `text` whose raw estimate, with " …" marking the cut, is within
+    `raw_limit`: cut between words, or anywhere in a first word already over the limit (text
+    without spaces, as Japanese and Chinese are written, where a character may count for more
+    than a token: the estimate decides, never the number of characters)."""
     if estimate_text_tokens(text) <= raw_limit:
         return text
-    words = text.split(" ")
-    low, high = 0, len(words)
-    while low < high:  # the most words that fit, by bisection
+    reach = text[: 8 * max(raw_limit, 0)]  # a character is at least 1/8 token: none longer fits
+    ends: Sequence[int] = [index for index, char in enumerate(reach) if char == " "]
+    if not ends or estimate_text_tokens(text[: ends[0]] + " …") > raw_limit:
+        ends = range(len(reach) + 1)
+    low, high = 0, len(ends) - 1
+    while low < high:  # the longest start that fits, by bisection (the estimate only grows)
         middle = (low + high + 1) // 2
-        if estimate_text_tokens(" ".join(words[:middle]) + " …") <= raw_limit:
+        if estimate_text_tokens(text[: ends[middle]] + " …") <= raw_limit:
             low = middle
         else:
             high = middle - 1
-    if low == 0:
-        return text[: max(raw_limit, 1)] + " …"  # one "word" longer than the limit
-    return " ".join(words[:low]) + " …"
+    return text[: ends[low]] + " …"
 
 
 def _pieces(text: str, cap: int, estimator: TokenEstimator) -> list[str]:
-    """`text` in consecutive pieces of at most `cap` raw tokens each, cut between words."""
+    """`text` in consecutive pieces of at most `cap` raw tokens each, cut between words
+    where it has spaces."""
     pieces: list[str] = []
     while estimator._raw_message(text) > cap:
         head = _cut(text, cap - MESSAGE_OVERHEAD - 1, estimator).removesuffix(" …")

@@ -180,10 +180,8 @@ async def test_a_busy_server_is_retried_visibly(
     assert len(fake_ollama.chat_requests()) == 2
 
 
-async def test_a_summary_round_comes_before_the_reply(
-    session: Session, fake_ollama: FakeOllama, tmp_path: Path
-) -> None:
-    fake_ollama.token_delay = 0.0005  # the fake quotes whole transcripts back when summarising
+def forty_turns_about_rivers() -> Conversation:
+    """A conversation under summary memory too long for its 2,048-token window."""
     conversation = Conversation(
         model=MODEL, options=Options(num_ctx=2048), memory=MemoryStrategy.SUMMARY
     )
@@ -192,6 +190,14 @@ async def test_a_summary_round_comes_before_the_reply(
         reply = conversation.start_reply()
         reply.fill(f"Answer {turn}: " + "rivers flow to the sea " * 14, "")
         reply.end(MessageState.COMPLETE)
+    return conversation
+
+
+async def test_a_summary_round_comes_before_the_reply(
+    session: Session, fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    fake_ollama.token_delay = 0.0005  # the fake quotes whole transcripts back when summarising
+    conversation = forty_turns_about_rivers()
     run = start(session, "What did we say about rivers?", conversation)
     events = await run_to_end(run)
 
@@ -207,6 +213,29 @@ async def test_a_summary_round_comes_before_the_reply(
     assert all(0 < r["options"]["num_predict"] < 2048 for r in summaries)
     saved = ConversationStore(tmp_path / "data").load(conversation.id)
     assert saved.summary is not None and saved.summary.text == summary.text
+
+
+async def test_a_summary_longer_than_asked_is_cut_to_its_budget_before_it_is_used(
+    session: Session, fake_ollama: FakeOllama
+) -> None:
+    """Ollama stops a summary at num_predict of its own tokens; in Japanese each of those
+    counts for more than one by the app's estimate, so what arrives is still too long."""
+    fake_ollama.token_delay = 0.0005
+    conversation = forty_turns_about_rivers()
+    for _ in range(10):  # a summariser that writes on and on
+        fake_ollama.queue_reply("川は 海へ 流れ ます。 " * 400)
+    run = start(session, "What did we say about rivers?", conversation)
+    events = await run_to_end(run)
+
+    assert events[-1] == Finished(MessageState.COMPLETE)
+    summaries = [r for r in fake_ollama.chat_requests() if r.get("stream") is False]
+    assert summaries and all(
+        r["options"]["num_predict"] == run.plan.summary_tokens for r in summaries
+    )
+    summary = conversation.summary
+    assert summary is not None
+    assert run.plan.estimator.message_tokens(summary.text) <= run.plan.summary_tokens + 4
+    assert summary.text.endswith(" …")  # cut by the app, not short by chance
 
 
 async def test_text_read_in_one_burst_reaches_the_screen_as_one_event(

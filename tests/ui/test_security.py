@@ -11,10 +11,11 @@ from textual.widgets import Markdown
 from ollama_tui.chat.conversation import Conversation, MessageState
 from ollama_tui.chat.store import ConversationStore
 from ollama_tui.ui.app import OllamaTUI
+from ollama_tui.ui.screens.confirm import ConfirmScreen
 from ollama_tui.ui.screens.picker import PickerScreen
 from ollama_tui.ui.widgets.message_view import MessageView
 from tests.fake_ollama import FakeModel, FakeOllama
-from tests.ui.conftest import MakeApp, connected, send, settle, wait_until
+from tests.ui.conftest import MakeApp, connected, run_command, send, settle, wait_until
 
 HOSTILE = (
     "[@click=app.quit]click me[/] [bold red]loud[/] arr[/0] "
@@ -92,39 +93,77 @@ async def test_hostile_reply_title_and_error_are_shown_as_inert_text(
         assert app.is_running
 
 
-async def test_hostile_model_names_are_inert(build_app: MakeApp) -> None:
-    hostile_model = "[@click=app.quit]evil[/]\x1b]0;t\x07"
-    model = FakeModel(
-        name=hostile_model,
+HOSTILE_MODEL = "[@click=app.quit]evil[/]\x1b]0;t\x07"
+HOSTILE_MODEL_SHOWN = "[@click=app.quit]evil[/]]0;t"
+"""How the name reads on screen: brackets and all (as markup it would read "evil", as a link),
+the escape sequence and the bell left out."""
+
+
+def hostile_model(quantization: str = "Q4") -> FakeModel:
+    return FakeModel(
+        name=HOSTILE_MODEL,
         family="llama",
         parameter_size="1B",
-        quantization="[b]Q4[/b]",
+        quantization=quantization,
         context_length=4096,
         capabilities=("completion",),
         size=1,
         modified_at="2026-01-02T03:04:05Z",
     )
-    with FakeOllama(models=[model]) as server:
-        app = build_app(server.url, model=hostile_model)
+
+
+async def test_hostile_model_names_are_inert(build_app: MakeApp) -> None:
+    with FakeOllama(models=[hostile_model(quantization="[b]Q4[/b]")]) as server:
+        app = build_app(server.url, model=HOSTILE_MODEL)
         async with app.run_test(size=(120, 40)) as pilot:
             await wait_until(pilot, lambda: bool(app.session.models.listed))
-            # Shown as typed, brackets and all (as markup it would read "evil", as a link),
-            # the escape sequence and the bell left out.
-            shown = "[@click=app.quit]evil[/]]0;t"
-            await wait_until(pilot, lambda: shown in screen_text(app))
-            assert app.chat.status.model == hostile_model
+            await wait_until(pilot, lambda: HOSTILE_MODEL_SHOWN in screen_text(app))
+            assert app.chat.status.model == HOSTILE_MODEL
             assert_inert(terminal_output(app))
 
             await pilot.press("ctrl+l")
             await wait_until(pilot, lambda: isinstance(app.screen, PickerScreen))
             await wait_until(pilot, lambda: "[b]Q4[/b]" in screen_text(app))
             [row] = [line for line in screen_text(app).splitlines() if "[b]Q4[/b]" in line]
-            assert shown in row
+            assert HOSTILE_MODEL_SHOWN in row
             assert_inert(terminal_output(app))
             await pilot.press("escape")
             await wait_until(pilot, lambda: not isinstance(app.screen, PickerScreen))
             assert app.is_running
             assert_inert(terminal_output(app))
+
+
+async def test_a_hostile_model_name_is_inert_in_its_replies_and_the_conversation_lists(
+    build_app: MakeApp,
+) -> None:
+    with FakeOllama(models=[hostile_model()]) as server:
+        app = build_app(server.url, model=HOSTILE_MODEL)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_until(pilot, lambda: bool(app.session.models.listed))
+            await send(pilot, app, "hi")
+            await settle(pilot, app)
+            sidebar = app.chat.sidebar
+            conversation_id = app.chat.conversation.id
+            await wait_until(pilot, lambda: conversation_id in sidebar.conversation_ids())
+
+            header = app.query(MessageView).last().header()
+            assert str(header).startswith(HOSTILE_MODEL_SHOWN)
+            row = sidebar.get_option(conversation_id).prompt
+            assert HOSTILE_MODEL_SHOWN in str(row)
+            assert_inert(terminal_output(app))
+
+            # Once deleted, the conversation is listed with its model in the trash.
+            sidebar.focus()
+            sidebar.highlighted = sidebar.get_option_index(conversation_id)
+            await pilot.press("delete")
+            await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            await pilot.press("y")
+            await wait_until(pilot, lambda: sidebar.summary_count == 0)
+            await run_command(pilot, app, "Restore deleted")
+            await wait_until(pilot, lambda: isinstance(app.screen, PickerScreen))
+            await wait_until(pilot, lambda: HOSTILE_MODEL_SHOWN in screen_text(app))
+            assert_inert(terminal_output(app))
+            assert app.is_running
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ from textual.geometry import Region
 from textual.widgets._footer import FooterKey
 from textual.widgets._markdown import MarkdownParagraph
 
+from ollama_tui.chat.conversation import Conversation, MessageState
 from ollama_tui.ui.app import OllamaTUI
 from ollama_tui.ui.widgets.message_body import STREAM_RESERVE_LINES, STREAM_RESERVE_MAX_LINES
 from tests.fake_ollama import FakeOllama
@@ -61,6 +62,33 @@ async def test_a_streaming_paragraph_holds_a_few_lines_and_gives_them_back_at_th
         assert paragraph.region.bottom == paragraph.parent.region.bottom
         assert paragraph.region.bottom <= view.region.bottom <= messages.region.bottom
         assert "word399" in (paragraph.source or "")
+
+
+async def test_the_last_words_are_on_screen_before_the_reply_is_saved(
+    fake_ollama: FakeOllama, build_app: MakeApp
+) -> None:
+    """Saving a long conversation takes a while; the reply's end is drawn first. The last
+    words ride on the stream's final line, with no pause after them for a timer to draw them."""
+    fake_ollama.queue_reply(LONG_PARAGRAPH, fault="text_in_done")
+    fake_ollama.token_delay = 0.0005
+    app = build_app(fake_ollama.url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await connected(pilot, app)
+        library = app.session.library
+        save = library.save
+        shown_when_saved: list[bool] = []
+
+        def save_noting_the_screen(conversation: Conversation, **options: bool) -> int | None:
+            reply = conversation.messages[-1]
+            if reply.state is MessageState.COMPLETE and "word399" in reply.content:
+                shown_when_saved.append("word399" in (last_paragraph(app).source or ""))
+            return save(conversation, **options)
+
+        library.save = save_noting_the_screen  # type: ignore[method-assign]
+        await send(pilot, app, "One long paragraph, please")
+        await settle(pilot, app)
+        assert app.chat.conversation.messages[-1].content == LONG_PARAGRAPH
+        assert shown_when_saved and all(shown_when_saved)
 
 
 async def test_the_footer_offers_stop_while_a_reply_streams_and_retry_once_it_ended(

@@ -117,7 +117,7 @@ class ConversationCommands(ChatPage):
             self.notify("The trash is empty.")
             return
         choices = [
-            Choice(s.id, Content.assemble(inert(s.title), (f"   {s.model}", "dim")), s.title)
+            Choice(s.id, Content.assemble(inert(s.title), inert(f"   {s.model}", "dim")), s.title)
             for s in trashed
         ]
         self.app.push_screen(

@@ -10,6 +10,8 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from ollama_tui.ui.inert import inert
+
 
 class ConfirmScreen(ModalScreen[bool]):
     """Ask a question; dismisses with True for yes, False for no or escape.
@@ -78,7 +80,7 @@ class ConfirmScreen(ModalScreen[bool]):
         with Vertical(id="confirm-dialog") as dialog:
             dialog.border_title = self._title
             dialog.border_subtitle = "y yes · n or escape no"
-            yield Static(Content(self._question), id="confirm-question")
+            yield Static(inert(self._question), id="confirm-question")
             with Horizontal(id="confirm-buttons"):
                 yield Button(
                     Content(self._yes),

@@ -20,6 +20,7 @@ from textual.widgets import Footer, Input, OptionList
 from textual.widgets.option_list import Option
 
 from ollama_tui.ollama import ModelSummary
+from ollama_tui.sanitize import sanitize
 from ollama_tui.ui.inert import inert
 
 SHOWN = 200
@@ -150,7 +151,7 @@ class PickerScreen(ModalScreen[str | None]):
         super().__init__()
         self._title = title
         self._current = current
-        self._hint = hint or f"type part of a {title.lower()} name"
+        self._hint = sanitize(hint) or f"type part of a {title.lower()} name"  # may name a model
         self._search = FuzzySearch()
         self._row_count = 0
         self._take(choices)

@@ -43,7 +43,7 @@ def _when(iso: str, now: datetime | None = None) -> str:
 
 def _prompt(summary: ConversationSummary, now: datetime | None = None) -> Content:
     meta = " · ".join(part for part in (_when(summary.updated_at, now), summary.model) if part)
-    return Content.assemble(inert(summary.title), "\n", (meta, "dim"))
+    return Content.assemble(inert(summary.title), "\n", inert(meta, "dim"))
 
 
 def group_of(summary: ConversationSummary, now: datetime) -> str:
