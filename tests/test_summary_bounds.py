@@ -87,19 +87,33 @@ def test_200_turns_with_a_summariser_that_ignores_every_limit() -> None:
     assert max(all_sizes) <= NUM_CTX - reply_reserve(NUM_CTX, None)
 
 
-@pytest.mark.parametrize("words", [3_000, 20_000])
-def test_a_message_too_long_for_one_request_is_folded_in_bounded_steps(words: int) -> None:
+SPACED = ("pasted: ", "lorem ipsum dolor ", "That is long.", "and rivers? ", "Rivers. ")
+UNSPACED = ("貼り付け：", "川は海へ流れます。", "長いですね。", "川はどうですか。", "川です。")
+"""A paste, its unit, the answer, a question's unit, an answer's unit. Japanese or Chinese text
+has no spaces to cut at: its cuts must still count tokens."""
+
+
+@pytest.mark.parametrize("script", [SPACED, UNSPACED], ids=["spaced", "unspaced"])
+@pytest.mark.parametrize("size", [3_000, 20_000])
+def test_a_message_too_long_for_one_request_is_folded_in_bounded_steps(
+    script: tuple[str, str, str, str, str], size: int
+) -> None:
+    paste, unit, answer, question, answer_unit = script
     conversation = new_conversation()
     calibration = Calibration()
-    conversation.add_user_message("pasted: " + "lorem ipsum dolor " * (words // 3))
-    reply(conversation, "That is long.")
+    estimator = calibration.estimator(conversation.model)
+    budget = NUM_CTX - reply_reserve(NUM_CTX, None)
+    conversation.add_user_message(paste + unit * (size // (len(unit.split()) if " " in unit else len(unit))))
+    reply(conversation, answer)
     for turn in range(6):
-        conversation.add_user_message(f"Question {turn}: " + "and rivers? " * 30)
+        conversation.add_user_message(f"{turn}: " + question * 30)
         plan, sizes, rounds = send(conversation, calibration, echo_everything)
         assert plan.fits and rounds <= 1
-        if sizes:
-            assert len(sizes) >= words // 1_000  # several steps, each within the window
-        reply(conversation, "Rivers. " * 40)
+        assert all(size <= budget for size in sizes)
+        assert estimator.request_tokens(plan.messages) <= budget
+        if sizes and script is SPACED:
+            assert len(sizes) >= size // 1_000  # several steps, each within the window
+        reply(conversation, answer_unit * 40)
     assert conversation.summary is not None
 
 
@@ -113,22 +127,3 @@ def test_an_overlong_summary_from_the_file_is_cut_before_it_is_sent_to_fold() ->
     conversation.add_user_message("one more")
     plan, sizes, _ = send(conversation, calibration, echo_everything)
     assert plan.fits and sizes
-
-
-@pytest.mark.parametrize("characters", [3_000, 20_000])
-def test_text_without_spaces_is_folded_and_cut_within_the_window(characters: int) -> None:
-    """Japanese or Chinese text has no spaces to cut at; its cuts still count tokens."""
-    conversation = new_conversation()
-    calibration = Calibration()
-    estimator = calibration.estimator(conversation.model)
-    budget = NUM_CTX - reply_reserve(NUM_CTX, None)
-    conversation.add_user_message("貼り付け：" + "川は海へ流れます。" * (characters // 9))
-    reply(conversation, "長いですね。")
-    for turn in range(6):
-        conversation.add_user_message(f"質問{turn}：" + "川はどうですか。" * 30)
-        plan, sizes, rounds = send(conversation, calibration, echo_everything)
-        assert plan.fits and rounds <= 1
-        assert all(size <= budget for size in sizes)
-        assert estimator.request_tokens(plan.messages) <= budget
-        reply(conversation, "川です。" * 40)
-    assert conversation.summary is not None
