@@ -18,7 +18,15 @@ from ollama_tui.ui.screens.models import ModelsScreen
 from ollama_tui.ui.screens.picker import PickerScreen
 from ollama_tui.ui.widgets.status_bar import Connection
 from tests.fake_ollama import DEFAULT_MODELS, PULLABLE_MODELS, FakeOllama
-from tests.ui.conftest import MakeApp, connected, notices, send, settle, wait_until
+from tests.ui.conftest import (
+    MakeApp,
+    connected,
+    notices,
+    run_command,
+    send,
+    settle,
+    wait_until,
+)
 
 
 async def test_a_refused_send_keeps_the_text_and_the_cursor(
@@ -187,7 +195,7 @@ async def test_the_palette_keeps_one_help_and_a_screenshot_that_says_where(
             assert gone not in titles
         assert {"Theme", "Quit", "Screenshot"} <= set(titles)
 
-        await pilot.press("ctrl+p", *"Screenshot", "enter")
+        await run_command(pilot, app, "Screenshot")
         await wait_until(pilot, lambda: any("Screenshot saved to" in n for n in notices(app)))
         [picture] = (tmp_path / "pictures").iterdir()
         assert picture.suffix == ".svg" and str(picture) in notices(app)[-1]

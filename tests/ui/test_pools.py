@@ -15,7 +15,7 @@ from ollama_tui.ui.app import OllamaTUI
 from ollama_tui.ui.screens.picker import PickerScreen
 from ollama_tui.ui.widgets.message_view import MessageView
 from tests.fake_ollama import FakeOllama
-from tests.ui.conftest import connected, send, settle, wait_until
+from tests.ui.conftest import connected, run_command, send, settle, wait_until
 
 MODEL = "llama3.2:latest"
 
@@ -71,9 +71,7 @@ async def test_switch_host_lists_the_pool_and_a_conversation_returns_to_it(
     async with app.run_test(size=(140, 40), notifications=True) as pilot:
         await connected(pilot, app)
         assert app.chat.status.host.startswith("laptop ")
-        await pilot.press("ctrl+p", *"Switch host")
-        await pilot.pause(0.3)
-        await pilot.press("enter")
+        await run_command(pilot, app, "Switch host")
         await wait_until(pilot, lambda: isinstance(app.screen, PickerScreen), 10)
         options = app.screen.query_one(OptionList)
         shown = [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
