@@ -53,6 +53,9 @@ def test_startup(tmp_path: Path) -> None:
     for case in document["cases"]:
         assert not case["errors"]
         assert positive(case["tmux"]) and positive(case["headless"])
+        for method in ("tmux", "headless"):  # the whole page never comes before a usable one
+            assert positive(case[f"{method}_whole"])
+            assert all(r["whole"] >= r["startup"] for r in case["runs"][method])
         run = case["median_run"]
         parts = ("python_start", "domain_imports", "app_imports", "app_built", "first_frame")
         assert sum(run[part] for part in parts) == pytest.approx(run["startup"])
