@@ -103,7 +103,8 @@ def test_a_message_too_long_for_one_request_is_folded_in_bounded_steps(
     calibration = Calibration()
     estimator = calibration.estimator(conversation.model)
     budget = NUM_CTX - reply_reserve(NUM_CTX, None)
-    conversation.add_user_message(paste + unit * (size // (len(unit.split()) if " " in unit else len(unit))))
+    per_unit = len(unit.split()) if " " in unit else len(unit)  # words, or characters
+    conversation.add_user_message(paste + unit * (size // per_unit))
     reply(conversation, answer)
     for turn in range(6):
         conversation.add_user_message(f"{turn}: " + question * 30)
