@@ -21,7 +21,7 @@ from ollama_tui.ui.screens.text_prompt import TextPromptScreen
 from ollama_tui.ui.widgets.sidebar import ConversationSidebar
 
 SEARCH_SYNC_DELAY = 0.5
-"""Seconds after the first frame before the search index is checked against the files: with
+"""Seconds after the whole page is up before the search index is checked against the files: with
 thousands of conversations that check (a stat per file, in a thread) delayed the first screen
 reaching the terminal. Searching earlier starts it at once."""
 
@@ -32,8 +32,8 @@ class ConversationCommands(ChatPage):
     _search_index_synced = False
     """Whether the search index has been checked against the files since the app started."""
 
-    def _after_first_frame(self) -> None:
-        super()._after_first_frame()
+    def _after_page_is_whole(self) -> None:
+        super()._after_page_is_whole()
         self.set_timer(SEARCH_SYNC_DELAY, self.sync_search_index)
 
     def sync_search_index(self) -> None:

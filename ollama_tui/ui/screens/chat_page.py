@@ -68,7 +68,7 @@ class ChatPage(StreamLayoutScreen):
         self.replies: dict[str, ReplyRun] = {}
         """Replies being streamed, by conversation id; at most one per conversation."""
         self._reply_workers: dict[str, Worker[None]] = {}
-        self._first_frame = asyncio.Event()
+        self._page_is_whole = asyncio.Event()
         self._restore_collector: Callable[[], None] | None = None
         self.reply_tools = ReplyTools(self)
         session.consent = self.reply_tools.consent
@@ -136,13 +136,13 @@ class ChatPage(StreamLayoutScreen):
         await self.show(self._last_conversation() or self.conversation)
 
     def on_parameter_panel_fields_mounted(self) -> None:
-        self.call_after_refresh(self._after_first_frame)
+        self.call_after_refresh(self._after_page_is_whole)
 
-    def _after_first_frame(self) -> None:
+    def _after_page_is_whole(self) -> None:
         """Start talking to the server once the page is whole on screen (the panel's fields
         and the footer's keys come in the frames after the first): importing httpx and setting
         up TLS take ~0.1 s, which would hold them back."""
-        self._first_frame.set()
+        self._page_is_whole.set()
         self._watch_connection()
         self.offer_collections()
 
@@ -366,7 +366,7 @@ class ChatPage(StreamLayoutScreen):
 
     @work(group="model-details", exclusive=True, exit_on_error=False)
     async def _load_model_details(self, model: str) -> None:
-        await self._first_frame.wait()
+        await self._page_is_whole.wait()
         details = await self.session.models.details_of(model)
         if model == self.conversation.model:
             self.parameters.set_context_limit(details.context_length if details else None)
