@@ -316,9 +316,11 @@ async def test_panels_toggle_and_remember_it(
 ) -> None:
     app = build_app(fake_ollama.url)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("ctrl+r")
+        await pilot.press("ctrl+r")  # as the app starts: the panel's fields may not exist yet
         assert app.chat.parameters.display
-        assert app.focused is not None and app.chat.parameters in app.focused.ancestors
+        await wait_until(
+            pilot, lambda: app.focused is not None and app.chat.parameters in app.focused.ancestors
+        )
         await pilot.press("ctrl+r")
         assert not app.chat.parameters.display
         assert app.focused is app.chat.prompt

@@ -392,7 +392,7 @@ class ChatScreen(ConversationCommands, MessageCommands, AttachmentCommands):
             if isinstance(panel, ConversationSidebar):
                 panel.focus()
             else:
-                panel.query_one("#model-select").focus()
+                panel.focus_first_field()
         if getattr(self.settings, preference) != panel.display:
             self.session.save_preferences(**{preference: panel.display})
 

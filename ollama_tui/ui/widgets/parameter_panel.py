@@ -171,6 +171,11 @@ class ParameterPanel(VerticalScroll, can_focus=False):
         self._queued.clear()
         self.post_message(self.FieldsMounted())
 
+    @_once_fields_exist
+    def focus_first_field(self) -> None:
+        """Focus the Model field; a key pressed as the app starts waits for it to exist."""
+        self.query_one("#model-select").focus()
+
     def _fields(self) -> list[Widget]:
         fields: list[Widget] = [
             Label("Model", classes="field-label"),
