@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -16,12 +17,22 @@ from ollama_tui.chat.store import ConversationStore
 from ollama_tui.cli import make_app
 from ollama_tui.config import Settings, load_settings
 from ollama_tui.ui.app import OllamaTUI
+from ollama_tui.ui.widgets import sidebar
 
 # Message headers and the sidebar show local times; pin the zone so screens are reproducible.
 os.environ["TZ"] = "UTC"
 time.tzset()
 
 MakeApp = Callable[..., OllamaTUI]
+
+
+@pytest.fixture
+def list_clock(monkeypatch: pytest.MonkeyPatch) -> datetime:
+    """The conversation list's "now", fixed: the dates it shows ("Jan 2", "2025-10-30") depend
+    on the current day and year, which a snapshot must not."""
+    now = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+    monkeypatch.setattr(sidebar, "local_now", lambda: now)
+    return now
 
 
 @pytest.fixture

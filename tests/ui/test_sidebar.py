@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ollama_tui.chat.conversation import Conversation
 from ollama_tui.chat.store import ConversationStore
+from ollama_tui.ui.widgets.sidebar import _when
 from tests.ui.conftest import MakeApp, wait_until
 
 
@@ -62,3 +63,32 @@ async def test_grouped_by_date_and_pinned_on_top(
         await pilot.press("p")
         await wait_until(pilot, lambda: rows(again)[0] == "Today")
     assert not ConversationStore(data_dir).load(pin_me.id).pinned
+
+
+def test_dates_are_short_enough_for_the_list() -> None:
+    now = datetime(2026, 12, 4, 15, 30).astimezone()
+
+    def when(days: int) -> str:
+        return _when((now - timedelta(days=days)).isoformat(), now)
+
+    assert when(0) == "15:30"
+    assert when(1) == "yesterday"
+    assert when(3) == "Tuesday"
+    assert when(40) == "Oct 25"
+    assert when(400) == "2025-10-30"
+    assert _when("not a date", now) == ""
+
+
+async def test_each_row_is_a_title_and_one_line_of_date_and_model(
+    unused_url: str, build_app: MakeApp, data_dir: Path
+) -> None:
+    saved(data_dir, "old one", 40)
+    saved(data_dir, "last year", 400)
+    app = build_app(unused_url)
+    async with app.run_test(size=(120, 40)):
+        sidebar = app.chat.sidebar
+        prompts = [str(sidebar.get_option_at_index(i).prompt) for i in range(sidebar.option_count)]
+        metas = [prompt.split("\n")[1] for prompt in prompts if "\n" in prompt]
+        assert len(metas) == 2 and all(meta.endswith(" · llama3.2") for meta in metas)
+        width = sidebar.scrollable_content_region.width - 2  # the rows' padding
+        assert all(len(meta) <= width for meta in metas)  # so none wraps to a third line

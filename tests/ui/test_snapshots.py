@@ -19,6 +19,8 @@ from ollama_tui.ui.widgets.status_bar import Connection
 from tests.fake_ollama import FakeOllama
 from tests.ui.conftest import MakeApp, wait_until
 
+pytestmark = pytest.mark.usefixtures("list_clock")
+
 SIZE = (120, 40)
 
 CODE_REPLY = """Here is a function that reverses words:
@@ -167,8 +169,11 @@ def library() -> list[Conversation]:
 
 
 @pytest.fixture
-def saved_library(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> ConversationStore:
-    """The library saved, and the sidebar's clock stopped at LIBRARY_NOW."""
+def saved_library(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, list_clock: datetime
+) -> ConversationStore:
+    """The library saved, and the sidebar's clock stopped at LIBRARY_NOW (after the module's
+    `list_clock`, which it overrides)."""
     monkeypatch.setattr(sidebar, "local_now", lambda: LIBRARY_NOW)
     store = ConversationStore(data_dir)
     for conversation in library():

@@ -18,6 +18,8 @@ from tests.images import picture
 from tests.ui.conftest import MakeApp, wait_until
 from tests.ui.test_snapshots import SIZE, ready
 
+pytestmark = pytest.mark.usefixtures("list_clock")
+
 STAMP = "2026-01-02T09:15:00.000+00:00"
 
 

@@ -25,7 +25,8 @@ def local_now() -> datetime:
 
 
 def _when(iso: str, now: datetime | None = None) -> str:
-    """A short, local, human date: the time today, the weekday this week, else the date."""
+    """A short, local, human date: the time today, the weekday this week, the day and month
+    this year, else the whole date."""
     try:
         moment = datetime.fromisoformat(iso).astimezone()
     except ValueError:
@@ -38,11 +39,15 @@ def _when(iso: str, now: datetime | None = None) -> str:
         return "yesterday"
     if 1 < days < 7:
         return moment.strftime("%A")
+    if moment.year == now.year:
+        return f"{moment:%b} {moment.day}"
     return moment.strftime("%Y-%m-%d")
 
 
 def _prompt(summary: ConversationSummary, now: datetime | None = None) -> Content:
-    meta = " · ".join(part for part in (_when(summary.updated_at, now), summary.model) if part)
+    # ":latest" is the tag a model has when none is named: it says nothing in a narrow list.
+    model = summary.model.removesuffix(":latest")
+    meta = " · ".join(part for part in (_when(summary.updated_at, now), model) if part)
     return Content.assemble(inert(summary.title), "\n", inert(meta, "dim"))
 
 
