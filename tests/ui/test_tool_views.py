@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -89,7 +90,11 @@ async def open_conversation(pilot: Pilot[None], conversation_id: str) -> OllamaT
 
 
 def test_a_message_with_a_tool_call_and_its_folded_result(
-    snap_compare: Callable[..., bool], server: FakeOllama, build_app: MakeApp, data_dir: Path
+    snap_compare: Callable[..., bool],
+    server: FakeOllama,
+    build_app: MakeApp,
+    data_dir: Path,
+    list_clock: datetime,
 ) -> None:
     ConversationStore(data_dir).save(tool_conversation())
 
