@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -89,12 +88,9 @@ async def open_conversation(pilot: Pilot[None], conversation_id: str) -> OllamaT
     return app
 
 
+@pytest.mark.usefixtures("list_clock")
 def test_a_message_with_a_tool_call_and_its_folded_result(
-    snap_compare: Callable[..., bool],
-    server: FakeOllama,
-    build_app: MakeApp,
-    data_dir: Path,
-    list_clock: datetime,
+    snap_compare: Callable[..., bool], server: FakeOllama, build_app: MakeApp, data_dir: Path
 ) -> None:
     ConversationStore(data_dir).save(tool_conversation())
 
