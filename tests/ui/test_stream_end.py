@@ -4,12 +4,14 @@ wholly on screen, and the footer's keys following the reply (Stop while it strea
 from __future__ import annotations
 
 from textual.geometry import Region
+from textual.widgets import Markdown
 from textual.widgets._footer import FooterKey
 from textual.widgets._markdown import MarkdownParagraph
 
 from ollama_tui.chat.conversation import Conversation, MessageState
 from ollama_tui.ui.app import OllamaTUI
 from ollama_tui.ui.widgets.message_body import STREAM_RESERVE_LINES, STREAM_RESERVE_MAX_LINES
+from ollama_tui.ui.widgets.message_view import FLOOD_CHARS, FLOOD_EVERY
 from tests.fake_ollama import FakeOllama
 from tests.ui.conftest import MakeApp, connected, send, settle, wait_until
 
@@ -121,3 +123,47 @@ async def test_the_footer_offers_stop_while_a_reply_streams_and_retry_once_it_en
         assert view is not None and "stopped" in str(view.header())
         await wait_until(pilot, lambda: "Retry" in footer(app))
         assert "Stop" not in footer(app)
+
+
+async def test_a_reply_arriving_faster_than_anyone_reads_is_drawn_every_few_batches(
+    fake_ollama: FakeOllama, build_app: MakeApp
+) -> None:
+    """At a model's pace every batch is drawn; a flood (a reply the server had ready) is drawn
+    every FLOOD_EVERY batches, so its end is on screen sooner; the end of a reply never waits."""
+    fake_ollama.queue_reply("Here it comes. " + LONG_PARAGRAPH)
+    release = fake_ollama.hold(n=3)
+    app = build_app(fake_ollama.url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await connected(pilot, app)
+        await send(pilot, app, "Quickly, please")
+        view = app.chat.message_list.view_of(app.chat.conversation.messages[-1])
+        assert view is not None
+        await wait_until(pilot, lambda: view.is_streaming)
+        assert view._timer is not None and view._stream is not None
+        view._timer.pause()  # the test ticks the batches itself
+        drawn: list[int] = []
+        write = view._stream.write
+
+        async def recording_write(text: str) -> None:
+            drawn.append(len(text))
+            await write(text)
+
+        view._stream.write = recording_write  # type: ignore[method-assign]
+
+        async def batch(size: int) -> bool:
+            """Whether a batch of `size` characters was drawn at the next tick."""
+            before = len(drawn)
+            view.append_content("x" * (size - 1) + " ")
+            await view._tick()
+            return len(drawn) > before
+
+        assert [await batch(60) for _ in range(3)] == [True] * 3
+        flood = FLOOD_CHARS + 1
+        assert [await batch(flood) for _ in range(FLOOD_EVERY + 1)] == [True, False, False, True]
+        assert drawn[-1] == flood * FLOOD_EVERY  # what the skipped ticks held, at once
+        assert [await batch(60) for _ in range(FLOOD_EVERY + 1)] == [False, False, True, True]
+
+        release.set()
+        await settle(pilot, app)
+        assert not view.is_streaming
+        assert view.query_one(Markdown).source.endswith("word399")

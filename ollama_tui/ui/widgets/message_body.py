@@ -22,6 +22,7 @@ from textual.widget import AwaitMount, Widget
 from textual.widgets import Markdown, Static
 from textual.widgets._markdown import MarkdownBlock, MarkdownFence, MarkdownParagraph
 
+from ollama_tui.ui.shared_styles import SharedComponentStyles
 from ollama_tui.ui.stream_layout import LaidOutOnce
 
 FENCE_PREVIEW_CHARS = 2_000
@@ -131,14 +132,22 @@ class MessageParagraph(MarkdownParagraph, LaidOutOnce):
         return height if height >= self._reserved else self._reserved
 
 
+def _sharing_styles(block: type[MarkdownBlock]) -> type[MarkdownBlock]:
+    """The block type, styling its inline text like the blocks alike before it."""
+    return type(block.__name__, (block, SharedComponentStyles), {"__module__": __name__})
+
+
 class MessageBody(Markdown, LaidOutOnce):
     """Markdown for untrusted text: links never open by themselves."""
 
     BLOCKS: ClassVar[dict[str, type[MarkdownBlock]]] = {
-        **Markdown.BLOCKS,
-        "paragraph_open": MessageParagraph,
-        "fence": MessageFence,
-        "code_block": MessageFence,
+        name: _sharing_styles(block)
+        for name, block in {
+            **Markdown.BLOCKS,
+            "paragraph_open": MessageParagraph,
+            "fence": MessageFence,
+            "code_block": MessageFence,
+        }.items()
     }
 
     def __init__(self, markdown: str) -> None:
@@ -187,7 +196,7 @@ class MessageBody(Markdown, LaidOutOnce):
                 previous.remove_class("-end")
                 if isinstance(previous, MessageParagraph):
                     previous.release()
-            widgets[-1].add_class("-end")
+            widgets[-1].add_class("-end", update=False)  # styled once, as it is mounted
         return super().mount(*widgets, before=before, after=after)
 
     @property

@@ -36,6 +36,13 @@ FLUSH_INTERVAL = 0.1
 Each render that adds a line lays out and repaints the whole screen (~20–30 ms on a 2-core
 machine), so 10 renders a second leave the prompt responsive while a reply streams."""
 
+FLOOD_CHARS = 4_000
+FLOOD_EVERY = 3
+"""A reply arriving faster than anyone reads (more than `FLOOD_CHARS` in one interval: a model
+at ~10,000 tokens/s, or a reply the server had ready) is rendered every `FLOOD_EVERY`
+intervals instead: each render of a long reply lays out all of its blocks, so rendering less
+often brings the end of the reply on screen sooner."""
+
 _STYLED_STATES = (
     MessageState.UNSENT,
     MessageState.CANCELLED,
@@ -91,6 +98,8 @@ class MessageView(Vertical, LaidOutOnce, TallerSameLines):
         JSON, with where it departs from the format."""
         self._stream: ReplyStream | None = None
         self._pending: list[str] = []
+        self._pending_size = 0
+        self._ticks_to_skip = 0
         self._pending_thinking = False
         self._timer: Timer | None = None
         self._note = ""
@@ -199,6 +208,8 @@ class MessageView(Vertical, LaidOutOnce, TallerSameLines):
         self.refresh_header()
 
     def refresh_header(self) -> None:
+        if self._pruning or self._closing:  # removed while it was being mounted: parts gone
+            return
         self.query_one(".message-header", Static).update(self.header())
         for sources in self.query(".message-sources").results(Static):
             sources.display = bool(self.message.sources)
@@ -234,10 +245,19 @@ class MessageView(Vertical, LaidOutOnce, TallerSameLines):
         if content_so_far:
             self._has_text = True
             await self._stream.write(sanitize(content_so_far))
-        self._timer = self.set_interval(FLUSH_INTERVAL, self._flush)
+        self._timer = self.set_interval(FLUSH_INTERVAL, self._tick)
 
     def append_content(self, text: str) -> None:
         self._pending.append(text)
+        self._pending_size += len(text)
+
+    async def _tick(self) -> None:
+        if self._ticks_to_skip:
+            self._ticks_to_skip -= 1
+            return
+        if self._pending_size > FLOOD_CHARS:
+            self._ticks_to_skip = FLOOD_EVERY - 1
+        await self._flush()
 
     def thinking_changed(self) -> None:
         self._pending_thinking = True
@@ -254,6 +274,7 @@ class MessageView(Vertical, LaidOutOnce, TallerSameLines):
         if self._pending and self._stream is not None:
             text = "".join(self._pending)
             self._pending.clear()
+            self._pending_size = 0
             if self.message.thinking:
                 self.query_one(Collapsible).collapsed = True
             first_text = not self._has_text

@@ -1,0 +1,102 @@
+"""Inline styles (em, strong, code…) worked out once for Markdown blocks alike (Textual 8.2.8).
+
+Every Markdown block has four component classes. Textual styles each one for each block it
+mounts, through a throwaway node matched against the whole stylesheet: two thirds of the cost of
+styling a block (a 16k-token reply spent ~50 ms of its ~460 on it). What they come to depends
+only on the stylesheet and on the type, classes, pseudo-classes (and ids that rules name) of the
+block and of each of its ancestors up to the app's own pseudo-classes (dark, light, ansi…), so
+blocks alike in all of those share what the first of them got.
+
+Pseudo-classes that depend on a block's place among its siblings (first-child, odd…) are not in
+that context: blocks whose own rules use them work theirs out alone.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, cast
+
+from textual.css.model import RuleSet
+from textual.css.stylesheet import RulesMap, Stylesheet
+from textual.dom import DOMNode
+from textual.widget import Widget
+
+_MOST_KEPT = 64
+"""Contexts remembered at once; past this they are forgotten and worked out afresh."""
+
+StyleContext = tuple[Any, ...]
+RulesOf = dict[str, RulesMap]
+"""The rules each component class of a block matched, by its name."""
+
+
+class SharedComponentStyles(Widget):
+    """A block whose component classes take the rules that blocks alike matched before it."""
+
+    _shared: ClassVar[dict[StyleContext, tuple[list[RuleSet], RulesOf | Widget]]] = {}
+    """Per context: the stylesheet's rules they were matched against (a new list each time it
+    is parsed), and the rules matched, or the block they were matched for."""
+    _matched_for: StyleContext | None = None
+    """The context this block's component classes were last matched in, until they are kept."""
+
+    def _get_component_classes(self) -> frozenset[str]:  # type: ignore[override]
+        """The component classes for the stylesheet to match, or none when they are styled
+        from those of blocks alike (the stylesheet asks this just before matching them)."""
+        self._keep_matched()
+        names: frozenset[str] = super()._get_component_classes()
+        if not names or self._has_order_style or self._has_odd_or_even:
+            return names
+        stylesheet = self.app.stylesheet
+        context = self._style_context(stylesheet.rules_map)
+        if context is None:
+            return names
+        shared = self._shared.get(context)
+        if shared is not None and shared[0] is stylesheet.rules:
+            matched = shared[1]
+            if isinstance(matched, SharedComponentStyles):
+                matched._keep_matched()
+                matched = self._shared[context][1]
+            self._take_component_rules(cast(RulesOf, matched))
+            return frozenset()
+        if len(self._shared) >= _MOST_KEPT:
+            self._shared.clear()
+        self._shared[context] = (stylesheet.rules, self)
+        self._matched_for = context
+        return names
+
+    def _keep_matched(self) -> None:
+        """Keep the rules the stylesheet matched for this block, for the blocks alike."""
+        context, self._matched_for = self._matched_for, None
+        if context is None:
+            return
+        shared = self._shared.get(context)
+        if shared is not None and shared[1] is self:
+            matched = {
+                name: dict(styles.base._rules) for name, styles in self._component_styles.items()
+            }
+            self._shared[context] = (shared[0], matched)
+
+    def _take_component_rules(self, rules_of: RulesOf) -> None:
+        changed = False
+        for name, rules in rules_of.items():
+            styles = self._component_styles.get(name)
+            if styles is not None and styles.base._rules == rules:
+                continue
+            component = DOMNode(classes=name)
+            component._attach(self)
+            Stylesheet.replace_rules(component, dict(rules))
+            self._component_styles[name] = component.styles
+            changed = True
+        if changed:
+            self.notify_style_update()
+            self.refresh()
+
+    def _style_context(self, rules_map: dict[str, list[RuleSet]]) -> StyleContext | None:
+        """What the stylesheet matches the block's component classes against; None while the
+        block is not linked to the app."""
+        context: list[Any] = []
+        for node in self.ancestors_with_self:
+            if not isinstance(node, Widget):  # the app
+                context.append(frozenset(node.get_pseudo_classes()))
+                return tuple(context)
+            named = node.id if node.id is not None and f"#{node.id}" in rules_map else None
+            context.append((type(node), named, node.classes, node._pseudo_classes_cache_key))
+        return None
