@@ -13,7 +13,7 @@ that context: blocks whose own rules use them work theirs out alone.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar
 
 from textual.css.model import RuleSet
 from textual.css.stylesheet import RulesMap, Stylesheet
@@ -48,13 +48,9 @@ class SharedComponentStyles(Widget):
         context = self._style_context(stylesheet.rules_map)
         if context is None:
             return names
-        shared = self._shared.get(context)
-        if shared is not None and shared[0] is stylesheet.rules:
-            matched = shared[1]
-            if isinstance(matched, SharedComponentStyles):
-                matched._keep_matched()
-                matched = self._shared[context][1]
-            self._take_component_rules(cast(RulesOf, matched))
+        matched = self._matched_in(context, stylesheet.rules)
+        if matched is not None and matched.keys() >= names:
+            self._take_component_rules(matched)
             return frozenset()
         if len(self._shared) >= _MOST_KEPT:
             self._shared.clear()
@@ -62,17 +58,32 @@ class SharedComponentStyles(Widget):
         self._matched_for = context
         return names
 
+    def _matched_in(self, context: StyleContext, rules: list[RuleSet]) -> RulesOf | None:
+        """The rules the component classes of blocks in `context` matched, if known."""
+        shared = self._shared.get(context)
+        if shared is None or shared[0] is not rules:
+            return None
+        if isinstance(shared[1], SharedComponentStyles):
+            shared[1]._keep_matched()
+            shared = self._shared.get(context)
+        return None if shared is None or isinstance(shared[1], Widget) else shared[1]
+
     def _keep_matched(self) -> None:
-        """Keep the rules the stylesheet matched for this block, for the blocks alike."""
+        """Keep the rules the stylesheet matched for this block, for the blocks alike: before
+        it is styled again, or removed (which forgets them)."""
         context, self._matched_for = self._matched_for, None
         if context is None:
             return
         shared = self._shared.get(context)
-        if shared is not None and shared[1] is self:
+        if shared is None or shared[1] is not self:
+            return
+        if self._component_styles:
             matched = {
                 name: dict(styles.base._rules) for name, styles in self._component_styles.items()
             }
             self._shared[context] = (shared[0], matched)
+        else:
+            del self._shared[context]
 
     def _take_component_rules(self, rules_of: RulesOf) -> None:
         changed = False

@@ -1,4 +1,5 @@
-"""One layout, not two or three, each time a streaming reply grows (Textual 8.2.8).
+"""One layout, not two or three, and small repaints, each time a streaming reply grows
+(Textual 8.2.8).
 
 The message pane, each message and each message's Markdown use Textual's stream layout, which
 measures again only the children that asked for a layout and reuses the others' places. Two
@@ -14,20 +15,71 @@ things in Textual make every growth of a reply cost extra full-screen layouts:
   reactive with `layout=True`), for the sake of scrollbars. A widget that never scrolls gains
   nothing from it, nor does the message pane when it only grows past its height again:
   `LaidOutOnce` asks only when scrollbars may change.
+
+And a third makes every small repaint cost as much as a large one: to repaint a few lines,
+Textual's compositor renders every widget whose clip meets them whole — the message pane, the
+sidebar, the prompt, ~16 widgets of ~40 lines each — then keeps only the lines it repaints.
+`RowCroppedCompositor` renders only those lines of each widget. (And the scrollbar that a
+layout moves is drawn in that layout's frame, not in a frame of its own.)
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from textual import messages
+from textual._compositor import Compositor
 from textual.geometry import Region, Size
 from textual.screen import Screen
+from textual.scrollbar import ScrollBar
+from textual.strip import Strip
 from textual.widget import Widget
 
 _SCROLLING = ("auto", "scroll")
 
 
+class RowCroppedCompositor(Compositor):
+    """A compositor that renders, for a repaint, only the lines repainted of each widget."""
+
+    def _get_renders(
+        self, crop: Region | None = None
+    ) -> Iterator[tuple[Region, Region, list[Strip]]]:
+        if crop is None:
+            yield from super()._get_renders(crop)
+            return
+        # Whole lines of the screen: a widget's strips start at one of the compositor's cuts.
+        rows = Region(0, crop.y, self.size.width, crop.height)
+        for widget, (region, clip) in self.visible_widgets.items():
+            visible = region.intersection(clip)
+            if crop.overlaps(visible):  # a widget beside the lines has nothing in them
+                lines = visible.intersection(rows).translate((-region.x, -region.y))
+                yield region, clip.intersection(rows), widget.render_lines(lines)
+
+
 class StreamLayoutScreen(Screen[None]):
-    """A screen whose stream-layout containers measure again every child that grew."""
+    """A screen whose stream-layout containers measure again every child that grew, and whose
+    repaints render only the lines they change."""
+
+    def __init__(
+        self, name: str | None = None, id: str | None = None, classes: str | None = None
+    ) -> None:
+        super().__init__(name, id, classes)
+        self._compositor = RowCroppedCompositor()
+
+    def _compositor_refresh(self) -> None:
+        # A layout that grows the message pane moves its scrollbar, which asks for its repaint
+        # only after the frame: drawn in this frame, it costs no frame of its own.
+        compositor = self._compositor
+        moved = {
+            widget
+            for widget in compositor.visible_widgets
+            if isinstance(widget, ScrollBar) and widget._repaint_required
+        }
+        if moved:
+            compositor.update_widgets(moved)
+            for scrollbar in moved:
+                scrollbar._repaint_required = False
+        super()._compositor_refresh()
 
     async def _on_layout(self, message: messages.Layout) -> None:
         message.stop()

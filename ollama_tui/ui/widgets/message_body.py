@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.content import Content
 from textual.events import Mount
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.widget import AwaitMount, Widget
 from textual.widgets import Markdown, Static
 from textual.widgets._markdown import MarkdownBlock, MarkdownFence, MarkdownParagraph
@@ -104,22 +104,40 @@ class MessageParagraph(MarkdownParagraph, LaidOutOnce):
     _text_height = 0
     """Height of the text alone when it was last set (0: not yet measured)."""
 
+    _redraw_from = 0
+    """The first line a repaint has to draw (the lines above it are as they were)."""
+
     def set_content(self, content: Content) -> None:
-        self._content = content
+        previous, self._content = self._content, content
         region = self.content_region
-        if not (self.is_mounted and region.width > 0):
+        if not self.is_mounted:  # mounting it lays it out: no layout of its own afterwards
+            self.update(content, layout=False)
+            return
+        if region.width <= 0:
             self.update(content)
             return
         height = content.get_height(self.styles, region.width)
+        last_line = self._text_height - 1
         grown, self._text_height = height - self._text_height, height
         if height == region.height or height <= self._reserved:
-            self.update(content, layout=False)
+            # Text added at the end of a paragraph wraps the same above its last line.
+            self._redraw_from = max(last_line, 0) if _extends(previous, content) else 0
+            try:
+                self.update(content, layout=False)
+            finally:
+                self._redraw_from = 0
             return
         body = self.parent
         streaming = isinstance(body, MessageBody) and body.streaming
         held = min(max(STREAM_RESERVE_LINES, grown), STREAM_RESERVE_MAX_LINES)
         self._reserved = height + held if streaming else 0
         self.update(content)
+
+    def _set_dirty(self, *regions: Region) -> None:
+        if not regions and self._redraw_from:
+            width, height = self.size
+            regions = (Region(0, self._redraw_from, width, height - self._redraw_from),)
+        super()._set_dirty(*regions)
 
     def release(self) -> None:
         """Give back the lines held for text to come (the reply ended, or a block followed)."""
@@ -130,6 +148,14 @@ class MessageParagraph(MarkdownParagraph, LaidOutOnce):
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         height = super().get_content_height(container, viewport, width)
         return height if height >= self._reserved else self._reserved
+
+
+def _extends(before: Content, after: Content) -> bool:
+    """Whether `after` is `before` with text added at its end, styled alike."""
+    end = len(before.plain)
+    return after.plain.startswith(before.plain) and [
+        span for span in after.spans if span.start < end
+    ] == list(before.spans)
 
 
 def _sharing_styles(block: type[MarkdownBlock]) -> type[MarkdownBlock]:
