@@ -69,8 +69,9 @@ class SharedComponentStyles(Widget):
         return None if shared is None or isinstance(shared[1], Widget) else shared[1]
 
     def _keep_matched(self) -> None:
-        """Keep the rules the stylesheet matched for this block, for the blocks alike: before
-        it is styled again, or removed (which forgets them)."""
+        """Keep the rules the stylesheet matched for this block, for the blocks alike, before
+        it is styled again (a block removed meanwhile has forgotten them: they are matched
+        afresh)."""
         context, self._matched_for = self._matched_for, None
         if context is None:
             return
