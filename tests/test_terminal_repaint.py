@@ -3,8 +3,9 @@
 While a reply streams, the app repaints only the lines that changed (a paragraph's last lines,
 rendered alone). A line left stale would stay on screen until the next full repaint: here the
 app runs in tmux against the fake Ollama, a long reply with Markdown streams in and is then
-scrolled through, and at each step the screen tmux holds is compared with the screen after
-tmux has made the app repaint everything (by resizing the window and back).
+scrolled through, and at each step the screen tmux holds (its text, and its colours and
+attributes) is compared with the screen after tmux has made the app repaint everything (by
+resizing the window and back).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 from tests.fake_ollama import FakeOllama
 from tests.fake_ollama.replies import tokenize
@@ -30,6 +32,23 @@ REPLY = "\n\n".join(
     f"## Part {n}\n\n" + PARAGRAPH * (2 + n % 3) + ("\n\n- one\n- two" if n % 4 == 0 else "")
     for n in range(12)
 )
+
+
+class Screen(NamedTuple):
+    text: str
+    colours: str
+
+    def __eq__(self, other: object) -> bool:
+        """Alike in text, and in colours but on the prompt's line, where the cursor blinks."""
+        if not isinstance(other, Screen):
+            return NotImplemented
+        return self.text == other.text and _but_prompt(self.colours) == _but_prompt(other.colours)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _but_prompt(colours: str) -> list[str]:
+    return [line for line in colours.splitlines() if "Enter sends" not in line]
 
 
 class Terminal:
@@ -50,9 +69,10 @@ class Terminal:
             cwd=Path(__file__).resolve().parent.parent,
         )
 
-    def screen(self) -> str:
+    def screen(self, colours: bool = False) -> str:
+        """The screen's text, or its text with colours and attributes (escape sequences)."""
         return subprocess.run(
-            [*self.tmux, "capture-pane", "-p", "-t", "app"],
+            [*self.tmux, "capture-pane", "-p", *(["-e"] if colours else []), "-t", "app"],
             capture_output=True,
             text=True,
             check=True,
@@ -70,17 +90,17 @@ class Terminal:
     def keys(self, *keys: str) -> None:
         subprocess.run([*self.tmux, "send-keys", "-t", "app", *keys], check=True)
 
-    def quiet_screen(self) -> str:
-        """The screen once it has stopped changing."""
+    def quiet_screen(self) -> Screen:
+        """The screen once it has stopped changing, with and without its colours."""
         last = self.screen()
         while True:
             time.sleep(0.4)
             screen = self.screen()
             if screen == last:
-                return screen
+                return Screen(screen, self.screen(colours=True))
             last = screen
 
-    def repainted(self) -> str:
+    def repainted(self) -> Screen:
         """The screen after the app has drawn all of it again."""
         subprocess.run([*self.tmux, "resize-window", "-t", "app", "-x", str(WIDTH - 10)])
         self.wait_for("Quit")
@@ -106,13 +126,13 @@ def test_the_screen_after_streaming_and_scrolling_is_what_a_full_repaint_draws(
         terminal.keys("Stream a long reply, please", "Enter")
         terminal.wait_for("Part 7")
         streaming = terminal.quiet_screen()  # the server holds the rest back
-        assert " Stop " in streaming  # the footer, while a reply streams
+        assert " Stop " in streaming.text  # the footer, while a reply streams
         assert streaming == terminal.repainted()
 
         release.set()
         terminal.wait_for("tok/s")  # the reply's header once it has ended
         streamed = terminal.quiet_screen()
-        assert "Part 11" in streamed
+        assert "Part 11" in streamed.text
         assert streamed == terminal.repainted()
 
         terminal.keys("Escape")
