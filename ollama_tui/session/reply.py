@@ -231,6 +231,13 @@ class ReplyRun:
             reply.end(MessageState.FAILED, str(error))
         except OllamaError as error:
             reply.end(MessageState.FAILED, str(error))
+        except Exception:
+            # A fault of this program (in drawing the reply, say): what arrived is saved, as an
+            # interrupted reply if it had not ended, before the fault goes on up.
+            if reply.is_reply_in_progress:
+                reply.end(MessageState.INTERRUPTED, "stopped by an internal error")
+            self.save()
+            raise
         self._finish(report)
 
     def _finish(self, report: Report, finished: Finished | None = None) -> None:

@@ -70,6 +70,40 @@ async def test_a_reply_streams_completes_and_is_saved(session: Session, tmp_path
     assert saved.messages[-1].content == reply.content
 
 
+async def test_a_fault_in_drawing_the_reply_loses_none_of_it(
+    session: Session, fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    """A bug in whatever shows the reply (its last words, or a batch mid-stream) must not cost
+    the reply: what arrived is saved before the fault goes on up."""
+    store = ConversationStore(tmp_path / "data")
+
+    async def arrived_fails() -> None:
+        raise RuntimeError("drawing failed")
+
+    run = start(session, "Hello")
+    events: list[ReplyEvent] = []
+    with pytest.raises(RuntimeError):
+        await run.run(events.append, arrived_fails)
+    assert run.reply.state is MessageState.COMPLETE
+    assert "Hello" in run.reply.content
+    assert store.load(run.conversation.id).messages[-1].content == streamed(events)
+
+    fake_ollama.queue_reply("one two three four five six seven eight")
+    fake_ollama.token_delay = 0.01
+    run = start(session, "Again")
+    drawn: list[ReplyEvent] = []
+
+    def draw_fails_mid_stream(event: ReplyEvent) -> None:
+        drawn.append(event)
+        if len(streamed(drawn)) > 8:
+            raise RuntimeError("drawing failed")
+
+    with pytest.raises(RuntimeError):
+        await run.run(draw_fails_mid_stream)
+    saved = store.load(run.conversation.id).messages[-1]
+    assert saved.content == run.reply.content == "one two three four five six seven eight"
+
+
 async def test_stopping_keeps_what_arrived(session: Session, fake_ollama: FakeOllama) -> None:
     release = fake_ollama.hold(n=5)
     run = start(session, "Hello")

@@ -6,11 +6,15 @@ from __future__ import annotations
 from textual.geometry import Region
 from textual.widgets import Markdown
 from textual.widgets._footer import FooterKey
-from textual.widgets._markdown import MarkdownParagraph
+from textual.widgets._markdown import MarkdownBlock, MarkdownParagraph
 
 from ollama_tui.chat.conversation import Conversation, MessageState
 from ollama_tui.ui.app import OllamaTUI
-from ollama_tui.ui.widgets.message_body import STREAM_RESERVE_LINES, STREAM_RESERVE_MAX_LINES
+from ollama_tui.ui.widgets.message_body import (
+    STREAM_RESERVE_LINES,
+    STREAM_RESERVE_MAX_LINES,
+    MessageBody,
+)
 from ollama_tui.ui.widgets.message_view import FLOOD_CHARS, FLOOD_EVERY
 from tests.fake_ollama import FakeOllama
 from tests.ui.conftest import MakeApp, connected, send, settle, wait_until
@@ -167,3 +171,42 @@ async def test_a_reply_arriving_faster_than_anyone_reads_is_drawn_every_few_batc
         await settle(pilot, app)
         assert not view.is_streaming
         assert view.query_one(Markdown).source.endswith("word399")
+
+
+def shown_blocks(body: Markdown) -> list[tuple[object, ...]]:
+    """Each block: its kind, where it comes from in the text (a block of the document's own:
+    Textual counts a nested one's lines from where it last parsed), its text and styles."""
+    return [
+        (
+            type(block).__name__,
+            block.source_range if block.parent is body else None,
+            block._content.plain,
+            [(span.start, span.end, str(span.style)) for span in block._content.spans],
+        )
+        for block in body.query(MarkdownBlock).results(MarkdownBlock)
+    ]
+
+
+async def test_a_streamed_reply_ends_drawn_as_if_it_had_come_at_once(
+    fake_ollama: FakeOllama, build_app: MakeApp
+) -> None:
+    """Paragraphs lengthened batch by batch (markup opened in one batch and closed in a later
+    one) end up block for block as the whole text drawn at once."""
+    text = "\n\n".join(
+        f"Part {n}: some **bold words** and `inline code` and *a slanted phrase* and a "
+        f"[link](https://example.com/{n}) and ~~struck~~ text, " * 3
+        for n in range(4)
+    ) + "\n\n- a list\n- of two\n\nAnd a last paragraph."
+    fake_ollama.queue_reply(text)
+    fake_ollama.token_delay = 0.003
+    app = build_app(fake_ollama.url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await connected(pilot, app)
+        await send(pilot, app, "Markup, please")
+        await settle(pilot, app)
+        streamed = app.chat.message_list.query(MessageBody).last()
+        assert streamed.source == text
+        fresh = MessageBody(text)
+        await app.screen.mount(fresh)
+        await pilot.pause()
+        assert shown_blocks(streamed) == shown_blocks(fresh)

@@ -14,6 +14,7 @@ from typing import ClassVar
 
 from markdown_it import MarkdownIt
 from textual.app import ComposeResult
+from textual.await_complete import AwaitComplete
 from textual.containers import Vertical
 from textual.content import Content
 from textual.events import Mount
@@ -205,6 +206,30 @@ class MessageBody(Markdown, LaidOutOnce):
             await self.mount_all(blocks)
         lines = markdown.splitlines()
         self._last_parsed_line = len(lines) - (1 if lines and lines[-1] else 0)
+
+    def append(self, markdown: str) -> AwaitComplete:
+        # Most appends only lengthen the last paragraph. Textual builds a whole new paragraph
+        # widget from the parsed text each time, and copies its content into the last one; this
+        # sets the content from the parsed text. Anything else goes the usual way.
+        last = self._nodes[-1] if self._nodes else None
+        if not isinstance(last, MessageParagraph) or self.lock.is_locked:
+            return super().append(markdown)
+        source = self.source + markdown
+        start = self._last_parsed_line
+        tokens = markdown_parser().parse("".join(source.splitlines(keepends=True)[start:]))
+        if [token.type for token in tokens] != ["paragraph_open", "inline", "paragraph_close"]:
+            return super().append(markdown)
+        opening, inline = tokens[0], tokens[1]
+        self._markdown = source
+
+        async def lengthen() -> None:
+            async with self.lock:
+                begin, end = opening.map or (0, 0)
+                last.source_range = (start + begin, start + end)
+                last._token = opening
+                last.build_from_token(inline)
+
+        return AwaitComplete(lengthen())
 
     def mount(
         self,
