@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import re
 import threading
 from typing import ClassVar
@@ -159,8 +160,10 @@ def _extends(before: Content, after: Content) -> bool:
     ] == list(before.spans)
 
 
+@functools.cache
 def _sharing_styles(block: type[MarkdownBlock]) -> type[MarkdownBlock]:
-    """The block type, styling its inline text like the blocks alike before it."""
+    """The block type, styling its inline text like the blocks alike before it (one type for
+    each, whatever names it in the Markdown's table)."""
     return type(block.__name__, (block, SharedComponentStyles), {"__module__": __name__})
 
 

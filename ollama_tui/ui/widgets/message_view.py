@@ -98,7 +98,6 @@ class MessageView(Vertical, LaidOutOnce, TallerSameLines):
         JSON, with where it departs from the format."""
         self._stream: ReplyStream | None = None
         self._pending: list[str] = []
-        self._pending_size = 0
         self._ticks_to_skip = 0
         self._pending_thinking = False
         self._timer: Timer | None = None
@@ -249,13 +248,12 @@ class MessageView(Vertical, LaidOutOnce, TallerSameLines):
 
     def append_content(self, text: str) -> None:
         self._pending.append(text)
-        self._pending_size += len(text)
 
     async def _tick(self) -> None:
         if self._ticks_to_skip:
             self._ticks_to_skip -= 1
             return
-        if self._pending_size > FLOOD_CHARS:
+        if sum(map(len, self._pending)) > FLOOD_CHARS:
             self._ticks_to_skip = FLOOD_EVERY - 1
         await self._flush()
 
@@ -274,7 +272,6 @@ class MessageView(Vertical, LaidOutOnce, TallerSameLines):
         if self._pending and self._stream is not None:
             text = "".join(self._pending)
             self._pending.clear()
-            self._pending_size = 0
             if self.message.thinking:
                 self.query_one(Collapsible).collapsed = True
             first_text = not self._has_text
