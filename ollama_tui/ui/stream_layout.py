@@ -19,13 +19,17 @@ things in Textual make every growth of a reply cost extra full-screen layouts:
 And a third makes every small repaint cost as much as a large one: to repaint a few lines,
 Textual's compositor renders every widget whose clip meets them whole — the message pane, the
 sidebar, the prompt, ~16 widgets of ~40 lines each — then keeps only the lines it repaints.
-`RowCroppedCompositor` renders only those lines of each widget. (And the scrollbar that a
-layout moves is drawn in that layout's frame, not in a frame of its own.)
+`RowCroppedCompositor` renders only those lines of each widget, and of a widget behind others
+(the screen, the panes, a message's Markdown behind its blocks) only the lines they leave
+uncovered: after a layout that scrolls the message pane, the containers behind the reply drew
+each of its lines once more for nothing. (And the scrollbar that a layout moves is drawn in
+that layout's frame, not in a frame of its own.)
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import cast
 
 from textual import messages
 from textual._compositor import Compositor
@@ -39,21 +43,51 @@ _SCROLLING = ("auto", "scroll")
 
 
 class RowCroppedCompositor(Compositor):
-    """A compositor that renders, for a repaint, only the lines repainted of each widget."""
+    """A compositor that renders, for a repaint, only the lines repainted of each widget, and of
+    those only the lines that widgets in front of it leave uncovered."""
 
-    def _get_renders(
-        self, crop: Region | None = None
-    ) -> Iterator[tuple[Region, Region, list[Strip]]]:
-        if crop is None:
-            yield from super()._get_renders(crop)
-            return
-        # Whole lines of the screen: a widget's strips start at one of the compositor's cuts.
-        rows = Region(0, crop.y, self.size.width, crop.height)
+    def _render_chops(
+        self, crop: Region, is_rendered_line: Callable[[int], bool]
+    ) -> Sequence[Mapping[int, Strip]]:
+        cuts = self.cuts
+        chops: list[dict[int, Strip | None]] = [dict.fromkeys(line[:-1]) for line in cuts]
+        top, bottom = crop.y, crop.bottom
+        # Front to back: the first strip given for a cut of a line is the one shown there.
         for widget, (region, clip) in self.visible_widgets.items():
             visible = region.intersection(clip)
-            if crop.overlaps(visible):  # a widget beside the lines has nothing in them
-                lines = visible.intersection(rows).translate((-region.x, -region.y))
-                yield region, clip.intersection(rows), widget.render_lines(lines)
+            if not crop.overlaps(visible):  # a widget beside the lines has nothing in them
+                continue
+            left, right = visible.column_span
+            uncovered = [
+                y
+                for y in range(max(visible.y, top), min(visible.bottom, bottom))
+                if is_rendered_line(y)
+                and None in [chops[y][cut] for cut in cuts[y] if left <= cut < right]
+            ]
+            for first, last in _runs(uncovered):
+                lines = Region(left - region.x, first - region.y, visible.width, last - first + 1)
+                strips = widget.render_lines(lines)
+                for y, strip in zip(range(first, last + 1), strips, strict=False):
+                    line_cuts = [cut for cut in cuts[y] if left <= cut <= right]
+                    pieces = strip.divide([cut - left for cut in line_cuts[1:]])
+                    chops_line = chops[y]
+                    for cut, piece in zip(line_cuts, pieces, strict=False):
+                        if chops_line[cut] is None:
+                            chops_line[cut] = piece
+        return cast("list[dict[int, Strip]]", chops)
+
+
+def _runs(rows: list[int]) -> Iterator[tuple[int, int]]:
+    """The first and last of each run of consecutive numbers in `rows` (ascending)."""
+    if not rows:
+        return
+    first = previous = rows[0]
+    for row in rows[1:]:
+        if row != previous + 1:
+            yield first, previous
+            first = row
+        previous = row
+    yield first, previous
 
 
 class StreamLayoutScreen(Screen[None]):

@@ -17,6 +17,7 @@ from ollama_tui.ui.widgets.message_body import (
 )
 from ollama_tui.ui.widgets.message_view import FLOOD_CHARS, FLOOD_EVERY
 from tests.fake_ollama import FakeOllama
+from tests.fake_ollama.replies import tokenize
 from tests.ui.conftest import MakeApp, connected, send, settle, wait_until
 
 LONG_PARAGRAPH = " ".join(f"word{n}" for n in range(400))
@@ -68,6 +69,29 @@ async def test_a_streaming_paragraph_holds_a_few_lines_and_gives_them_back_at_th
         assert paragraph.region.bottom == paragraph.parent.region.bottom
         assert paragraph.region.bottom <= view.region.bottom <= messages.region.bottom
         assert "word399" in (paragraph.source or "")
+
+
+async def test_a_paragraph_begun_while_a_reply_streams_holds_room_from_its_first_line(
+    fake_ollama: FakeOllama, build_app: MakeApp
+) -> None:
+    """A new paragraph is laid out with room below its first line, so its next lines need no
+    layout of their own; the room is given back when the reply ends."""
+    first = "A first paragraph, short."
+    fake_ollama.queue_reply(f"{first}\n\nA second one begins")
+    release = fake_ollama.hold(n=len(tokenize(f"{first}\n\nA second")))
+    app = build_app(fake_ollama.url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await connected(pilot, app)
+        await send(pilot, app, "Two paragraphs, please")
+        await wait_until(pilot, lambda: "second" in str(last_paragraph(app).source))
+        await pilot.pause()
+        paragraph = last_paragraph(app)
+        assert paragraph.size.height == 1 + STREAM_RESERVE_LINES
+        assert blank_lines_below(paragraph) == STREAM_RESERVE_LINES
+        release.set()
+        await settle(pilot, app)
+        assert last_paragraph(app).size.height == 1
+        assert blank_lines_below(last_paragraph(app)) == 0
 
 
 async def test_the_last_words_are_on_screen_before_the_reply_is_saved(
@@ -192,11 +216,14 @@ async def test_a_streamed_reply_ends_drawn_as_if_it_had_come_at_once(
 ) -> None:
     """Paragraphs lengthened batch by batch (markup opened in one batch and closed in a later
     one) end up block for block as the whole text drawn at once."""
-    text = "\n\n".join(
-        f"Part {n}: some **bold words** and `inline code` and *a slanted phrase* and a "
-        f"[link](https://example.com/{n}) and ~~struck~~ text, " * 3
-        for n in range(4)
-    ) + "\n\n- a list\n- of two\n\nAnd a last paragraph."
+    text = (
+        "\n\n".join(
+            f"Part {n}: some **bold words** and `inline code` and *a slanted phrase* and a "
+            f"[link](https://example.com/{n}) and ~~struck~~ text, " * 3
+            for n in range(4)
+        )
+        + "\n\n- a list\n- of two\n\nAnd a last paragraph."
+    )
     fake_ollama.queue_reply(text)
     fake_ollama.token_delay = 0.003
     app = build_app(fake_ollama.url)

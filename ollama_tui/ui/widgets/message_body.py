@@ -25,7 +25,7 @@ from textual.widgets import Markdown, Static
 from textual.widgets._markdown import MarkdownBlock, MarkdownFence, MarkdownParagraph
 
 from ollama_tui.ui.shared_styles import SharedComponentStyles
-from ollama_tui.ui.stream_layout import LaidOutOnce
+from ollama_tui.ui.stream_layout import LaidOutOnce, TallerSameLines
 
 FENCE_PREVIEW_CHARS = 2_000
 """An open code block longer than this streams as plain text, highlighted once when it closes.
@@ -98,7 +98,8 @@ class MessageParagraph(MarkdownParagraph, LaidOutOnce):
     scrolls, repaints the whole message pane; a repaint redraws only the paragraph. So this keeps
     most frames small, and the last paragraph of a streaming reply keeps a few empty lines below
     its text to grow into (as many as its last growth added, from `STREAM_RESERVE_LINES` to
-    `STREAM_RESERVE_MAX_LINES`): a layout every few lines rather than every line.
+    `STREAM_RESERVE_MAX_LINES`, and `STREAM_RESERVE_LINES` from the layout that mounts it): a
+    layout every few lines rather than every line.
     """
 
     _reserved = 0
@@ -108,6 +109,9 @@ class MessageParagraph(MarkdownParagraph, LaidOutOnce):
 
     _redraw_from = 0
     """The first line a repaint has to draw (the lines above it are as they were)."""
+    _hold_room = False
+    """Set for a paragraph mounted at the end of a streaming reply: its first layout keeps
+    `STREAM_RESERVE_LINES` below its text, as a paragraph that grew does."""
 
     def set_content(self, content: Content) -> None:
         previous, self._content = self._content, content
@@ -143,12 +147,23 @@ class MessageParagraph(MarkdownParagraph, LaidOutOnce):
 
     def release(self) -> None:
         """Give back the lines held for text to come (the reply ended, or a block followed)."""
+        self._hold_room = False
         if self._reserved:
             self._reserved = 0
             self.refresh(layout=True)
 
+    def hold_room(self) -> None:
+        """Keep room below the text from the first layout on: more is coming."""
+        self._hold_room = True
+
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         height = super().get_content_height(container, viewport, width)
+        if self._hold_room:  # (unless the reply ended before this first layout)
+            self._hold_room = False
+            body = self.parent
+            if isinstance(body, MessageBody) and body.streaming:
+                self._text_height = height
+                self._reserved = height + STREAM_RESERVE_LINES
         return height if height >= self._reserved else self._reserved
 
 
@@ -167,7 +182,7 @@ def _sharing_styles(block: type[MarkdownBlock]) -> type[MarkdownBlock]:
     return type(block.__name__, (block, SharedComponentStyles), {"__module__": __name__})
 
 
-class MessageBody(Markdown, LaidOutOnce):
+class MessageBody(Markdown, LaidOutOnce, TallerSameLines):
     """Markdown for untrusted text: links never open by themselves."""
 
     BLOCKS: ClassVar[dict[str, type[MarkdownBlock]]] = {
@@ -250,7 +265,10 @@ class MessageBody(Markdown, LaidOutOnce):
                 previous.remove_class("-end")
                 if isinstance(previous, MessageParagraph):
                     previous.release()
-            widgets[-1].add_class("-end", update=False)  # styled once, as it is mounted
+            last = widgets[-1]
+            last.add_class("-end", update=False)  # styled once, as it is mounted
+            if self.streaming and isinstance(last, MessageParagraph):
+                last.hold_room()
         return super().mount(*widgets, before=before, after=after)
 
     @property

@@ -1,0 +1,89 @@
+"""The chat screen's compositor draws what Textual's own would.
+
+It renders, of each widget, only the lines a repaint asks for and, of those, only the lines
+that widgets in front of it leave uncovered (a container behind its children is not drawn).
+Here the screen of a conversation (sidebar, parameter panel, a reply streaming, then finished,
+then scrolled) is drawn whole and in parts by both, line by line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from rich.segment import Segment
+from textual._compositor import Compositor
+from textual.geometry import Region
+from textual.screen import Screen
+from textual.strip import Strip
+
+from ollama_tui.ui.app import OllamaTUI
+from ollama_tui.ui.stream_layout import RowCroppedCompositor
+from ollama_tui.ui.widgets.message_body import MessageBody
+from tests.fake_ollama import FakeOllama
+from tests.fake_ollama.replies import tokenize
+from tests.ui.conftest import MakeApp, connected, send, settle, wait_until
+
+REPLY = "\n\n".join(
+    f"## Part {n}\n\nSome prose with **bold**, `code` and *emphasis* that wraps over a few "
+    "lines of the pane, " * 3 + ("\n\n```python\nprint('hi')\n```" if n % 2 else "\n\n- a\n- b")
+    for n in range(8)
+)
+
+
+def drawn(
+    chops: Sequence[Mapping[int, Strip | None]], cuts: list[list[int]], crop: Region
+) -> list[list[Segment]]:
+    """The segments of each line of `crop`, within its columns, joined across cuts and
+    simplified ("?" where nothing was drawn)."""
+    lines = []
+    for y in range(crop.y, crop.bottom):
+        pieces = [
+            chops[y][cut] or Strip([Segment("?" * (end - cut))], end - cut)
+            for cut, end in zip(cuts[y], cuts[y][1:], strict=False)
+        ]
+        lines.append(list(Strip.join(pieces).crop(crop.x, crop.right).simplify()))
+    return lines
+
+
+def assert_draws_as_textual(screen: Screen[object]) -> None:
+    ours = screen._compositor
+    assert isinstance(ours, RowCroppedCompositor)
+    theirs = Compositor()
+    theirs.reflow(screen, ours.size)
+    assert theirs.cuts == ours.cuts
+    size, cuts = ours.size, ours.cuts
+    # The whole screen, and repaints of a few lines, some cut short at the sides as the
+    # repaint of a widget is: the columns outside a repaint are not sent to the terminal.
+    for crop in (
+        size.region,
+        Region(0, 3, size.width, 2),
+        Region(30, 10, 40, 5),
+        Region(0, size.height - 4, size.width, 4),
+    ):
+        lines = range(crop.y, crop.bottom)
+        mine = ours._render_chops(crop, lines.__contains__)
+        textual = theirs._render_chops(crop, lines.__contains__)
+        assert drawn(mine, cuts, crop) == drawn(textual, cuts, crop)
+
+
+async def test_every_line_is_drawn_as_textual_draws_it(
+    fake_ollama: FakeOllama, build_app: MakeApp
+) -> None:
+    fake_ollama.queue_reply(REPLY)
+    fake_ollama.token_delay = 0.001
+    release = fake_ollama.hold(n=len(tokenize(REPLY)) // 2)
+    app: OllamaTUI = build_app(fake_ollama.url)
+    async with app.run_test(size=(110, 36)) as pilot:
+        await connected(pilot, app)
+        assert_draws_as_textual(app.screen)
+        await send(pilot, app, "Some Markdown, please")
+        reply = app.chat.message_list.query(MessageBody).last
+        await wait_until(pilot, lambda: "Part 3" in reply().source)
+        await pilot.pause()
+        assert_draws_as_textual(app.screen)  # mid-reply, room held below the paragraph
+        release.set()
+        await settle(pilot, app)
+        assert_draws_as_textual(app.screen)
+        await pilot.press("pageup", "pageup")
+        await pilot.pause()
+        assert_draws_as_textual(app.screen)
