@@ -42,14 +42,16 @@ async def test_a_streaming_paragraph_holds_a_few_lines_and_gives_them_back_at_th
     fake_ollama: FakeOllama, build_app: MakeApp
 ) -> None:
     fake_ollama.queue_reply(LONG_PARAGRAPH)
-    release = fake_ollama.hold(n=250)
+    fake_ollama.token_delay = 0.015  # a line of text in ~0.2 s: several samples a line
+    release = fake_ollama.hold(n=200)
     app = build_app(fake_ollama.url)
     async with app.run_test(size=(120, 40)) as pilot:
         await connected(pilot, app)
         await send(pilot, app, "One long paragraph, please")
         await wait_until(pilot, lambda: len(app.chat.message_list.query(MarkdownParagraph)) > 1)
         # Each growth holds STREAM_RESERVE_LINES or more, which the text then fills: the empty
-        # lines are sampled as the paragraph streams, not at one moment.
+        # lines are sampled as the paragraph streams, not at one moment (the stream is held
+        # after 200 tokens, so a sampling that missed every such moment would wait in vain).
         held: list[int] = []
 
         def holds_room() -> bool:
@@ -58,6 +60,7 @@ async def test_a_streaming_paragraph_holds_a_few_lines_and_gives_them_back_at_th
 
         await wait_until(pilot, holds_room)
         assert max(held) <= STREAM_RESERVE_MAX_LINES
+        fake_ollama.token_delay = 0.001
         release.set()
         await settle(pilot, app)
 
