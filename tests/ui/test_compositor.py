@@ -1,4 +1,4 @@
-"""The chat screen's compositor draws what Textual's own would.
+"""The chat screen's compositor draws what Textual's own would, and less of it.
 
 It renders, of each widget, only the lines a repaint asks for and, of those, only the lines
 that widgets in front of it leave uncovered (a container behind its children is not drawn).
@@ -8,13 +8,16 @@ then scrolled) is drawn whole and in parts by both, line by line.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 
+import pytest
 from rich.segment import Segment
 from textual._compositor import Compositor
 from textual.geometry import Region
 from textual.screen import Screen
 from textual.strip import Strip
+from textual.widget import Widget
 
 from ollama_tui.ui.app import OllamaTUI
 from ollama_tui.ui.stream_layout import RowCroppedCompositor
@@ -64,6 +67,44 @@ def assert_draws_as_textual(screen: Screen[object]) -> None:
         mine = ours._render_chops(crop, lines.__contains__)
         textual = theirs._render_chops(crop, lines.__contains__)
         assert drawn(mine, cuts, crop) == drawn(textual, cuts, crop)
+
+
+def lines_drawn(screen: Screen[object], monkeypatch: pytest.MonkeyPatch) -> Counter[Widget]:
+    """How many lines of each widget a full repaint of `screen` draws."""
+    drawn_lines: Counter[Widget] = Counter()
+    render_lines = Widget.render_lines
+
+    def counting(widget: Widget, crop: Region) -> list[Strip]:
+        drawn_lines[widget] += crop.height
+        return render_lines(widget, crop)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Widget, "render_lines", counting)
+        screen._compositor.render_full_update()
+    return drawn_lines
+
+
+async def test_the_widgets_behind_a_reply_are_not_drawn_again(
+    fake_ollama: FakeOllama, build_app: MakeApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full repaint draws none of the screen's own lines (its panes cover it) and, of a
+    message's Markdown, only the blank lines between its blocks."""
+    fake_ollama.queue_reply(REPLY)
+    fake_ollama.token_delay = 0.001
+    app: OllamaTUI = build_app(fake_ollama.url)
+    async with app.run_test(size=(110, 36)) as pilot:
+        await connected(pilot, app)
+        await send(pilot, app, "Some Markdown, please")
+        await settle(pilot, app)
+        body = app.chat.message_list.query(MessageBody).last()
+        drawn_lines = lines_drawn(app.screen, monkeypatch)
+        assert drawn_lines[app.screen] == 0
+        shown = body.region.intersection(app.chat.message_list.region).height
+        gaps = shown - sum(
+            block.region.intersection(body.region).intersection(app.chat.message_list.region).height
+            for block in body.children
+        )
+        assert 0 < drawn_lines[body] <= gaps < shown
 
 
 async def test_every_line_is_drawn_as_textual_draws_it(
