@@ -322,3 +322,26 @@ async def test_each_screen_shows_its_own_keys_in_the_room_there_is(
         await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
         await pilot.pause()
         assert shown(app) == ["escape"]
+
+
+async def test_the_cursor_stops_blinking_lit_while_nobody_types(
+    fake_ollama: FakeOllama, build_app: MakeApp
+) -> None:
+    """An idle screen draws nothing: the prompt's cursor blinks a while after the last key,
+    then stays lit, and blinks again at the next key."""
+    app = build_app(fake_ollama.url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await connected(pilot, app)
+        prompt = app.chat.prompt
+        prompt.blink_seconds = 1.0
+        await pilot.press("h")
+        assert prompt.blinking
+        await wait_until(pilot, lambda: not prompt.blinking, timeout=5)
+        for _ in range(8):  # lit, and left alone
+            await pilot.pause(0.1)
+            assert prompt._cursor_visible and not prompt.blinking
+        await pilot.press("i")
+        assert prompt.blinking and prompt.text == "hi"
+        prompt.blur()
+        await pilot.pause()
+        assert not prompt.blinking

@@ -16,6 +16,11 @@ from ollama_tui.chat.intake import dropped_path
 from ollama_tui.keymap import default_keys, key_label
 
 MAX_LINES = 8
+BLINK_SECONDS = 10.0
+"""How long the cursor blinks after the last key (or focus); then it stays lit until the next.
+Each blink redraws the prompt's line, which was most of what an idle screen cost."""
+BLINK_INTERVAL = 0.5
+"""Textual's: the cursor shows or hides every half second."""
 
 
 class PromptArea(TextArea):
@@ -92,10 +97,28 @@ class PromptArea(TextArea):
                 f"{key_label('prompt.newline')} new line · {key_label('prompt.attach')} attach"
             ),
         )
+        self.blink_seconds = BLINK_SECONDS
+        self._blinks_left = 0
         self._history: list[str] = []
         self._recalled: int | None = None
         """Where in _history alt+up has stepped to; None while editing the draft."""
         self._draft = ""
+
+    @property
+    def blinking(self) -> bool:
+        """Whether the cursor is blinking (it stops, lit, a while after the last key)."""
+        return self.cursor_blink and self.has_focus and self._blinks_left > 0
+
+    def _restart_blink(self) -> None:
+        self._blinks_left = round(self.blink_seconds / BLINK_INTERVAL)
+        super()._restart_blink()
+
+    def _toggle_cursor_blink_visible(self) -> None:
+        if self._blinks_left <= 0:
+            self._pause_blink(visible=True)
+            return
+        self._blinks_left -= 1
+        super()._toggle_cursor_blink_visible()
 
     # Priority bindings run as soon as the app sees the key, while characters typed just before
     # may still wait in this widget's queue (fast typing, a terminal multiplexer). Acting through
