@@ -42,13 +42,15 @@ class Screen(NamedTuple):
         """Alike in text, and in colours but on the prompt's line, where the cursor blinks."""
         if not isinstance(other, Screen):
             return NotImplemented
-        return self.text == other.text and _but_prompt(self.colours) == _but_prompt(other.colours)
+        return self.text == other.text and self._colours_but_prompt() == other._colours_but_prompt()
 
     __hash__ = None  # type: ignore[assignment]
 
-
-def _but_prompt(colours: str) -> list[str]:
-    return [line for line in colours.splitlines() if "Enter sends" not in line]
+    def _colours_but_prompt(self) -> list[str]:
+        """The lines with their colours, but the prompt's (found in the text: a lit cursor
+        splits the placeholder's words with escape sequences)."""
+        prompt = {n for n, line in enumerate(self.text.splitlines()) if "Enter sends" in line}
+        return [line for n, line in enumerate(self.colours.splitlines()) if n not in prompt]
 
 
 class Terminal:
