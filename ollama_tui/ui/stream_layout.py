@@ -58,17 +58,19 @@ class RowCroppedCompositor(Compositor):
             if not crop.overlaps(visible):  # a widget beside the lines has nothing in them
                 continue
             left, right = visible.column_span
-            uncovered = [
-                y
-                for y in range(max(visible.y, top), min(visible.bottom, bottom))
-                if is_rendered_line(y)
-                and None in [chops[y][cut] for cut in cuts[y] if left <= cut < right]
-            ]
-            for first, last in _runs(uncovered):
+            # The cuts of each line across the widget (its right edge last), for the lines
+            # where a stretch is still empty.
+            uncovered: dict[int, list[int]] = {}
+            for y in range(max(visible.y, top), min(visible.bottom, bottom)):
+                if is_rendered_line(y):
+                    line_cuts = [cut for cut in cuts[y] if left <= cut <= right]
+                    if any(chops[y][cut] is None for cut in line_cuts[:-1]):
+                        uncovered[y] = line_cuts
+            for first, last in _runs(list(uncovered)):
                 lines = Region(left - region.x, first - region.y, visible.width, last - first + 1)
                 strips = widget.render_lines(lines)
                 for y, strip in zip(range(first, last + 1), strips, strict=False):
-                    line_cuts = [cut for cut in cuts[y] if left <= cut <= right]
+                    line_cuts = uncovered[y]
                     pieces = strip.divide([cut - left for cut in line_cuts[1:]])
                     chops_line = chops[y]
                     for cut, piece in zip(line_cuts, pieces, strict=False):

@@ -133,10 +133,8 @@ class MessageParagraph(MarkdownParagraph, LaidOutOnce):
             finally:
                 self._redraw_from = 0
             return
-        body = self.parent
-        streaming = isinstance(body, MessageBody) and body.streaming
         held = min(max(STREAM_RESERVE_LINES, grown), STREAM_RESERVE_MAX_LINES)
-        self._reserved = height + held if streaming else 0
+        self._reserved = height + held if self._streaming_into else 0
         self.update(content)
 
     def _set_dirty(self, *regions: Region) -> None:
@@ -152,16 +150,21 @@ class MessageParagraph(MarkdownParagraph, LaidOutOnce):
             self._reserved = 0
             self.refresh(layout=True)
 
+    @property
+    def _streaming_into(self) -> bool:
+        """Whether a reply is streaming into the Markdown this paragraph is in."""
+        body = self.parent
+        return isinstance(body, MessageBody) and body.streaming
+
     def hold_room(self) -> None:
         """Keep room below the text from the first layout on: more is coming."""
         self._hold_room = True
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         height = super().get_content_height(container, viewport, width)
-        if self._hold_room:  # (unless the reply ended before this first layout)
+        if self._hold_room:
             self._hold_room = False
-            body = self.parent
-            if isinstance(body, MessageBody) and body.streaming:
+            if self._streaming_into:  # (the reply may have ended before this first layout)
                 self._text_height = height
                 self._reserved = height + STREAM_RESERVE_LINES
         return height if height >= self._reserved else self._reserved

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from time import monotonic
 
 from textual import events
 from textual.binding import Binding
@@ -19,8 +20,6 @@ MAX_LINES = 8
 BLINK_SECONDS = 10.0
 """How long the cursor blinks after the last key (or focus); then it stays lit until the next.
 Each blink redraws the prompt's line, which was most of what an idle screen cost."""
-BLINK_INTERVAL = 0.5
-"""Textual's: the cursor shows or hides every half second."""
 
 
 class PromptArea(TextArea):
@@ -98,7 +97,9 @@ class PromptArea(TextArea):
             ),
         )
         self.blink_seconds = BLINK_SECONDS
-        self._blinks_left = 0
+        self._blink_until = 0.0
+        """When (monotonic time) the cursor stops blinking, lit, unless a key comes first."""
+        self._lit_till_key = False
         self._history: list[str] = []
         self._recalled: int | None = None
         """Where in _history alt+up has stepped to; None while editing the draft."""
@@ -107,17 +108,18 @@ class PromptArea(TextArea):
     @property
     def blinking(self) -> bool:
         """Whether the cursor is blinking (it stops, lit, a while after the last key)."""
-        return self.cursor_blink and self.has_focus and self._blinks_left > 0
+        return self.cursor_blink and self.has_focus and not self._lit_till_key
 
     def _restart_blink(self) -> None:
-        self._blinks_left = round(self.blink_seconds / BLINK_INTERVAL)
+        self._blink_until = monotonic() + self.blink_seconds
+        self._lit_till_key = False
         super()._restart_blink()
 
     def _toggle_cursor_blink_visible(self) -> None:
-        if self._blinks_left <= 0:
+        if monotonic() >= self._blink_until:
+            self._lit_till_key = True
             self._pause_blink(visible=True)
             return
-        self._blinks_left -= 1
         super()._toggle_cursor_blink_visible()
 
     # Priority bindings run as soon as the app sees the key, while characters typed just before
