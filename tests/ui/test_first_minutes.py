@@ -345,3 +345,15 @@ async def test_the_cursor_stops_blinking_lit_while_nobody_types(
         prompt.blur()
         await pilot.pause()
         assert not prompt.blinking
+
+
+async def test_a_hint_changed_while_the_app_closes_is_no_error(
+    fake_ollama: FakeOllama, build_app: MakeApp
+) -> None:
+    """The model list can come back while the app closes, after the message list's children
+    are gone (as Textual removes them, innermost first): the hint's change is simply unseen."""
+    app = build_app(fake_ollama.url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await connected(pilot, app)
+        await app.chat.message_list.remove_children()
+        assert await app.chat.refresh_models()

@@ -168,9 +168,12 @@ class MessageList(VerticalScroll, LaidOutOnce):
         next (moving the cursor starts again from the first)."""
         self._window_lock = asyncio.Lock()
         self._window_owner: asyncio.Task[object] | None = None
+        self._hint = Static(empty_hint(), id="empty-hint")
+        """Held rather than looked up: the hint may change while the app closes, after the
+        list's children are gone."""
 
     def compose(self) -> ComposeResult:
-        yield Static(empty_hint(), id="empty-hint")
+        yield self._hint
         yield EarlierMessages("")
 
     def _view(self, message: Message) -> MessageView:
@@ -241,11 +244,11 @@ class MessageList(VerticalScroll, LaidOutOnce):
 
     def set_hint(self, hint: Content) -> None:
         """What the empty conversation says: the usual keys, or what to do first."""
-        self.query_one("#empty-hint", Static).update(hint)
+        self._hint.update(hint)
 
     def _show_empty_hint(self, show: bool) -> None:
         # The hint fills the pane (height 1fr), which only the vertical layout honours.
-        self.query_one("#empty-hint").display = show
+        self._hint.display = show
         self.set_class(show, "-empty")
 
     def _streaming(self) -> bool:
