@@ -238,6 +238,7 @@ async def one_run(shape: str, tokens: int, url: str, timeout: float) -> dict[str
         "text_latency": text_at - received,
         "client_lag": received - server["end"],
         "wall": shown - started,
+        "text_wall": text_at - started,
         "server_seconds": server["end"] - server["start"],
         "cpu": cpu_shown - cpu_started,
         "cpu_per_1k": (cpu_shown - cpu_started) / (server["tokens"] / 1000),
@@ -416,6 +417,7 @@ def full_speed(
         [
             c["shape"],
             f"{c['tokens']:,}",
+            fmt(c["text_wall"], 1000),
             fmt(c["wall"], 1000),
             fmt(c["text_latency"], 1000),
             fmt(c["latency"], 1000),
@@ -432,6 +434,7 @@ def full_speed(
         [
             "shape",
             "tokens",
+            "Enter → all text shown",
             "Enter → final render",
             "end read → all text shown",
             "end read → final render",
@@ -542,7 +545,7 @@ def aggregate(shape: str, size: int, results: list[dict[str, Any]]) -> dict[str,
         and all(r["render_ok"] and r["content_ok"] and r["last_word_visible"] for r in good),
         "runs": good,
     }
-    keys = ("latency", "text_latency", "client_lag", "wall", "cpu", "cpu_per_1k")
+    keys = ("latency", "text_latency", "client_lag", "text_wall", "wall", "cpu", "cpu_per_1k")
     for key in (*keys, "peak_rss_mb", "rss_growth_mb"):
         case[key] = summary([r[key] for r in good])
     return case

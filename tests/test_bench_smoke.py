@@ -76,6 +76,7 @@ def test_streaming(tmp_path: Path) -> None:
         assert case["tokens"] >= 1500
         for run in case["runs"]:  # timed from where the client read the end of the stream
             assert 0 < run["latency"] <= run["wall"]
+            assert run["text_latency"] <= run["latency"] and run["text_wall"] <= run["wall"]
             assert math.isfinite(run["client_lag"])
     assert shapes["huge_code"]["runs"][0]["previews"] == ["code"]
     assert shapes["one_line"]["runs"][0]["previews"] == ["text"]

@@ -28,6 +28,7 @@ that layout's frame, not in a frame of its own.)
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import cast
 
@@ -63,7 +64,8 @@ class RowCroppedCompositor(Compositor):
             uncovered: dict[int, list[int]] = {}
             for y in range(max(visible.y, top), min(visible.bottom, bottom)):
                 if is_rendered_line(y):
-                    line_cuts = [cut for cut in cuts[y] if left <= cut <= right]
+                    row = cuts[y]  # ascending
+                    line_cuts = row[bisect_left(row, left) : bisect_right(row, right)]
                     if any(chops[y][cut] is None for cut in line_cuts[:-1]):
                         uncovered[y] = line_cuts
             for first, last in _runs(list(uncovered)):

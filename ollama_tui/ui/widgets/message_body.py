@@ -24,6 +24,7 @@ from textual.widget import AwaitMount, Widget
 from textual.widgets import Markdown, Static
 from textual.widgets._markdown import MarkdownBlock, MarkdownFence, MarkdownParagraph
 
+from ollama_tui.ui.growing_text import GrowingText, KeptLines, extends
 from ollama_tui.ui.shared_styles import SharedComponentStyles
 from ollama_tui.ui.stream_layout import LaidOutOnce, TallerSameLines
 
@@ -90,7 +91,7 @@ class MessageFence(MarkdownFence):
         return super().highlight(code, language, ansi=ansi, dark=dark)
 
 
-class MessageParagraph(MarkdownParagraph, LaidOutOnce):
+class MessageParagraph(MarkdownParagraph, LaidOutOnce, KeptLines):
     """A paragraph that asks for a layout only when its new text changes its height.
 
     While a reply streams, its last paragraph is updated many times a second; most updates add
@@ -122,12 +123,14 @@ class MessageParagraph(MarkdownParagraph, LaidOutOnce):
         if region.width <= 0:
             self.update(content)
             return
-        height = content.get_height(self.styles, region.width)
+        if self._growing is None and self._streaming_into:
+            self._growing = GrowingText()
+        height = self._content_lines(content, region.width)
         last_line = self._text_height - 1
         grown, self._text_height = height - self._text_height, height
         if height == region.height or height <= self._reserved:
             # Text added at the end of a paragraph wraps the same above its last line.
-            self._redraw_from = max(last_line, 0) if _extends(previous, content) else 0
+            self._redraw_from = max(last_line, 0) if extends(previous, content) else 0
             try:
                 self.update(content, layout=False)
             finally:
@@ -146,6 +149,7 @@ class MessageParagraph(MarkdownParagraph, LaidOutOnce):
     def release(self) -> None:
         """Give back the lines held for text to come (the reply ended, or a block followed)."""
         self._hold_room = False
+        self._growing = None
         if self._reserved:
             self._reserved = 0
             self.refresh(layout=True)
@@ -168,14 +172,6 @@ class MessageParagraph(MarkdownParagraph, LaidOutOnce):
                 self._text_height = height
                 self._reserved = height + STREAM_RESERVE_LINES
         return height if height >= self._reserved else self._reserved
-
-
-def _extends(before: Content, after: Content) -> bool:
-    """Whether `after` is `before` with text added at its end, styled alike."""
-    end = len(before.plain)
-    return after.plain.startswith(before.plain) and [
-        span for span in after.spans if span.start < end
-    ] == list(before.spans)
 
 
 @functools.cache
