@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from itertools import pairwise
 from typing import cast
 
 from textual import messages
@@ -53,20 +54,29 @@ class RowCroppedCompositor(Compositor):
         cuts = self.cuts
         chops: list[dict[int, Strip | None]] = [dict.fromkeys(line[:-1]) for line in cuts]
         top, bottom = crop.y, crop.bottom
+        # Of each line repainted, the stretches (by the cut they begin at) that meet the
+        # repainted columns and are still empty: only those are sent to the terminal.
+        empty: dict[int, set[int]] = {}
+        for y in range(top, bottom):
+            if is_rendered_line(y):
+                row = cuts[y]
+                empty[y] = {cut for cut, end in pairwise(row) if cut < crop.right and end > crop.x}
         # Front to back: the first strip given for a cut of a line is the one shown there.
         for widget, (region, clip) in self.visible_widgets.items():
+            if not empty:
+                break
             visible = region.intersection(clip)
             if not crop.overlaps(visible):  # a widget beside the lines has nothing in them
                 continue
             left, right = visible.column_span
             # The cuts of each line across the widget (its right edge last), for the lines
-            # where a stretch is still empty.
+            # where it would fill a stretch still empty.
             uncovered: dict[int, list[int]] = {}
             for y in range(max(visible.y, top), min(visible.bottom, bottom)):
-                if is_rendered_line(y):
+                if open_cuts := empty.get(y):
                     row = cuts[y]  # ascending
                     line_cuts = row[bisect_left(row, left) : bisect_right(row, right)]
-                    if any(chops[y][cut] is None for cut in line_cuts[:-1]):
+                    if not open_cuts.isdisjoint(line_cuts[:-1]):
                         uncovered[y] = line_cuts
             for first, last in _runs(list(uncovered)):
                 lines = Region(left - region.x, first - region.y, visible.width, last - first + 1)
@@ -78,6 +88,10 @@ class RowCroppedCompositor(Compositor):
                     for cut, piece in zip(line_cuts, pieces, strict=False):
                         if chops_line[cut] is None:
                             chops_line[cut] = piece
+                    open_cuts = empty[y]
+                    open_cuts.difference_update(line_cuts[:-1])
+                    if not open_cuts:
+                        del empty[y]
         return cast("list[dict[int, Strip]]", chops)
 
 

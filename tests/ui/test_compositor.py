@@ -69,8 +69,10 @@ def assert_draws_as_textual(screen: Screen[object]) -> None:
         assert drawn(mine, cuts, crop) == drawn(textual, cuts, crop)
 
 
-def lines_drawn(screen: Screen[object], monkeypatch: pytest.MonkeyPatch) -> Counter[Widget]:
-    """How many lines of each widget a full repaint of `screen` draws."""
+def lines_drawn(
+    screen: Screen[object], monkeypatch: pytest.MonkeyPatch, crop: Region | None = None
+) -> Counter[Widget]:
+    """How many lines of each widget a repaint of `screen` draws: whole, or of `crop`."""
     drawn_lines: Counter[Widget] = Counter()
     render_lines = Widget.render_lines
 
@@ -80,7 +82,10 @@ def lines_drawn(screen: Screen[object], monkeypatch: pytest.MonkeyPatch) -> Coun
 
     with monkeypatch.context() as patch:
         patch.setattr(Widget, "render_lines", counting)
-        screen._compositor.render_full_update()
+        if crop is None:
+            screen._compositor.render_full_update()
+        else:
+            screen._compositor._render_chops(crop, range(crop.y, crop.bottom).__contains__)
     return drawn_lines
 
 
@@ -88,7 +93,9 @@ async def test_the_widgets_behind_a_reply_are_not_drawn_again(
     fake_ollama: FakeOllama, build_app: MakeApp, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A full repaint draws none of the screen's own lines (its panes cover it) and, of a
-    message's Markdown, only the blank lines between its blocks."""
+    message's Markdown, only the blank lines between its blocks; a repaint of the message pane
+    (each layout that scrolls it) draws none of the containers around the pane either, though
+    their lines reach beside it."""
     fake_ollama.queue_reply(REPLY)
     fake_ollama.token_delay = 0.001
     app: OllamaTUI = build_app(fake_ollama.url)
@@ -105,6 +112,12 @@ async def test_the_widgets_behind_a_reply_are_not_drawn_again(
             for block in body.children
         )
         assert 0 < drawn_lines[body] <= gaps < shown
+        pane = app.chat.message_list
+        around = [node for node in pane.ancestors_with_self[1:] if isinstance(node, Widget)]
+        assert app.screen in around and len(around) >= 2
+        drawn_lines = lines_drawn(app.screen, monkeypatch, pane.region)
+        assert sum(drawn_lines[node] for node in around) == 0
+        assert drawn_lines[body] <= gaps
 
 
 async def test_every_line_is_drawn_as_textual_draws_it(
