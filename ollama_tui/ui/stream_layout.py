@@ -62,10 +62,9 @@ class RowCroppedCompositor(Compositor):
                 row = cuts[y]
                 empty[y] = {cut for cut, end in pairwise(row) if cut < crop.right and end > crop.x}
         # Front to back: the first strip given for a cut of a line is the one shown there.
-        for widget, (region, clip) in self.visible_widgets.items():
+        for widget, region, visible in self._shown_parts():
             if not empty:
                 break
-            visible = region.intersection(clip)
             if not crop.overlaps(visible):  # a widget beside the lines has nothing in them
                 continue
             left, right = visible.column_span
@@ -93,6 +92,20 @@ class RowCroppedCompositor(Compositor):
                     if not open_cuts:
                         del empty[y]
         return cast("list[dict[int, Strip]]", chops)
+
+    _shown: tuple[object, list[tuple[Widget, Region, Region]]] = (None, [])
+
+    def _shown_parts(self) -> list[tuple[Widget, Region, Region]]:
+        """Each visible widget, front to back, with its region and the part of it shown (worked
+        out again only when the widgets on screen or their places change)."""
+        visible_widgets = self.visible_widgets
+        if self._shown[0] is not visible_widgets:
+            parts = [
+                (widget, region, region.intersection(clip))
+                for widget, (region, clip) in visible_widgets.items()
+            ]
+            self._shown = (visible_widgets, parts)
+        return self._shown[1]
 
 
 def _runs(rows: list[int]) -> Iterator[tuple[int, int]]:
