@@ -9,8 +9,8 @@ import os
 import socket
 import ssl
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from contextlib import aclosing
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import aclosing, asynccontextmanager
 from types import TracebackType
 from typing import Any, Self
 
@@ -133,17 +133,18 @@ class OllamaClient:
             format=format,
         )
         done: ChatDone | None = None
-        replies = self._stream_objects("/api/chat", body, model=model, on_error=StreamError)
-        async with aclosing(replies):
+        async with self._ndjson("/api/chat", body, model=model) as replies:
             async for reply in replies:
+                if "error" in reply:  # the server failed after it had started
+                    raise StreamError(str(reply["error"]))
                 # Thinking before content, as the server produces them; empty pieces are skipped.
                 message = reply.get("message")
                 if isinstance(message, dict):
-                    if thinking := text(message.get("thinking")):
+                    if (thinking := message.get("thinking")) and (thinking := text(thinking)):
                         yield ThinkingDelta(thinking)
-                    if content := text(message.get("content")):
+                    if (content := message.get("content")) and (content := text(content)):
                         yield ContentDelta(content)
-                    if calls := parse_tool_calls(message.get("tool_calls")):
+                    if (calls := message.get("tool_calls")) and (calls := parse_tool_calls(calls)):
                         yield ToolCalls(calls)
                 if reply.get("done") is True:
                     done = chat_done(reply)
@@ -189,14 +190,10 @@ class OllamaClient:
         closing this generator) closes the connection, which stops the download.
         """
         succeeded = False
-        lines = self._stream_objects(
-            "/api/pull",
-            {"model": model, "stream": True},
-            model=None,
-            on_error=lambda detail: PullFailed(model, detail),
-        )
-        async with aclosing(lines):
+        async with self._ndjson("/api/pull", {"model": model, "stream": True}, model=None) as lines:
             async for line in lines:
+                if "error" in line:
+                    raise PullFailed(model, str(line["error"]))
                 progress = pull_progress(line)
                 succeeded = progress.status == "success"
                 yield progress
@@ -280,18 +277,16 @@ class OllamaClient:
             raise self._status_error(response, model=model)
         return response
 
-    async def _stream_objects(
-        self,
-        path: str,
-        body: dict[str, object],
-        *,
-        model: str | None,
-        on_error: Callable[[str], OllamaError],
-    ) -> AsyncIterator[dict[str, Any]]:
-        """POST `body` and yield each NDJSON line of the answer as a JSON object.
+    @asynccontextmanager
+    async def _ndjson(
+        self, path: str, body: dict[str, object], *, model: str | None
+    ) -> AsyncIterator[AsyncIterator[dict[str, Any]]]:
+        """POST `body`; inside the block, the NDJSON lines of the answer as JSON objects.
 
-        A line carrying `error` (the server's way to fail after it has started) raises
-        `on_error(text)`; statuses and network failures map as for any request.
+        Statuses and network failures map as for any request. A line carrying `error` (the
+        server's way to fail after it has started) is the reader's to raise. The lines are
+        read in the block rather than yielded from here: a generator less between the socket
+        and a reply's tokens.
         """
         try:
             async with self._http.stream("POST", path, json=body) as response:
@@ -301,12 +296,8 @@ class OllamaClient:
                 # Raw bytes unless the body is encoded: a layer less for every token.
                 encoded = response.headers.get("content-encoding", "identity") != "identity"
                 body_chunks = response.aiter_bytes() if encoded else response.aiter_raw()
-                objects = read_objects(body_chunks, self.stall_timeout)
-                async with aclosing(objects):
-                    async for value in objects:
-                        if "error" in value:
-                            raise on_error(str(value["error"]))
-                        yield value
+                async with aclosing(read_objects(body_chunks, self.stall_timeout)) as objects:
+                    yield objects
         except httpx.TransportError as exc:
             raise self._transport_error(exc, streaming=True) from exc
 
