@@ -21,9 +21,10 @@ Textual's compositor renders every widget whose clip meets them whole — the me
 sidebar, the prompt, ~16 widgets of ~40 lines each — then keeps only the lines it repaints.
 `RowCroppedCompositor` renders only those lines of each widget, and of a widget behind others
 (the screen, the panes, a message's Markdown behind its blocks) only the lines they leave
-uncovered: after a layout that scrolls the message pane, the containers behind the reply drew
-each of its lines once more for nothing. (And the scrollbar that a layout moves is drawn in
-that layout's frame, not in a frame of its own.)
+uncovered in the columns repainted (the rest of a line is not sent): after a layout that
+scrolls the message pane, the containers behind and around the reply drew each of its lines
+once more for nothing. (And the scrollbar that a layout moves is drawn in that layout's frame,
+not in a frame of its own.)
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ _SCROLLING = ("auto", "scroll")
 
 class RowCroppedCompositor(Compositor):
     """A compositor that renders, for a repaint, only the lines repainted of each widget, and of
-    those only the lines that widgets in front of it leave uncovered."""
+    those only the lines that widgets in front of it leave uncovered in the columns repainted."""
 
     def _render_chops(
         self, crop: Region, is_rendered_line: Callable[[int], bool]
