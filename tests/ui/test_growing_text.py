@@ -145,3 +145,34 @@ async def test_the_paragraph_a_reply_streams_into_draws_as_textual_draws_it(
         release.set()
         await wait_until(pilot, lambda: not app.chat.replies_in_progress)
         assert app.chat.conversation.messages[-1].content == reply
+
+
+async def test_text_selected_in_a_streaming_paragraph_is_the_text_under_the_mouse(
+    fake_ollama: FakeOllama, build_app: MakeApp
+) -> None:
+    """Lines kept from earlier renders carry the places of their characters, so text selected
+    with the mouse while the paragraph grows is the text shown where it was dragged."""
+    shown = " ".join(f"word{n}" for n in range(150))
+    fake_ollama.queue_reply(shown + " and then some more words to end the reply.")
+    fake_ollama.token_delay = 0.003
+    release = fake_ollama.hold(n=len(tokenize(shown)))
+    app = build_app(fake_ollama.url)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await connected(pilot, app)
+        await send(pilot, app, "Words, please")
+        found = app.chat.message_list.query(MessageParagraph)
+        await wait_until(pilot, lambda: bool(found.nodes) and "word149" in found.last().source)
+        await pilot.pause()
+        paragraph = found.last()
+        assert paragraph._growing is not None
+        lines = [strip.text for strip in paragraph._render_cache.lines]
+        row = next(y for y, line in enumerate(lines) if y > 2 and line.strip())  # a kept line
+        words = lines[row].split()
+        start = lines[row].index(words[1])
+        end = start + len(words[1]) + len(words[2])  # on the last character of the second
+        await pilot.mouse_down(paragraph, offset=(start, row))
+        await pilot.hover(paragraph, offset=(end, row))
+        await pilot.mouse_up(paragraph, offset=(end, row))
+        await pilot.pause()
+        assert app.screen.get_selected_text() == f"{words[1]} {words[2]}"
+        release.set()
