@@ -19,10 +19,10 @@ from textual.message import Message as TextualMessage
 from textual.widget import Widget
 from textual.widgets import Static
 
-from ollama_tui.chat.conversation import Conversation, Message, Role
+from ollama_tui.chat.conversation import Conversation, Message
 from ollama_tui.keymap import default_keys, key_label
-from ollama_tui.sanitize import sanitize
 from ollama_tui.ui.stream_layout import LaidOutOnce
+from ollama_tui.ui.widgets.message_copy import copy_code_block, copy_message
 from ollama_tui.ui.widgets.message_view import MessageView
 
 FIRST_PAINT = 4
@@ -56,11 +56,6 @@ def empty_hint() -> Content:
         f"Type below and press {key_label('prompt.send')} to send.\n",
         (keys, "dim"),
     )
-
-
-def _size(text: str) -> str:
-    lines = text.count("\n") + (not text.endswith("\n"))
-    return f"{lines:,} line{'s' if lines != 1 else ''}, {len(text):,} characters"
 
 
 class EarlierMessages(Static):
@@ -482,16 +477,8 @@ class MessageList(VerticalScroll, LaidOutOnce):
         self.post_message(self.SourcesRequested(self.cursor.message))
 
     def action_copy(self) -> None:
-        if self.cursor is None:
-            return
-        message = self.cursor.message
-        text = sanitize(message.content)
-        if not text:
-            self.notify("This message has no text to copy.")
-            return
-        self.app.copy_to_clipboard(text)
-        who = "your message" if message.role is Role.USER else "the reply"
-        self.notify(f"Copied {who} to the clipboard ({_size(text)}).")
+        if self.cursor is not None:
+            copy_message(self.app, self.cursor.message)
 
     def action_copy_code(self) -> None:
         """Copy the message's first code block; pressed again, the next one, and round."""
@@ -499,19 +486,10 @@ class MessageList(VerticalScroll, LaidOutOnce):
             return
         view = self.cursor
         blocks = view.code_blocks()
-        if not blocks:
-            self.notify("This message has no code blocks; c copies the whole message.")
+        index = copy_code_block(self.app, blocks, self._code_copied)
+        if index is None:
             return
-        index = 0 if self._code_copied is None else (self._code_copied + 1) % len(blocks)
         self._code_copied = index
-        language, code = blocks[index]
-        self.app.copy_to_clipboard(code)
-        kind = f"{language} " if language else ""
-        self.notify(
-            f"Copied {kind}code block {index + 1} of {len(blocks)} to the clipboard "
-            f"({_size(code)}).",
-            markup=False,
-        )
         fences = view.code_fences()
         if len(fences) == len(blocks):
             fence = fences[index]
