@@ -10,10 +10,8 @@ import asyncio
 import contextlib
 import functools
 import re
-import threading
 from typing import ClassVar
 
-from markdown_it import MarkdownIt
 from textual.app import ComposeResult
 from textual.await_complete import AwaitComplete
 from textual.containers import Vertical
@@ -25,6 +23,7 @@ from textual.widgets import Markdown, Static
 from textual.widgets._markdown import MarkdownBlock, MarkdownFence, MarkdownParagraph
 
 from ollama_tui.ui.growing_text import GrowingText, KeptLines, extends
+from ollama_tui.ui.markdown_parser import markdown_parser
 from ollama_tui.ui.shared_styles import SharedComponentStyles
 from ollama_tui.ui.stream_layout import LaidOutOnce, TallerSameLines
 
@@ -51,18 +50,6 @@ SYNC_PARSE_CHARS = 20_000
 
 HIGHLIGHT_IN_THREAD_CHARS = 2_000
 """Code blocks longer than this are highlighted in a worker thread, off the event loop."""
-
-_parsers = threading.local()
-
-
-def markdown_parser() -> MarkdownIt:
-    """This thread's Markdown parser. Textual makes a new one for every append (~1 ms each, as
-    long as parsing a streamed batch); parsing keeps no state in it, so one serves every call."""
-    parser: MarkdownIt | None = getattr(_parsers, "parser", None)
-    if parser is None:
-        parser = _parsers.parser = MarkdownIt("gfm-like")
-    return parser
-
 
 _FENCE_OPEN = re.compile(r" {0,3}(`{3,}(?=[^`\n]*\n)|~{3,})[^\n]*\n")
 _LINE_BREAKS = re.compile("\r\n|[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
