@@ -5,7 +5,8 @@ mounts, through a throwaway node matched against the whole stylesheet: two third
 styling a block (a 16k-token reply spent ~50 ms of its ~460 on it). What they come to depends
 only on the stylesheet and on the type, classes, pseudo-classes (and ids that rules name) of the
 block and of each of its ancestors up to the app's own pseudo-classes (dark, light, ansi…), so
-blocks alike in all of those share what the first of them got.
+blocks alike in all of those share what the first of them got: the same styles objects, which
+Textual only reads (each block getting its own would cost a throwaway node per class and block).
 
 Pseudo-classes that depend on a block's place among its siblings (first-child, odd…) are not in
 that context: blocks whose own rules use them work theirs out alone.
@@ -16,7 +17,8 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from textual.css.model import RuleSet
-from textual.css.stylesheet import RulesMap, Stylesheet
+from textual.css.styles import RenderStyles
+from textual.css.stylesheet import Stylesheet
 from textual.dom import DOMNode
 from textual.widget import Widget
 
@@ -24,16 +26,16 @@ _MOST_KEPT = 64
 """Contexts remembered at once; past this they are forgotten and worked out afresh."""
 
 StyleContext = tuple[Any, ...]
-RulesOf = dict[str, RulesMap]
-"""The rules each component class of a block matched, by its name."""
+StylesOf = dict[str, RenderStyles]
+"""The styles of each component class of a block, by its name."""
 
 
 class SharedComponentStyles(Widget):
     """A block whose component classes take the rules that blocks alike matched before it."""
 
-    _shared: ClassVar[dict[StyleContext, tuple[list[RuleSet], RulesOf | Widget]]] = {}
+    _shared: ClassVar[dict[StyleContext, tuple[list[RuleSet], StylesOf | Widget]]] = {}
     """Per context: the stylesheet's rules they were matched against (a new list each time it
-    is parsed), and the rules matched, or the block they were matched for."""
+    is parsed), and the styles they came to, or the block they were matched for."""
     _matched_for: StyleContext | None = None
     """The context this block's component classes were last matched in, until they are kept."""
 
@@ -50,7 +52,7 @@ class SharedComponentStyles(Widget):
             return names
         matched = self._matched_in(context, stylesheet.rules)
         if matched is not None and matched.keys() >= names:
-            self._take_component_rules(matched)
+            self._take_component_styles(matched)
             return frozenset()
         if len(self._shared) >= _MOST_KEPT:
             self._shared.clear()
@@ -58,8 +60,8 @@ class SharedComponentStyles(Widget):
         self._matched_for = context
         return names
 
-    def _matched_in(self, context: StyleContext, rules: list[RuleSet]) -> RulesOf | None:
-        """The rules the component classes of blocks in `context` matched, if known."""
+    def _matched_in(self, context: StyleContext, rules: list[RuleSet]) -> StylesOf | None:
+        """The styles the component classes of blocks in `context` came to, if known."""
         shared = self._shared.get(context)
         if shared is None or shared[0] is not rules:
             return None
@@ -80,26 +82,21 @@ class SharedComponentStyles(Widget):
             return
         if self._component_styles:
             matched = {
-                name: dict(styles.base._rules) for name, styles in self._component_styles.items()
+                name: _unattached_copy(name, styles)
+                for name, styles in self._component_styles.items()
             }
             self._shared[context] = (shared[0], matched)
         else:
             del self._shared[context]
 
-    def _take_component_rules(self, rules_of: RulesOf) -> None:
-        changed = False
-        for name, rules in rules_of.items():
-            styles = self._component_styles.get(name)
-            if styles is not None and styles.base._rules == rules:
-                continue
-            component = DOMNode(classes=name)
-            component._attach(self)
-            Stylesheet.replace_rules(component, dict(rules))
-            self._component_styles[name] = component.styles
-            changed = True
-        if changed:
-            self.notify_style_update()
-            self.refresh()
+    def _take_component_styles(self, styles_of: StylesOf) -> None:
+        own = self._component_styles
+        if own.keys() == styles_of.keys() and all(own[name] is styles_of[name] for name in own):
+            return
+        own.clear()
+        own.update(styles_of)
+        self.notify_style_update()
+        self.refresh()
 
     def _style_context(self, rules_map: dict[str, list[RuleSet]]) -> StyleContext | None:
         """What the stylesheet matches the block's component classes against; None while the
@@ -112,3 +109,11 @@ class SharedComponentStyles(Widget):
             named = node.id if node.id is not None and f"#{node.id}" in rules_map else None
             context.append((type(node), named, node.classes, node._pseudo_classes_cache_key))
         return None
+
+
+def _unattached_copy(name: str, styles: RenderStyles) -> RenderStyles:
+    """Styles with the rules of a component class's `styles`, on a node of their own: the
+    block's would hold on to the block after it is removed."""
+    component = DOMNode(classes=name)
+    Stylesheet.replace_rules(component, dict(styles.base._rules))
+    return component.styles

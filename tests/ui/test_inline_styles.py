@@ -68,6 +68,14 @@ async def test_blocks_alike_share_inline_styles_and_show_what_each_would_alone(
         of_blocks = [node for node in matched if isinstance(node._parent, MarkdownBlock)]
         assert 0 < len(of_blocks) <= 4 * 18
         monkeypatch.undo()
+        # Blocks alike hold the very same styles, whose nodes belong to no block (a removed
+        # block is not kept alive by the blocks that came after it).
+        middle = paragraphs[5:25]
+        for name in COMPONENTS:
+            shared = {id(block._component_styles[name]) for block in middle}
+            assert len(shared) == 1, name
+            node = middle[0]._component_styles[name].node
+            assert node is not None and node._parent is None
 
         by_theme: dict[str, tuple[VisualStyle, ...]] = {}
         for theme in ("textual-dark", "textual-light", "textual-dark"):
