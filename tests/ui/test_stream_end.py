@@ -4,12 +4,14 @@ wholly on screen, and the footer's keys following the reply (Stop while it strea
 from __future__ import annotations
 
 from textual.geometry import Region
+from textual.pilot import Pilot
 from textual.widgets import Markdown
 from textual.widgets._footer import FooterKey
 from textual.widgets._markdown import MarkdownBlock, MarkdownParagraph
 
 from ollama_tui.chat.conversation import Conversation, MessageState
 from ollama_tui.ui.app import OllamaTUI
+from ollama_tui.ui.widgets.key_footer import KeyFooter
 from ollama_tui.ui.widgets.message_body import (
     STREAM_RESERVE_LINES,
     STREAM_RESERVE_MAX_LINES,
@@ -240,3 +242,60 @@ async def test_a_streamed_reply_ends_drawn_as_if_it_had_come_at_once(
         await app.screen.mount(fresh)
         await pilot.pause()
         assert shown_blocks(streamed) == shown_blocks(fresh)
+
+
+def footer_row(app: OllamaTUI) -> str:
+    """The footer's line as drawn on screen."""
+    footer_line = app.screen.query_one(KeyFooter).region.y
+    strips = app.screen._compositor.render_strips()
+    return "".join(segment.text for segment in strips[footer_line])
+
+
+async def footer_rebuilt(pilot: Pilot[None], app: OllamaTUI) -> tuple[str, list[str]]:
+    """The footer's line and its keys in order, once Textual's Footer has composed its keys
+    afresh."""
+    footer = app.screen.query_one(KeyFooter)
+    old_keys = set(footer.query_children(FooterKey))
+    footer.call_later(footer.recompose)  # in the footer's own context, as Textual's Footer does
+    await wait_until(pilot, lambda: not old_keys & set(footer.query_children(FooterKey)))
+    await pilot.pause()
+    return footer_row(app), key_order(app)
+
+
+def key_order(app: OllamaTUI) -> list[str]:
+    return [key.key for key in app.screen.query_one(KeyFooter).query_children(FooterKey)]
+
+
+async def test_a_key_more_or_fewer_in_the_footer_is_added_or_removed_alone(
+    fake_ollama: FakeOllama, build_app: MakeApp
+) -> None:
+    """A conversation's first reply brings Stop (a key more), a new conversation drops Retry
+    (a key fewer): the other keys stay the same widgets, and the footer reads as a footer
+    built afresh would."""
+    app = build_app(fake_ollama.url)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await connected(pilot, app)
+
+        def keys() -> list[FooterKey]:
+            return list(app.screen.query_one(KeyFooter).query_children(FooterKey))
+
+        before = keys()
+        release = fake_ollama.hold(n=5)
+        await send(pilot, app, "hello")
+        await wait_until(pilot, lambda: "Stop" in footer(app))
+        await pilot.pause()
+        during = keys()
+        assert len(during) == len(before) + 1 and set(before) < set(during)
+        assert (footer_row(app), key_order(app)) == await footer_rebuilt(pilot, app)
+        assert "Stop" in footer_row(app)
+
+        release.set()
+        await wait_until(pilot, lambda: "Retry" in footer(app))
+        before = keys()
+        await pilot.press("ctrl+n")
+        await wait_until(pilot, lambda: "Retry" not in footer(app))
+        await settle(pilot, app)
+        after = keys()
+        assert len(after) == len(before) - 1 and set(after) < set(before)
+        assert (footer_row(app), key_order(app)) == await footer_rebuilt(pilot, app)
+        assert "Retry" not in footer_row(app) and "Stop" not in footer_row(app)

@@ -4,8 +4,9 @@ place instead of rebuilding it.
 Textual's Footer removes and mounts all of its keys whenever the bindings change. On the chat
 page that happens as every reply starts and ends (Stop shows, Retry hides, and back): ~15–35 ms
 of styling new widgets and a layout of their own, in the frame after the reply's last words.
-The keys shown are the same number then, so each key takes its new binding and only the footer
-is laid out again, in the frame that closes the reply.
+Here each key shown takes its new binding in place, and a key more or fewer (a conversation's
+first reply brings Stop, then Retry) is mounted or removed alone; only the footer is laid out
+again.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ class KeySpec:
 
 
 class KeyFooter(Footer):
-    """A Footer whose keys take new bindings in place when as many keys are shown."""
+    """A Footer whose keys take new bindings in place, adding or removing only the difference."""
 
     def compose(self) -> ComposeResult:
         # Textual's Footer shows no key until the screen first reports its bindings, a frame
@@ -52,15 +53,31 @@ class KeyFooter(Footer):
             return
         specs = self._key_specs()
         keys = list(self.query_children(FooterKey))
-        if specs is None or len(keys) != len(specs) or len(keys) != len(self.children):
+        if specs is None or len(keys) != len(self.children):
             self.call_after_refresh(self.recompose)
             return
-        for footer_key, spec in zip(keys, specs, strict=True):
-            if footer_key.has_class("-command-palette") != spec.palette:
-                self.call_after_refresh(self.recompose)
-                return
-        for footer_key, spec in zip(keys, specs, strict=True):
+        palette = [key for key in keys if key.has_class("-command-palette")]
+        palette_specs = [spec for spec in specs if spec.palette]
+        if len(palette) != len(palette_specs) or keys[len(keys) - len(palette) :] != palette:
+            self.call_after_refresh(self.recompose)
+            return
+        shown = keys[: len(keys) - len(palette)]
+        wanted = specs[: len(specs) - len(palette_specs)]
+        for footer_key, spec in zip(shown, wanted, strict=False):
             _show(footer_key, spec)
+        for footer_key, spec in zip(palette, palette_specs, strict=True):
+            _show(footer_key, spec)
+        if len(shown) == len(wanted):
+            return
+        for footer_key in shown[len(wanted) :]:
+            footer_key.remove()
+        if len(wanted) > len(shown):
+            with self._context():  # data_bind binds to the widget whose context it runs in
+                added = [
+                    _new_key(spec).data_bind(compact=Footer.compact)
+                    for spec in wanted[len(shown) :]
+                ]
+            self.mount_all(added, before=palette[0] if palette else None)
 
     def _key_specs(self) -> list[KeySpec] | None:
         """The keys Footer.compose would show, in order; None when it would group some (then
@@ -107,3 +124,15 @@ def _show(footer_key: FooterKey, spec: KeySpec) -> None:
         footer_key.refresh(layout=resized)
     if (footer_key.tooltip or "") != spec.tooltip:
         footer_key.tooltip = spec.tooltip or None
+
+
+def _new_key(spec: KeySpec) -> FooterKey:
+    """A key showing `spec`, as Footer.compose makes one."""
+    return FooterKey(
+        spec.key,
+        spec.key_display,
+        spec.description,
+        spec.action,
+        disabled=spec.disabled,
+        tooltip=spec.tooltip,
+    )
