@@ -169,7 +169,8 @@ class StreamLayoutScreen(Screen[None]):
 
 class LaidOutOnce(Widget):
     """A widget that asks for a second layout after its size changed only when its scrollbars
-    may have to appear or go: never for one that does not scroll."""
+    may have to appear or go: never for one that does not scroll, or whose scrollbars take no
+    room (a code block scrolls sideways with a scrollbar 0 cells high)."""
 
     def _size_updated(
         self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True
@@ -180,7 +181,9 @@ class LaidOutOnce(Widget):
 
     def _scrollbars_may_change(self, size: Size, virtual_size: Size, container_size: Size) -> bool:
         styles = self.styles
-        if styles.overflow_x not in _SCROLLING and styles.overflow_y not in _SCROLLING:
+        if not (styles.overflow_x in _SCROLLING and styles.scrollbar_size_horizontal) and not (
+            styles.overflow_y in _SCROLLING and styles.scrollbar_size_vertical
+        ):
             return False
         before, after = self.virtual_size, virtual_size
         return (

@@ -141,3 +141,48 @@ async def test_every_line_is_drawn_as_textual_draws_it(
         await pilot.press("pageup", "pageup")
         await pilot.pause()
         assert_draws_as_textual(app.screen)
+
+
+async def test_blocks_given_a_new_width_ask_for_no_second_layout_and_sit_where_they_belong(
+    fake_ollama: FakeOllama, build_app: MakeApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Headings, lists, quotes, tables and code blocks (whose sideways scrollbar takes no room)
+    take their new size in the layout that gave it (Textual's blocks each asked for another
+    layout of the whole pane), and every block's place is the one a layout from scratch
+    gives."""
+    fake_ollama.queue_reply(
+        REPLY + "\n\n> a quote\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n1. one\n2. two\n"
+    )
+    app = build_app(fake_ollama.url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await connected(pilot, app)
+        await send(pilot, app, "Show me some Markdown")
+        await settle(pilot, app)
+        screen = app.screen
+        body = app.chat.message_list.query(MessageBody).last()
+        kinds = {type(block) for block in body.children}
+        assert {"MarkdownH2", "MarkdownBlockQuote", "MarkdownTable", "MessageFence"} <= {
+            kind.__name__ for kind in kinds
+        }
+        asking: list[str] = []
+        refresh = Widget.refresh
+
+        def noting(widget: Widget, *regions: Region, **options: bool) -> Widget:
+            if (
+                options.get("layout")
+                and type(widget) in kinds
+                and widget.styles.overflow_x != "auto"
+            ):
+                asking.append(type(widget).__name__)
+            return refresh(widget, *regions, **options)
+
+        monkeypatch.setattr(Widget, "refresh", noting)
+        for width in (100, 131, 90):
+            await pilot.resize_terminal(width, 40)
+            await settle(pilot, app)
+            assert asking == [], width
+            theirs = Compositor()
+            theirs.reflow(screen, screen._compositor.size)
+            assert [screen._compositor.full_map[block].region for block in body.children] == [
+                theirs.full_map[block].region for block in body.children
+            ]

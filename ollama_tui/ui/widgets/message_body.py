@@ -162,17 +162,24 @@ class MessageParagraph(MarkdownParagraph, LaidOutOnce, KeptLines):
 
 
 @functools.cache
-def _sharing_styles(block: type[MarkdownBlock]) -> type[MarkdownBlock]:
-    """The block type, styling its inline text like the blocks alike before it (one type for
-    each, whatever names it in the Markdown's table)."""
-    return type(block.__name__, (block, SharedComponentStyles), {"__module__": __name__})
+def _message_block(block: type[MarkdownBlock]) -> type[MarkdownBlock]:
+    """The block type, laid out once per change of size (a heading or a list asked for a
+    second layout of the whole pane each time the pane's width or its scrollbar changed) and
+    styling its inline text like the blocks alike before it (one type for each, whatever
+    names it in the Markdown's table)."""
+    mixins = (
+        (SharedComponentStyles,)
+        if issubclass(block, LaidOutOnce)
+        else (LaidOutOnce, SharedComponentStyles)
+    )
+    return type(block.__name__, (block, *mixins), {"__module__": __name__})
 
 
 class MessageBody(Markdown, LaidOutOnce, TallerSameLines):
     """Markdown for untrusted text: links never open by themselves."""
 
     BLOCKS: ClassVar[dict[str, type[MarkdownBlock]]] = {
-        name: _sharing_styles(block)
+        name: _message_block(block)
         for name, block in {
             **Markdown.BLOCKS,
             "paragraph_open": MessageParagraph,
