@@ -37,6 +37,7 @@ from typing import cast
 from textual import messages
 from textual._compositor import Compositor
 from textual.geometry import Region, Size
+from textual.message import Message
 from textual.screen import Screen
 from textual.scrollbar import ScrollBar
 from textual.strip import Strip
@@ -131,6 +132,16 @@ class StreamLayoutScreen(Screen[None]):
     ) -> None:
         super().__init__(name, id, classes)
         self._compositor = RowCroppedCompositor()
+        self._asking_for_layout: list[Widget] = []
+        """Widgets whose Layout message was posted and not yet handled. The screen handles
+        only the last of several Layout messages queued together (Layout.can_replace), and a
+        stream layout keeps the place it had of every child it is not told has changed: a
+        message header that went from two lines to one kept its two."""
+
+    def post_message(self, message: Message) -> bool:
+        if isinstance(message, messages.Layout) and isinstance(message.widget, Widget):
+            self._asking_for_layout.append(message.widget)
+        return super().post_message(message)
 
     def _compositor_refresh(self) -> None:
         # A layout that grows the message pane moves its scrollbar, which asks for its repaint
@@ -151,17 +162,18 @@ class StreamLayoutScreen(Screen[None]):
         message.stop()
         message.prevent_default()
         layout_required = False
-        widget = message.widget
-        for ancestor in widget.ancestors:
-            if not isinstance(ancestor, Widget):
-                break
-            asked = self._layout_widgets.setdefault(ancestor, set())
-            if widget not in asked:
-                asked.add(widget)
-                layout_required = True
-            if not ancestor.styles.auto_dimensions:
-                break
-            widget = ancestor
+        asking, self._asking_for_layout = self._asking_for_layout, []
+        for widget in (*asking, message.widget):
+            for ancestor in widget.ancestors:
+                if not isinstance(ancestor, Widget):
+                    break
+                asked = self._layout_widgets.setdefault(ancestor, set())
+                if widget not in asked:
+                    asked.add(widget)
+                    layout_required = True
+                if not ancestor.styles.auto_dimensions:
+                    break
+                widget = ancestor
         if layout_required and not self._layout_required:
             self._layout_required = True
             self.check_idle()

@@ -186,3 +186,32 @@ async def test_blocks_given_a_new_width_ask_for_no_second_layout_and_sit_where_t
             assert [screen._compositor.full_map[block].region for block in body.children] == [
                 theirs.full_map[block].region for block in body.children
             ]
+
+
+async def test_a_layout_asked_for_together_with_another_is_not_lost(
+    fake_ollama: FakeOllama, build_app: MakeApp
+) -> None:
+    """Textual handles only the last of several Layout messages queued at once, and a stream
+    layout keeps the places of the children it is not told have changed. As a reply starts,
+    its header goes from "waiting for the model (…)", two lines on this screen, to "writing…",
+    one, while the error line below it is hidden: the header must shrink back to one line."""
+    fake_ollama.queue_reply(REPLY)
+    release = fake_ollama.hold(n=20)
+    app = build_app(fake_ollama.url)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await connected(pilot, app)
+        await send(pilot, app, "Show me some Markdown")
+        view = app.chat.message_list.view_of(app.chat.conversation.messages[-1])
+        assert view is not None
+        header = view.query_one(".message-header")
+        await wait_until(pilot, lambda: "writing" in str(header.render()))
+        await pilot.pause(0.2)
+        assert header.region.height == 1
+        screen = app.screen
+        theirs = Compositor()
+        theirs.reflow(screen, screen._compositor.size)
+        for widget in app.chat.message_list.walk_children(Widget):
+            if widget in theirs.full_map:
+                assert screen._compositor.full_map[widget].region == theirs.full_map[widget].region
+        release.set()
+        await settle(pilot, app)
