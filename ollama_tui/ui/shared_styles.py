@@ -107,7 +107,11 @@ class SharedComponentStyles(Widget):
                 context.append(frozenset(node.get_pseudo_classes()))
                 return tuple(context)
             named = node.id if node.id is not None and f"#{node.id}" in rules_map else None
-            context.append((type(node), named, node.classes, node._pseudo_classes_cache_key))
+            # What _pseudo_classes_cache_key holds, but `disabled` rather than `is_disabled`
+            # (which walks up the ancestors): with every ancestor's in the context, it is the
+            # same, without a walk per ancestor.
+            state = (node.mouse_hover, node.has_focus, node.disabled)
+            context.append((type(node), named, node.classes, state))
         return None
 
 
