@@ -3,9 +3,11 @@ wholly on screen, and the footer's keys following the reply (Stop while it strea
 
 from __future__ import annotations
 
+import pytest
 from textual.geometry import Region
 from textual.pilot import Pilot
-from textual.widgets import Markdown
+from textual.widget import Widget
+from textual.widgets import Markdown, Static
 from textual.widgets._footer import FooterKey
 from textual.widgets._markdown import MarkdownBlock, MarkdownParagraph
 
@@ -17,7 +19,7 @@ from ollama_tui.ui.widgets.message_body import (
     STREAM_RESERVE_MAX_LINES,
     MessageBody,
 )
-from ollama_tui.ui.widgets.message_view import FLOOD_CHARS, FLOOD_EVERY
+from ollama_tui.ui.widgets.message_view import FLOOD_CHARS, FLOOD_EVERY, MessageView
 from tests.fake_ollama import FakeOllama
 from tests.fake_ollama.replies import tokenize
 from tests.ui.conftest import MakeApp, connected, send, settle, wait_until
@@ -299,3 +301,44 @@ async def test_a_key_more_or_fewer_in_the_footer_is_added_or_removed_alone(
         assert len(after) == len(before) - 1 and set(after) < set(before)
         assert (footer_row(app), key_order(app)) == await footer_rebuilt(pilot, app)
         assert "Retry" not in footer_row(app) and "Stop" not in footer_row(app)
+
+
+async def test_the_end_of_a_reply_gives_back_its_room_and_changes_its_header_without_a_layout(
+    fake_ollama: FakeOllama, build_app: MakeApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once the whole reply has arrived, the lines its last paragraph kept to grow into go with
+    its last words, and its header (one line before and after) changes with a repaint: neither
+    lays out the pane once more after the reply has closed."""
+    fake_ollama.queue_reply(LONG_PARAGRAPH)
+    release = fake_ollama.hold(n=150)
+    app = build_app(fake_ollama.url)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await connected(pilot, app)
+        await send(pilot, app, "One long paragraph, please")
+        view = app.chat.message_list.view_of(app.chat.conversation.messages[-1])
+        assert view is not None
+        header = view.query_one(".message-header", Static)
+        await wait_until(pilot, lambda: "writing" in str(header.content))
+        await pilot.pause(0.2)
+        assert header.region.height == 1
+        closing: list[bool] = []  # set once the view closes the reply (its last words shown)
+        asked: list[Widget] = []
+        refresh, end_stream = Widget.refresh, MessageView.end_stream
+
+        def noting(widget: Widget, *regions: Region, **options: bool) -> Widget:
+            if options.get("layout") and closing and widget in (header, last_paragraph(app)):
+                asked.append(widget)
+            return refresh(widget, *regions, **options)
+
+        async def closing_stream(self: MessageView) -> None:
+            closing.append(True)
+            await end_stream(self)
+
+        monkeypatch.setattr(Widget, "refresh", noting)
+        monkeypatch.setattr(MessageView, "end_stream", closing_stream)
+        release.set()
+        await settle(pilot, app)
+        assert closing and view._stream is None
+        assert "tok/s" in str(header.content) and header.region.height == 1
+        assert blank_lines_below(last_paragraph(app)) == 0
+        assert asked == []

@@ -209,13 +209,13 @@ class MessageView(Vertical, LaidOutOnce, TallerSameLines):
     def refresh_header(self) -> None:
         if self._pruning or self._closing:  # removed while it was being mounted: parts gone
             return
-        self.query_one(".message-header", Static).update(self.header())
+        show_line(self.query_one(".message-header", Static), self.header())
         for sources in self.query(".message-sources").results(Static):
             sources.display = bool(self.message.sources)
-            sources.update(sources_line(self.message.sources))
+            show_line(sources, sources_line(self.message.sources))
         error = self.query_one(".message-error", Static)
         error.display = bool(self.message.error)
-        error.update(inert(f"⚠ {self.message.error}", "$warning"))
+        show_line(error, inert(f"⚠ {self.message.error}", "$warning"))
         for state in _STYLED_STATES:
             self.set_class(self.message.state is state, f"-{state.value}")
         for calls in self.query(ToolCallsView).results(ToolCallsView):
@@ -283,6 +283,10 @@ class MessageView(Vertical, LaidOutOnce, TallerSameLines):
     async def show_arrived(self) -> None:
         """Render what has arrived at once, and return when it is on screen: the reply has
         ended, and its last words should not wait for the next batch (nor for saving)."""
+        if self._stream is not None:
+            # No more text is coming: the room kept below it goes with the last words, rather
+            # than in a layout of its own once the reply is closed.
+            self._stream.arrived()
         await self._flush()
         if self._stream is not None:
             await self._stream.flush()
@@ -308,6 +312,24 @@ class MessageView(Vertical, LaidOutOnce, TallerSameLines):
         if self.message.tool_calls and not self.query(ToolCallsView):
             await self.mount(ToolCallsView(self.message), before=error)
         self.refresh_header()
+
+
+def show_line(static: Static, content: Content) -> None:
+    """Show `content` in `static`: nothing is done when it shows it already, and the pane is
+    not laid out again when the old and the new each fit on its one line (a header changes
+    as a reply starts and ends; a layout of a pane holding a long reply takes 10–30 ms)."""
+    old = static.content
+    if isinstance(old, Content) and old.plain == content.plain and old.spans == content.spans:
+        return
+    width = static.content_region.width
+    one_line = (
+        isinstance(old, Content)
+        and "\n" not in old.plain
+        and "\n" not in content.plain
+        and old.cell_length <= width
+        and content.cell_length <= width
+    )
+    static.update(content, layout=not one_line)
 
 
 def sources_line(sources: list[Source]) -> Content:
