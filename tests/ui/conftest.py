@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from textual.command import Command, CommandList, CommandPalette
 from textual.pilot import Pilot
+from textual.widgets import Static
 
 from ollama_tui.chat.conversation import Conversation
 from ollama_tui.chat.store import ConversationStore
@@ -18,6 +19,7 @@ from ollama_tui.cli import make_app
 from ollama_tui.config import Settings, load_settings
 from ollama_tui.ui.app import OllamaTUI
 from ollama_tui.ui.widgets import sidebar
+from ollama_tui.ui.widgets.message_view import MessageView
 
 # Message headers and the sidebar show local times; pin the zone so screens are reproducible.
 os.environ["TZ"] = "UTC"
@@ -130,6 +132,20 @@ async def connected(pilot: Pilot[None], app: OllamaTUI) -> None:
 
     await wait_until(pilot, lambda: app.chat.status.connection is Connection.CONNECTED)
     await wait_until(pilot, lambda: bool(app.session.models.listed))
+
+
+def last_view(app: OllamaTUI) -> MessageView:
+    """The view of the conversation's last message."""
+    view = app.chat.message_list.view_of(app.chat.conversation.messages[-1])
+    assert view is not None
+    return view
+
+
+async def writing_header(pilot: Pilot[None], app: OllamaTUI) -> Static:
+    """The last reply's header, once it says the reply is being written."""
+    header = last_view(app).query_one(".message-header", Static)
+    await wait_until(pilot, lambda: "writing" in str(header.content))
+    return header
 
 
 def notices(app: OllamaTUI) -> list[str]:

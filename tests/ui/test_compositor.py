@@ -24,7 +24,7 @@ from ollama_tui.ui.stream_layout import RowCroppedCompositor
 from ollama_tui.ui.widgets.message_body import MessageBody
 from tests.fake_ollama import FakeOllama
 from tests.fake_ollama.replies import tokenize
-from tests.ui.conftest import MakeApp, connected, send, settle, wait_until
+from tests.ui.conftest import MakeApp, connected, send, settle, wait_until, writing_header
 
 REPLY = "\n\n".join(
     f"## Part {n}\n\nSome prose with **bold**, `code` and *emphasis* that wraps over a few "
@@ -201,10 +201,7 @@ async def test_a_layout_asked_for_together_with_another_is_not_lost(
     async with app.run_test(size=(140, 45)) as pilot:
         await connected(pilot, app)
         await send(pilot, app, "Show me some Markdown")
-        view = app.chat.message_list.view_of(app.chat.conversation.messages[-1])
-        assert view is not None
-        header = view.query_one(".message-header")
-        await wait_until(pilot, lambda: "writing" in str(header.render()))
+        header = await writing_header(pilot, app)
         await pilot.pause(0.2)
         assert header.region.height == 1
         screen = app.screen

@@ -7,7 +7,7 @@ import pytest
 from textual.geometry import Region
 from textual.pilot import Pilot
 from textual.widget import Widget
-from textual.widgets import Markdown, Static
+from textual.widgets import Markdown
 from textual.widgets._footer import FooterKey
 from textual.widgets._markdown import MarkdownBlock, MarkdownParagraph
 
@@ -22,7 +22,15 @@ from ollama_tui.ui.widgets.message_body import (
 from ollama_tui.ui.widgets.message_view import FLOOD_CHARS, FLOOD_EVERY, MessageView
 from tests.fake_ollama import FakeOllama
 from tests.fake_ollama.replies import tokenize
-from tests.ui.conftest import MakeApp, connected, send, settle, wait_until
+from tests.ui.conftest import (
+    MakeApp,
+    connected,
+    last_view,
+    send,
+    settle,
+    wait_until,
+    writing_header,
+)
 
 LONG_PARAGRAPH = " ".join(f"word{n}" for n in range(400))
 
@@ -154,8 +162,7 @@ async def test_the_footer_offers_stop_while_a_reply_streams_and_retry_once_it_en
         await pilot.click(stop)  # the footer's key does what its key does
         await settle(pilot, app)
         release.set()
-        view = app.chat.message_list.view_of(app.chat.conversation.messages[-1])
-        assert view is not None and "stopped" in str(view.header())
+        assert "stopped" in str(last_view(app).header())
         await wait_until(pilot, lambda: "Retry" in footer(app))
         assert "Stop" not in footer(app)
 
@@ -171,8 +178,7 @@ async def test_a_reply_arriving_faster_than_anyone_reads_is_drawn_every_few_batc
     async with app.run_test(size=(120, 40)) as pilot:
         await connected(pilot, app)
         await send(pilot, app, "Quickly, please")
-        view = app.chat.message_list.view_of(app.chat.conversation.messages[-1])
-        assert view is not None
+        view = last_view(app)
         await wait_until(pilot, lambda: view.is_streaming)
         assert view._timer is not None and view._stream is not None
         view._timer.pause()  # the test ticks the batches itself
@@ -315,10 +321,8 @@ async def test_the_end_of_a_reply_gives_back_its_room_and_changes_its_header_wit
     async with app.run_test(size=(160, 40)) as pilot:
         await connected(pilot, app)
         await send(pilot, app, "One long paragraph, please")
-        view = app.chat.message_list.view_of(app.chat.conversation.messages[-1])
-        assert view is not None
-        header = view.query_one(".message-header", Static)
-        await wait_until(pilot, lambda: "writing" in str(header.content))
+        header = await writing_header(pilot, app)
+        view = last_view(app)
         await pilot.pause(0.2)
         assert header.region.height == 1
         closing: list[bool] = []  # set once the view closes the reply (its last words shown)
