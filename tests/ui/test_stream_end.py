@@ -7,7 +7,7 @@ import pytest
 from textual.geometry import Region
 from textual.pilot import Pilot
 from textual.widget import Widget
-from textual.widgets import Markdown
+from textual.widgets import Footer, Markdown
 from textual.widgets._footer import FooterKey
 from textual.widgets._markdown import MarkdownBlock, MarkdownParagraph
 
@@ -259,15 +259,20 @@ def footer_row(app: OllamaTUI) -> str:
     return "".join(segment.text for segment in strips[footer_line])
 
 
-async def footer_rebuilt(pilot: Pilot[None], app: OllamaTUI) -> tuple[str, list[str]]:
-    """The footer's line and its keys in order, once Textual's Footer has composed its keys
-    afresh."""
+async def footer_rebuilt(
+    pilot: Pilot[None], app: OllamaTUI, monkeypatch: pytest.MonkeyPatch
+) -> tuple[str, list[str]]:
+    """The footer's line and its keys in order, once Textual's own Footer.compose has made
+    its keys afresh."""
     footer = app.screen.query_one(KeyFooter)
     old_keys = set(footer.query_children(FooterKey))
-    footer.call_later(footer.recompose)  # in the footer's own context, as Textual's Footer does
-    await wait_until(pilot, lambda: not old_keys & set(footer.query_children(FooterKey)))
-    await pilot.pause()
-    return footer_row(app), key_order(app)
+    with monkeypatch.context() as patch:
+        patch.setattr(KeyFooter, "compose", Footer.compose)
+        footer.call_later(footer.recompose)  # in the footer's context, as Textual's Footer does
+        await wait_until(pilot, lambda: not old_keys & set(footer.query_children(FooterKey)))
+        await pilot.pause()
+        assert all(type(key) is FooterKey for key in footer.query_children(FooterKey))
+        return footer_row(app), key_order(app)
 
 
 def key_order(app: OllamaTUI) -> list[str]:
@@ -275,7 +280,7 @@ def key_order(app: OllamaTUI) -> list[str]:
 
 
 async def test_a_key_more_or_fewer_in_the_footer_is_added_or_removed_alone(
-    fake_ollama: FakeOllama, build_app: MakeApp
+    fake_ollama: FakeOllama, build_app: MakeApp, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A conversation's first reply brings Stop (a key more), a new conversation drops Retry
     (a key fewer): the other keys stay the same widgets, and the footer reads as a footer
@@ -294,7 +299,7 @@ async def test_a_key_more_or_fewer_in_the_footer_is_added_or_removed_alone(
         await pilot.pause()
         during = keys()
         assert len(during) == len(before) + 1 and set(before) < set(during)
-        assert (footer_row(app), key_order(app)) == await footer_rebuilt(pilot, app)
+        assert (footer_row(app), key_order(app)) == await footer_rebuilt(pilot, app, monkeypatch)
         assert "Stop" in footer_row(app)
 
         release.set()
@@ -305,7 +310,7 @@ async def test_a_key_more_or_fewer_in_the_footer_is_added_or_removed_alone(
         await settle(pilot, app)
         after = keys()
         assert len(after) == len(before) - 1 and set(after) < set(before)
-        assert (footer_row(app), key_order(app)) == await footer_rebuilt(pilot, app)
+        assert (footer_row(app), key_order(app)) == await footer_rebuilt(pilot, app, monkeypatch)
         assert "Retry" not in footer_row(app) and "Stop" not in footer_row(app)
 
 

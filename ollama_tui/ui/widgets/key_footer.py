@@ -20,6 +20,8 @@ from textual.binding import Binding
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
 
+from ollama_tui.ui.stream_layout import LaidOutOnce
+
 if TYPE_CHECKING:
     from textual.app import ComposeResult
     from textual.screen import Screen
@@ -45,7 +47,13 @@ class KeyFooter(Footer):
         # Textual's Footer shows no key until the screen first reports its bindings, a frame
         # or more after the screen is up; the keys known as the page is composed come with it.
         self._bindings_ready = True
-        return super().compose()
+        specs = self._key_specs()
+        if specs is None:
+            yield from super().compose()
+            return
+        for spec in specs:  # the keys Footer.compose makes, laid out once per change of size
+            key = _new_key(spec)
+            yield key if spec.palette else key.data_bind(compact=Footer.compact)
 
     def bindings_changed(self, screen: Screen) -> None:  # type: ignore[type-arg]
         self._bindings_ready = True
@@ -126,13 +134,19 @@ def _show(footer_key: FooterKey, spec: KeySpec) -> None:
         footer_key.tooltip = spec.tooltip or None
 
 
+class _Key(FooterKey, LaidOutOnce):
+    """A footer key that takes a new width in the layout that gives it (Textual's asks for a
+    second layout of the screen: a frame more each time a reply starts or ends)."""
+
+
 def _new_key(spec: KeySpec) -> FooterKey:
     """A key showing `spec`, as Footer.compose makes one."""
-    return FooterKey(
+    return _Key(
         spec.key,
         spec.key_display,
         spec.description,
         spec.action,
         disabled=spec.disabled,
         tooltip=spec.tooltip,
+        classes="-command-palette" if spec.palette else "",
     )

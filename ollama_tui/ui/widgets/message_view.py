@@ -105,10 +105,10 @@ class MessageView(Vertical, LaidOutOnce, TallerSameLines):
         self._has_text = False
 
     def compose(self) -> ComposeResult:
-        yield Static(self.header(), classes="message-header")
+        yield MessageLine(self.header(), classes="message-header")
         if self.message.role is Role.TOOL:
             yield ToolResultView(self.message)
-            yield Static("", classes="message-error")
+            yield MessageLine("", classes="message-error")
             return
         # The thinking block is five widgets; a finished reply without thinking needs none.
         if self.message.role is Role.ASSISTANT and (
@@ -132,8 +132,8 @@ class MessageView(Vertical, LaidOutOnce, TallerSameLines):
         if self.message.tool_calls:
             yield ToolCallsView(self.message)
         if self.message.role is Role.ASSISTANT and (self.message.sources or streaming):
-            yield Static(sources_line(self.message.sources), classes="message-sources")
-        yield Static("", classes="message-error")
+            yield MessageLine(sources_line(self.message.sources), classes="message-sources")
+        yield MessageLine("", classes="message-error")
 
     def _structured(self) -> StructuredReply | None:
         """The JSON view of a finished reply that had to follow a format."""
@@ -312,6 +312,11 @@ class MessageView(Vertical, LaidOutOnce, TallerSameLines):
         if self.message.tool_calls and not self.query(ToolCallsView):
             await self.mount(ToolCallsView(self.message), before=error)
         self.refresh_header()
+
+
+class MessageLine(Static, LaidOutOnce):
+    """A message's header, sources or error line: a change of its height is laid out in the
+    layout that makes it (a Static asks for another layout of the pane)."""
 
 
 def show_line(static: Static, content: Content) -> None:
