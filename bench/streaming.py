@@ -141,8 +141,11 @@ def reply_conditions(app: Any, expected: str) -> tuple[Callable[[Any], bool], ..
         view = reply_view()
         if view is None:
             return False
-        if view._stream is not None:
-            return view._stream.shown == expected
+        stream = view._stream
+        if stream is not None:
+            # The Markdown's source holds a batch as soon as appending it begins, before its
+            # blocks are made and mounted: the batch being rendered is not on screen yet.
+            return stream.shown == expected and not stream._lock.locked()
         return source(view) == expected
 
     def final(screen: Any) -> bool:
