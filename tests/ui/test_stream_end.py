@@ -4,7 +4,7 @@ wholly on screen, and the footer's keys following the reply (Stop while it strea
 from __future__ import annotations
 
 import pytest
-from textual.geometry import Region
+from textual.geometry import Region, Size
 from textual.pilot import Pilot
 from textual.widget import Widget
 from textual.widgets import Footer, Markdown
@@ -13,6 +13,7 @@ from textual.widgets._markdown import MarkdownBlock, MarkdownParagraph
 
 from ollama_tui.chat.conversation import Conversation, MessageState
 from ollama_tui.ui.app import OllamaTUI
+from ollama_tui.ui.stream_layout import RowCroppedCompositor
 from ollama_tui.ui.widgets.key_footer import KeyFooter
 from ollama_tui.ui.widgets.message_body import (
     STREAM_RESERVE_LINES,
@@ -314,12 +315,13 @@ async def test_a_key_more_or_fewer_in_the_footer_is_added_or_removed_alone(
         assert "Retry" not in footer_row(app) and "Stop" not in footer_row(app)
 
 
-async def test_the_end_of_a_reply_gives_back_its_room_and_changes_its_header_without_a_layout(
+async def test_closing_a_reply_lays_out_the_pane_once(
     fake_ollama: FakeOllama, build_app: MakeApp, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Once the whole reply has arrived, the lines its last paragraph kept to grow into go with
-    its last words, and its header (one line before and after) changes with a repaint: neither
-    lays out the pane once more after the reply has closed."""
+    """As a reply closes, its last paragraph gives back the lines it kept to grow into, its
+    header says how fast it came, and the footer offers Retry for Stop: one layout of the
+    screen for all of them (the header, one line before and after, asks for none), not one
+    each and another for each widget whose size changed."""
     fake_ollama.queue_reply(LONG_PARAGRAPH)
     release = fake_ollama.hold(n=150)
     app = build_app(fake_ollama.url)
@@ -332,22 +334,32 @@ async def test_the_end_of_a_reply_gives_back_its_room_and_changes_its_header_wit
         assert header.region.height == 1
         closing: list[bool] = []  # set once the view closes the reply (its last words shown)
         asked: list[Widget] = []
+        reflows: list[bool] = []
         refresh, end_stream = Widget.refresh, MessageView.end_stream
+        reflow = RowCroppedCompositor.reflow
 
         def noting(widget: Widget, *regions: Region, **options: bool) -> Widget:
-            if options.get("layout") and closing and widget in (header, last_paragraph(app)):
+            if options.get("layout") and closing and widget is header:
                 asked.append(widget)
             return refresh(widget, *regions, **options)
+
+        def counting(compositor: RowCroppedCompositor, parent: Widget, size: Size) -> object:
+            reflows.extend(closing)
+            return reflow(compositor, parent, size)
 
         async def closing_stream(self: MessageView) -> None:
             closing.append(True)
             await end_stream(self)
 
         monkeypatch.setattr(Widget, "refresh", noting)
+        monkeypatch.setattr(RowCroppedCompositor, "reflow", counting)
         monkeypatch.setattr(MessageView, "end_stream", closing_stream)
         release.set()
         await settle(pilot, app)
+        await wait_until(pilot, lambda: "Retry" in footer(app))
+        await pilot.pause(0.2)
         assert closing and view._stream is None
         assert "tok/s" in str(header.content) and header.region.height == 1
         assert blank_lines_below(last_paragraph(app)) == 0
         assert asked == []
+        assert len(reflows) == 1

@@ -419,10 +419,6 @@ class ReplyStream:
         self._body.end_streaming()
         self.stopped = True
 
-    def arrived(self) -> None:
-        """The whole reply has been written: give back the room kept for more."""
-        self._body.end_streaming()
-
     async def flush(self) -> None:
         """Render everything written so far now, and return once the Markdown holds it."""
         if self._rendering is not None:

@@ -283,10 +283,6 @@ class MessageView(Vertical, LaidOutOnce, TallerSameLines):
     async def show_arrived(self) -> None:
         """Render what has arrived at once, and return when it is on screen: the reply has
         ended, and its last words should not wait for the next batch (nor for saving)."""
-        if self._stream is not None:
-            # No more text is coming: the room kept below it goes with the last words, rather
-            # than in a layout of its own once the reply is closed.
-            self._stream.arrived()
         await self._flush()
         if self._stream is not None:
             await self._stream.flush()
