@@ -5,8 +5,8 @@ Textual's Footer removes and mounts all of its keys whenever the bindings change
 page that happens as every reply starts and ends (Stop shows, Retry hides, and back): ~15–35 ms
 of styling new widgets and a layout of their own, in the frame after the reply's last words.
 Here each key shown takes its new binding in place, and a key more or fewer (a conversation's
-first reply brings Stop, then Retry) is mounted or removed alone; only the footer is laid out
-again.
+first reply brings Stop, then Retry) is mounted or removed alone; the keys take their new
+widths in the one layout that follows, without asking for another.
 """
 
 from __future__ import annotations
