@@ -13,7 +13,6 @@ from textual.widgets._markdown import MarkdownBlock, MarkdownParagraph
 
 from ollama_tui.chat.conversation import Conversation, MessageState
 from ollama_tui.ui.app import OllamaTUI
-from ollama_tui.ui.stream_layout import RowCroppedCompositor
 from ollama_tui.ui.widgets.key_footer import KeyFooter
 from ollama_tui.ui.widgets.message_body import (
     STREAM_RESERVE_LINES,
@@ -315,13 +314,13 @@ async def test_a_key_more_or_fewer_in_the_footer_is_added_or_removed_alone(
         assert "Retry" not in footer_row(app) and "Stop" not in footer_row(app)
 
 
-async def test_closing_a_reply_lays_out_the_pane_once(
+async def test_closing_a_reply_asks_for_no_second_layout(
     fake_ollama: FakeOllama, build_app: MakeApp, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """As a reply closes, its last paragraph gives back the lines it kept to grow into, its
-    header says how fast it came, and the footer offers Retry for Stop: one layout of the
-    screen for all of them (the header, one line before and after, asks for none), not one
-    each and another for each widget whose size changed."""
+    header says how fast it came, and the footer offers Retry for Stop. The header, one line
+    before and after, asks for no layout, and no widget that does not scroll asks for another
+    layout once a layout has changed its size (Textual's footer keys did, each time)."""
     fake_ollama.queue_reply(LONG_PARAGRAPH)
     release = fake_ollama.hold(n=150)
     app = build_app(fake_ollama.url)
@@ -333,26 +332,35 @@ async def test_closing_a_reply_lays_out_the_pane_once(
         await pilot.pause(0.2)
         assert header.region.height == 1
         closing: list[bool] = []  # set once the view closes the reply (its last words shown)
+        resizing: list[Widget] = []  # the widget whose new size is being set, if any
         asked: list[Widget] = []
-        reflows: list[bool] = []
+        again: list[str] = []
         refresh, end_stream = Widget.refresh, MessageView.end_stream
-        reflow = RowCroppedCompositor.reflow
+        size_updated = Widget._size_updated
 
         def noting(widget: Widget, *regions: Region, **options: bool) -> Widget:
-            if options.get("layout") and closing and widget is header:
-                asked.append(widget)
+            if options.get("layout") and closing:
+                if widget is header:
+                    asked.append(widget)
+                if widget in resizing and not widget.is_scrollable:
+                    again.append(type(widget).__name__)
             return refresh(widget, *regions, **options)
 
-        def counting(compositor: RowCroppedCompositor, parent: Widget, size: Size) -> object:
-            reflows.extend(closing)
-            return reflow(compositor, parent, size)
+        def resized(
+            widget: Widget, size: Size, virtual: Size, container: Size, layout: bool = True
+        ) -> bool:
+            resizing.append(widget)
+            try:
+                return size_updated(widget, size, virtual, container, layout)
+            finally:
+                resizing.pop()
 
         async def closing_stream(self: MessageView) -> None:
             closing.append(True)
             await end_stream(self)
 
         monkeypatch.setattr(Widget, "refresh", noting)
-        monkeypatch.setattr(RowCroppedCompositor, "reflow", counting)
+        monkeypatch.setattr(Widget, "_size_updated", resized)
         monkeypatch.setattr(MessageView, "end_stream", closing_stream)
         release.set()
         await settle(pilot, app)
@@ -362,4 +370,4 @@ async def test_closing_a_reply_lays_out_the_pane_once(
         assert "tok/s" in str(header.content) and header.region.height == 1
         assert blank_lines_below(last_paragraph(app)) == 0
         assert asked == []
-        assert len(reflows) == 1
+        assert again == []

@@ -136,7 +136,16 @@ def _show(footer_key: FooterKey, spec: KeySpec) -> None:
 
 class _Key(FooterKey, LaidOutOnce):
     """A footer key that takes a new width in the layout that gives it (Textual's asks for a
-    second layout of the screen: a frame more each time a reply starts or ends)."""
+    second layout of the screen: a frame more each time a reply starts or ends).
+
+    Its width depends on its compact class, which the footer's `compact` sets once the key is
+    mounted, possibly after its first layout, and which restyles it with a repaint alone: a
+    change of the class asks for the layout that measures it again."""
+
+    def _watch_compact(self, compact: bool) -> None:
+        if self.has_class("-compact") != compact:
+            super()._watch_compact(compact)
+            self.refresh(layout=True)
 
 
 def _new_key(spec: KeySpec) -> FooterKey:
